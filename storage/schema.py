@@ -1,0 +1,182 @@
+"""The SQLite schema and its migrations.
+
+The schema version lives in ``PRAGMA user_version``.  Each migration is a function that takes
+the database from version N-1 to N; ``migrate`` runs the missing ones in one transaction each.
+Add a migration at the end of ``MIGRATIONS``; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["sources"].create(
+        {
+            "id": str,
+            "name": str,
+            "start_url": str,
+            "family": str,
+            "config_json": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["crawl_runs"].create(
+        {
+            "id": int,
+            "source_id": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,  # running | finished | failed | blocked
+            "pages": int,
+            "documents": int,
+            "new_versions": int,
+            "unchanged": int,
+            "reports": int,
+            "errors": int,
+            "blocked": int,
+            "requests": int,
+            "reason": str,
+            "stats_json": str,
+        },
+        pk="id",
+        foreign_keys=[("source_id", "sources", "id")],
+    )
+    db["documents"].create(
+        {
+            "id": int,
+            "source_id": str,
+            "url": str,
+            "kind": str,  # page | attachment
+            "parent_id": int,  # the article page an attachment hangs on
+            "title": str,
+            "column_name": str,
+            "published_at": str,  # ISO date
+            "date_source": str,  # meta | visible | list | body | url
+            "list_date": str,
+            "url_date": str,
+            "filename": str,  # from Content-Disposition; recorded, never used as a path
+            "meta_json": str,
+            "first_seen": str,
+            "last_seen": str,
+            "last_status": int,
+            "etag": str,
+            "last_modified": str,
+            "gone_since": str,
+        },
+        pk="id",
+        foreign_keys=[("source_id", "sources", "id"), ("parent_id", "documents", "id")],
+    )
+    db["documents"].create_index(["url"], unique=True)
+    db["documents"].create_index(["source_id"])
+    db["blobs"].create(
+        {"sha256": str, "size": int, "compression": str, "data": bytes},
+        pk="sha256",
+    )
+    db["versions"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "sha256": str,
+            "fetched_at": str,
+            "http_status": int,
+            "headers_json": str,
+            "content_type": str,
+            "size": int,
+            "run_id": int,
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id"), ("sha256", "blobs", "sha256")],
+    )
+    db["versions"].create_index(["document_id"])
+    db["checks"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "version_id": int,
+            "run_id": int,
+            "checked_at": str,
+            "http_status": int,
+            "outcome": str,  # new_version | unchanged | not_modified | gone | error
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["checks"].create_index(["document_id"])
+    db["reports"].create(
+        {
+            "id": int,
+            "version_id": int,
+            "document_id": int,
+            "source_id": str,
+            "parser_version": str,
+            "agency": str,
+            "year": int,
+            "kind": str,
+            "template": str,
+            "published_at": str,
+            "date_source": str,
+            "issues": int,
+            "error": str,
+            "data_json": str,
+            "parsed_at": str,
+        },
+        pk="id",
+        foreign_keys=[("version_id", "versions", "id"), ("document_id", "documents", "id")],
+    )
+    db["reports"].create_index(["version_id", "parser_version"], unique=True)
+    db["reports"].create_index(["agency", "year"])
+    db["events"].create(
+        {
+            "id": int,
+            "document_id": int,
+            "version_id": int,
+            "previous_version_id": int,
+            "kind": str,  # modified | removed | restored
+            "at": str,
+            "detail_json": str,
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["events"].create_index(["at"])
+    # The alert ledger: one row per (group, agency, year, status) change, so alerts go out once.
+    db["alerts"].create(
+        {
+            "id": int,
+            "key": str,
+            "group_name": str,
+            "agency": str,
+            "year": int,
+            "status": str,
+            "created_at": str,
+            "sent_at": str,
+            "attempts": int,
+            "last_error": str,
+            "payload_json": str,
+        },
+        pk="id",
+    )
+    db["alerts"].create_index(["key"], unique=True)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring ``db`` up to ``SCHEMA_VERSION``; returns the version it started at."""
+    start = db.execute("PRAGMA user_version").fetchone()[0]
+    if start > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema version {start} is newer than this nianbao ({SCHEMA_VERSION}); upgrade nianbao"
+        )
+    for version in range(start + 1, SCHEMA_VERSION + 1):
+        with db.atomic():
+            MIGRATIONS[version - 1](db)
+            db.execute(f"PRAGMA user_version = {version}")
+    return start

@@ -1,0 +1,384 @@
+"""The one place that reads and writes nianbao's SQLite database.
+
+Every write runs in a transaction (``with self.db.conn``), the database is in WAL mode so the
+dashboard can read while a crawl writes, and foreign keys are enforced.  Fetching the same bytes
+again records a *check*, not a new version; changed bytes add a version and keep the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from storage.blobs import get_blob, put_blob, sha256
+from storage.schema import migrate
+
+
+def now_iso() -> str:
+    """The current UTC time, to the second, ISO 8601."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class Fetched:
+    """One fetched document, as the crawl pipeline hands it to storage."""
+
+    source_id: str
+    url: str
+    body: bytes
+    http_status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = ""
+    kind: str = "page"  # page | attachment
+    parent_url: str | None = None
+    title: str | None = None
+    column_name: str | None = None
+    published_at: str | None = None
+    date_source: str | None = None
+    list_date: str | None = None
+    url_date: str | None = None
+    filename: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    run_id: int | None = None
+    fetched_at: str | None = None
+
+
+@dataclass
+class Recorded:
+    """What storing a fetch did."""
+
+    document_id: int
+    version_id: int
+    outcome: str  # new_version | unchanged
+    previous_version_id: int | None = None
+
+
+class Store:
+    """nianbao's database: sources, documents, versions, blobs, reports, runs and events."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
+            self.db = sqlite_utils.Database(conn)
+            self.db.enable_wal()
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            migrate(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"{self.path}: not a usable nianbao database ({exc})") from exc
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def transaction(self):
+        """A context manager: everything inside commits together or not at all (nests)."""
+        return self.db.atomic()
+
+    # -- sources and runs -------------------------------------------------------------------
+
+    def upsert_source(
+        self, source_id: str, name: str, start_url: str, family: str | None, config: dict
+    ) -> None:
+        with self.transaction():
+            existing = self.db.execute("SELECT 1 FROM sources WHERE id = ?", [source_id]).fetchone()
+            row = {
+                "id": source_id,
+                "name": name,
+                "start_url": start_url,
+                "family": family,
+                "config_json": json.dumps(config, ensure_ascii=False, default=str),
+                "updated_at": now_iso(),
+            }
+            if not existing:
+                row["created_at"] = row["updated_at"]
+            self.db["sources"].upsert(row, pk="id")
+
+    def start_run(self, source_id: str) -> int:
+        with self.transaction():
+            return (
+                self.db["crawl_runs"]
+                .insert({"source_id": source_id, "started_at": now_iso(), "status": "running"})
+                .last_pk
+            )
+
+    def finish_run(self, run_id: int, status: str, stats: dict[str, Any], reason: str | None = None) -> None:
+        """Close a run with its figures; ``stats`` keys that are columns are stored as such."""
+        columns = (
+            "pages",
+            "documents",
+            "new_versions",
+            "unchanged",
+            "reports",
+            "errors",
+            "blocked",
+            "requests",
+        )
+        row = {k: int(stats.get(k, 0) or 0) for k in columns}
+        row.update(
+            finished_at=now_iso(),
+            status=status,
+            reason=reason,
+            stats_json=json.dumps(stats, ensure_ascii=False, default=str),
+        )
+        with self.transaction():
+            self.db["crawl_runs"].update(run_id, row)
+
+    def runs(self, source_id: str | None = None, limit: int = 50) -> list[dict]:
+        sql = "SELECT * FROM crawl_runs"
+        args: list[Any] = []
+        if source_id:
+            sql += " WHERE source_id = ?"
+            args.append(source_id)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return list(self.db.query(sql, args))
+
+    # -- documents and versions -------------------------------------------------------------
+
+    def document(self, url: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM documents WHERE url = ?", [url]))
+        return rows[0] if rows else None
+
+    def known_urls(self, source_id: str) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT url FROM documents WHERE source_id = ?", [source_id])}
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) last seen for ``url``, for a conditional GET."""
+        row = self.db.execute("SELECT etag, last_modified FROM documents WHERE url = ?", [url]).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def latest_version(self, document_id: int) -> dict | None:
+        rows = list(
+            self.db.query(
+                "SELECT * FROM versions WHERE document_id = ? ORDER BY id DESC LIMIT 1",
+                [document_id],
+            )
+        )
+        return rows[0] if rows else None
+
+    def record_fetch(self, f: Fetched) -> Recorded:
+        """Store one fetched document: a new version when its bytes changed, else a check."""
+        at = f.fetched_at or now_iso()
+        digest = sha256(f.body)
+        headers = {k.lower(): v for k, v in f.headers.items()}
+        with self.transaction():
+            parent_id = None
+            if f.parent_url:
+                parent = self.document(f.parent_url)
+                parent_id = parent["id"] if parent else None
+            doc = self.document(f.url)
+            fields = {
+                "source_id": f.source_id,
+                "kind": f.kind,
+                "parent_id": parent_id,
+                "title": f.title,
+                "column_name": f.column_name,
+                "published_at": f.published_at,
+                "date_source": f.date_source,
+                "list_date": f.list_date,
+                "url_date": f.url_date,
+                "filename": f.filename,
+                "meta_json": json.dumps(f.meta, ensure_ascii=False) if f.meta else None,
+                "last_seen": at,
+                "last_status": f.http_status,
+                "etag": headers.get("etag"),
+                "last_modified": headers.get("last-modified"),
+            }
+            if doc is None:
+                fields = {k: v for k, v in fields.items() if v is not None}
+                doc_id = self.db["documents"].insert({"url": f.url, "first_seen": at, **fields}).last_pk
+                previous = None
+            else:
+                doc_id = doc["id"]
+                # Keep what we knew when this fetch knows less (e.g. a re-fetch without list context).
+                update = {k: v for k, v in fields.items() if v is not None}
+                update["gone_since"] = None
+                self.db["documents"].update(doc_id, update)
+                previous = self.latest_version(doc_id)
+                if doc.get("gone_since"):
+                    self._event(doc_id, "restored", at, previous["id"] if previous else None, None, {})
+            if previous and previous["sha256"] == digest:
+                self._check(doc_id, previous["id"], f.run_id, at, f.http_status, "unchanged")
+                return Recorded(doc_id, previous["id"], "unchanged", previous["id"])
+            put_blob(self.db, f.body)
+            version_id = (
+                self.db["versions"]
+                .insert(
+                    {
+                        "document_id": doc_id,
+                        "sha256": digest,
+                        "fetched_at": at,
+                        "http_status": f.http_status,
+                        "headers_json": json.dumps(headers, ensure_ascii=False),
+                        "content_type": f.content_type or headers.get("content-type", ""),
+                        "size": len(f.body),
+                        "run_id": f.run_id,
+                    }
+                )
+                .last_pk
+            )
+            self._check(doc_id, version_id, f.run_id, at, f.http_status, "new_version")
+            if previous:
+                self._event(doc_id, "modified", at, previous["id"], version_id, {})
+            return Recorded(doc_id, version_id, "new_version", previous["id"] if previous else None)
+
+    def record_not_modified(self, url: str, run_id: int | None, http_status: int = 304) -> None:
+        """A conditional GET said nothing changed: a check on the latest version."""
+        with self.transaction():
+            doc = self.document(url)
+            if doc is None:
+                return
+            at = now_iso()
+            latest = self.latest_version(doc["id"])
+            self.db["documents"].update(doc["id"], {"last_seen": at, "gone_since": None})
+            self._check(doc["id"], latest["id"] if latest else None, run_id, at, http_status, "not_modified")
+
+    def record_gone(self, url: str, run_id: int | None, http_status: int, reason: str) -> bool:
+        """A known document answered 404/410 or left its column; True when this is news."""
+        with self.transaction():
+            doc = self.document(url)
+            if doc is None:
+                return False
+            at = now_iso()
+            self._check(doc["id"], None, run_id, at, http_status, "gone")
+            if doc.get("gone_since"):
+                return False
+            self.db["documents"].update(doc["id"], {"gone_since": at, "last_status": http_status})
+            latest = self.latest_version(doc["id"])
+            self._event(doc["id"], "removed", at, latest["id"] if latest else None, None, {"reason": reason})
+            return True
+
+    def version_body(self, version_id: int) -> bytes:
+        row = self.db.execute("SELECT sha256 FROM versions WHERE id = ?", [version_id]).fetchone()
+        if row is None:
+            raise KeyError(f"version {version_id}")
+        return get_blob(self.db, row[0])
+
+    def versions(self, document_id: int) -> list[dict]:
+        return list(self.db.query("SELECT * FROM versions WHERE document_id = ? ORDER BY id", [document_id]))
+
+    # -- reports ----------------------------------------------------------------------------
+
+    def versions_to_parse(self, parser_version: str, source_id: str | None = None) -> Iterator[dict]:
+        """Versions with no report row from ``parser_version`` yet, joined with their document."""
+        sql = """
+            SELECT v.id AS version_id, v.content_type, v.fetched_at, d.id AS document_id, d.url, d.kind,
+                   d.title, d.published_at, d.date_source, d.list_date, d.source_id, d.parent_id,
+                   d.column_name, d.meta_json,
+                   p.title AS parent_title, p.published_at AS parent_published_at,
+                   p.date_source AS parent_date_source
+            FROM versions v JOIN documents d ON d.id = v.document_id
+            LEFT JOIN documents p ON p.id = d.parent_id
+            WHERE NOT EXISTS (SELECT 1 FROM reports r WHERE r.version_id = v.id AND r.parser_version = ?)
+        """
+        args: list[Any] = [parser_version]
+        if source_id:
+            sql += " AND d.source_id = ?"
+            args.append(source_id)
+        yield from self.db.query(sql + " ORDER BY v.id", args)
+
+    def save_report(
+        self,
+        version_id: int,
+        parser_version: str,
+        report: dict[str, Any] | None,
+        error: str | None = None,
+    ) -> int:
+        """Store the parse of one version (idempotent per (version, parser_version))."""
+        doc = self.db.execute(
+            "SELECT d.id, d.source_id FROM versions v JOIN documents d ON d.id = v.document_id WHERE v.id = ?",
+            [version_id],
+        ).fetchone()
+        report = report or {}
+        row = {
+            "version_id": version_id,
+            "document_id": doc[0],
+            "source_id": doc[1],
+            "parser_version": parser_version,
+            "agency": report.get("agency"),
+            "year": report.get("year"),
+            "kind": report.get("kind"),
+            "template": report.get("template"),
+            "published_at": report.get("published_at"),
+            "date_source": report.get("published_at_source"),
+            "issues": len(report.get("issues") or []),
+            "error": error,
+            "data_json": json.dumps(report, ensure_ascii=False) if report else None,
+            "parsed_at": now_iso(),
+        }
+        with self.transaction():
+            self.db.execute(
+                "DELETE FROM reports WHERE version_id = ? AND parser_version = ?",
+                [version_id, parser_version],
+            )
+            return self.db["reports"].insert(row).last_pk
+
+    def reports(self, year: int | None = None) -> list[dict]:
+        """Every stored report row (newest parser run per version), optionally for one year."""
+        sql = "SELECT * FROM reports WHERE error IS NULL AND agency IS NOT NULL"
+        args: list[Any] = []
+        if year is not None:
+            sql += " AND year = ?"
+            args.append(year)
+        return list(self.db.query(sql + " ORDER BY agency, year, published_at", args))
+
+    # -- events -----------------------------------------------------------------------------
+
+    def events(self, since: str | None = None) -> list[dict]:
+        sql = """SELECT e.*, d.url, d.title, d.source_id FROM events e JOIN documents d ON d.id = e.document_id"""
+        args: list[Any] = []
+        if since:
+            sql += " WHERE e.at >= ?"
+            args.append(since)
+        return list(self.db.query(sql + " ORDER BY e.id", args))
+
+    def set_event_detail(self, event_id: int, detail: dict[str, Any]) -> None:
+        with self.transaction():
+            self.db["events"].update(event_id, {"detail_json": json.dumps(detail, ensure_ascii=False)})
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _check(
+        self, doc_id: int, version_id: int | None, run_id: int | None, at: str, status: int, outcome: str
+    ):
+        self.db["checks"].insert(
+            {
+                "document_id": doc_id,
+                "version_id": version_id,
+                "run_id": run_id,
+                "checked_at": at,
+                "http_status": status,
+                "outcome": outcome,
+            }
+        )
+
+    def _event(self, doc_id: int, kind: str, at: str, prev: int | None, version: int | None, detail: dict):
+        self.db["events"].insert(
+            {
+                "document_id": doc_id,
+                "version_id": version,
+                "previous_version_id": prev,
+                "kind": kind,
+                "at": at,
+                "detail_json": json.dumps(detail, ensure_ascii=False),
+            }
+        )
+
+
+class StorageError(Exception):
+    """The database file cannot be used."""
