@@ -1,0 +1,285 @@
+"""A real HTTP server on 127.0.0.1 for one simulated site, with the misbehaviours real portals show.
+
+``SiteServer(site, behaviour).start()`` binds a free port and serves from a background thread;
+every request goes to ``site.handle(request)``.  The server adds what does not depend on the
+family: latency, 500s, connection resets, robots.txt, user-agent blocking, encoding str bodies in
+the site's charset (GBK sites really send GBK bytes), ETag / Last-Modified with 304 answers to
+conditional GETs, and a request log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from simulator.site import Request, Response, Site
+
+
+@dataclass
+class Behaviour:
+    """Per-site server behaviour.
+
+    latency: seconds to wait before answering every request.
+    fail_every: every N-th request (counting all paths but robots.txt) gets a 500; 0 = never.
+    fail_paths: paths that answer 500.  A dict maps a path to how many times it fails before
+        it starts working (for retry tests); an iterable means "always".
+    reset_paths: paths whose connection is closed (TCP reset) without any response.
+    robots_txt: the robots.txt text; None = 404.  robots_status overrides the status (e.g. 403).
+    blocked_user_agents: substrings of User-Agent that get a 403 (case-insensitive).
+    conditional: answer 304 to If-None-Match / If-Modified-Since.
+    """
+
+    latency: float = 0.0
+    fail_every: int = 0
+    fail_paths: dict[str, int] | Iterable[str] = ()
+    reset_paths: Iterable[str] = ()
+    robots_txt: str | None = "User-agent: *\nDisallow: /admin/\n"
+    robots_status: int | None = None
+    blocked_user_agents: Iterable[str] = ()
+    conditional: bool = True
+
+    def __post_init__(self) -> None:
+        fp = self.fail_paths
+        self.fail_paths = dict(fp) if isinstance(fp, dict) else {p: -1 for p in fp}
+        self.reset_paths = set(self.reset_paths)
+        self.blocked_user_agents = [s.lower() for s in self.blocked_user_agents]
+
+
+BEHAVIOUR_KEYS = tuple(Behaviour.__dataclass_fields__)
+
+
+@dataclass
+class LogEntry:
+    method: str
+    path: str  # with the query string
+    status: int  # 0 = connection reset
+    user_agent: str
+    at: float = field(default_factory=time.time)
+
+
+_CST = timezone(timedelta(hours=8))
+_META_CHARSET = re.compile(rb"(<meta[^>]*charset=[\"']?)utf-8", re.IGNORECASE)
+
+
+def encode_body(text: str, charset: str) -> bytes:
+    """Encode a page; a GBK site also declares gb2312 in its <meta> as old TRS templates do."""
+    if charset.lower() in ("utf-8", "utf8"):
+        return text.encode("utf-8")
+    data = text.encode("gbk", errors="xmlcharrefreplace")
+    return _META_CHARSET.sub(rb"\1gb2312", data, count=2)
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
+
+
+class SiteServer:
+    """Serves one Site on http://127.0.0.1:<free port>/ from a daemon thread."""
+
+    def __init__(self, site: Site, behaviour: Behaviour | None = None, host: str = "127.0.0.1") -> None:
+        self.site = site
+        self.behaviour = behaviour or Behaviour()
+        self.host = host
+        self.log: list[LogEntry] = []
+        self.requests: Counter[str] = Counter()  # path (with query) -> count
+        self._lock = threading.Lock()
+        self._served = 0
+        self._fail_counts: Counter[str] = Counter()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        assert self._httpd is not None, "server not started"
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SiteServer:
+        handler = _make_handler(self)
+        self._httpd = ThreadingHTTPServer((self.host, 0), handler)
+        self._httpd.daemon_threads = True
+        self.site.bind(self.base_url)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name=f"sim-{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> SiteServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset_log(self) -> None:
+        with self._lock:
+            self.log.clear()
+            self.requests.clear()
+
+    # -- one request -------------------------------------------------------------------------
+
+    def _record(self, method: str, raw_path: str, status: int, ua: str) -> None:
+        with self._lock:
+            self.log.append(LogEntry(method, raw_path, status, ua))
+            self.requests[raw_path] += 1
+
+    def _misbehaviour(self, path: str, ua: str) -> str | Response | None:
+        """'reset', an error Response, or None to go on to the site."""
+        b = self.behaviour
+        if path in b.reset_paths:
+            return "reset"
+        if any(s in ua.lower() for s in b.blocked_user_agents):
+            return Response(403, "<html><body><h1>403 Forbidden</h1></body></html>")
+        with self._lock:
+            if path != "/robots.txt":
+                self._served += 1
+                if b.fail_every and self._served % b.fail_every == 0:
+                    return _server_error()
+            left = b.fail_paths.get(path)
+            if left is not None and left != 0:
+                if left > 0:
+                    b.fail_paths[path] = left - 1
+                return _server_error()
+        return None
+
+    def respond(self, req: Request) -> Response:
+        if req.path == "/robots.txt":
+            b = self.behaviour
+            if b.robots_txt is None:
+                return Response(404, "not found", "text/plain")
+            return Response(b.robots_status or 200, b.robots_txt, "text/plain")
+        return self.site.handle(req)
+
+
+def _server_error() -> Response:
+    return Response(500, "<html><body><h1>500 Internal Server Error</h1></body></html>")
+
+
+def _make_handler(server: SiteServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "nginx"
+        sys_version = ""
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+            pass  # the server keeps its own log
+
+        def do_GET(self) -> None:
+            self._serve()
+
+        def do_HEAD(self) -> None:
+            self._serve()
+
+        def do_POST(self) -> None:
+            self._serve()
+
+        def _serve(self) -> None:
+            split = urlsplit(self.path)
+            path = unquote(split.path) or "/"
+            ua = self.headers.get("User-Agent", "")
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            req = Request(
+                self.command,
+                path,
+                parse_qs(split.query, keep_blank_values=True),
+                {k.lower(): v for k, v in self.headers.items()},
+                body,
+            )
+            if server.behaviour.latency:
+                time.sleep(server.behaviour.latency)
+            bad = server._misbehaviour(path, ua)
+            if bad == "reset":
+                server._record(self.command, self.path, 0, ua)
+                self._reset()
+                return
+            resp = bad if isinstance(bad, Response) else server.respond(req)
+            self._send(req, resp, ua)
+
+        def _reset(self) -> None:
+            # SO_LINGER 0 makes close() send a RST: the client sees "connection reset by peer".
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+
+        def finish(self) -> None:
+            # The connection may have been reset on purpose.
+            with contextlib.suppress(OSError, ValueError):
+                super().finish()
+
+        def _send(self, req: Request, resp: Response, ua: str) -> None:
+            ctype = resp.content_type
+            if isinstance(resp.body, str):
+                charset = getattr(server.site, "charset", "utf-8") if ctype == "text/html" else "utf-8"
+                body = encode_body(resp.body, charset)
+                ctype += "; charset=" + (
+                    "GBK" if charset.lower() in ("gbk", "gb2312", "gb18030") else "UTF-8"
+                )
+            else:
+                body = resp.body
+            status = resp.status
+            headers = {"Content-Type": ctype, **resp.headers}
+            if status == 200 and req.method in ("GET", "HEAD"):
+                tag = etag_of(body)
+                headers["ETag"] = tag
+                if resp.last_modified is not None:
+                    headers["Last-Modified"] = _http_date(resp.last_modified)
+                if server.behaviour.conditional and _not_modified(req, tag, resp.last_modified):
+                    status, body = 304, b""
+            server._record(req.method, self.path, status, ua)
+            self.send_response(status)
+            for k, v in headers.items():
+                if not (status == 304 and k == "Content-Type"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)) if status != 304 else "0")
+            self.end_headers()
+            if req.method != "HEAD" and status != 304:
+                self.wfile.write(body)
+
+    return Handler
+
+
+def _http_date(dt: datetime) -> str:
+    # Publication times are China time (UTC+8) without a zone; HTTP dates are GMT.
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=_CST)
+    return format_datetime(dt.astimezone(UTC), usegmt=True)
+
+
+def _not_modified(req: Request, tag: str, last_modified: datetime | None) -> bool:
+    inm = req.header("if-none-match")
+    if inm:
+        return tag in [t.strip() for t in inm.split(",")] or inm.strip() == "*"
+    ims = req.header("if-modified-since")
+    if ims and last_modified is not None:
+        try:
+            since = parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            return False
+        lm = last_modified if last_modified.tzinfo else last_modified.replace(tzinfo=_CST)
+        return lm.replace(microsecond=0) <= since
+    return False

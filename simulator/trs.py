@@ -1,0 +1,520 @@
+"""The TRS WCM family ("t-date" portals): home → 政府信息公开 → 政府信息公开年报 column.
+
+What a crawler meets, as on real TRS portals (research/portals.md §1.1–1.5, samples/pages/02–04):
+
+- the column is static ``index.html``, ``index_1.html`` …; the pager exists only as a script:
+  ``variant="classic"`` writes ``var countPage=N`` and links ``index_{i}`` with page 2 =
+  ``index_1`` (0-based); ``variant="new"`` calls ``createPageHTML('page_div', N, k, 'index',
+  'shtml', total)`` with page 2 = ``index_2``;
+- list items ``<li><a href="./202401/t20240126_12345.html" title="…">…</a><span>2024-01-26</span></li>``,
+  newest first, with non-report items mixed in (网站工作年度报表, 通知, 图解);
+- articles at ``<col>/YYYYMM/tYYYYMMDD_<id>.html`` (the URL date can differ from the PubDate) with
+  the 政府网站发展指引 metas, the 索引号/发布机构/发布日期 block and a ``TRS_Editor`` body;
+- PDF / DOCX reports as ``./P0<14 digits><6 digits>.pdf`` in the article's directory;
+- optional ``_wap`` duplicates of every article, ``.shtml`` pages, and a soft 404.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from simulator.model import PlannedReport, Region
+from simulator.site import (
+    SOFT_404,
+    RegionSite,
+    Request,
+    Response,
+    not_found,
+    publication_datetime,
+)
+
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+COLUMN_NAME = "政府信息公开年报"
+
+
+@dataclass
+class Entry:
+    """One list item: a report or another document in the same column."""
+
+    title: str
+    published: datetime
+    url_date: date
+    article_id: int
+    report: PlannedReport | None = None  # None: not a report (a spider must not take it)
+    body: str = ""  # the body of a non-report item
+
+    @property
+    def is_report(self) -> bool:
+        return self.report is not None
+
+
+def esc(s: str) -> str:
+    return _html.escape(s, quote=True)
+
+
+class TrsSite(RegionSite):
+    """A TRS portal serving a region's reports (or only ``agencies``'s: a department sub-site)."""
+
+    def __init__(
+        self,
+        region: Region,
+        *,
+        variant: str = "classic",
+        ext: str = "html",
+        per_page: int = 15,
+        charset: str = "utf-8",
+        wap_copies: bool = False,
+        soft_404: bool = False,
+        column_path: str = "/zwgk/zfxxgk/zfxxgknb/",
+        site_name: str | None = None,
+        agencies: list[str] | None = None,
+        today: date | None = None,
+        extra_items: bool = True,
+        chinese_pubdate: int = 1,
+        drift: dict[str, Any] | None = None,
+    ) -> None:
+        if variant not in ("classic", "new"):
+            raise ValueError(f"unknown TRS variant {variant!r}")
+        super().__init__(region, agencies=agencies, today=today, charset=charset, drift=drift)
+        self.variant = variant
+        self.ext = ext
+        self.per_page = per_page
+        self.wap_copies = wap_copies
+        self.soft_404 = soft_404
+        self.column_path = "/" + column_path.strip("/") + "/"
+        self.site_name = site_name or self._default_site_name()
+        self.extra_items = extra_items
+        self.site_id_code = f"37{region.seed % 100:02d}{_stable(self.site_name) % 10**6:06d}"
+        self.org_code = f"{_stable(self.site_name + 'org') % 10**9:09d}"
+        owned = sorted(
+            (r for r in region.reports if self.owns(r) and r.published_at), key=lambda r: r.article_id
+        )
+        # Some reports write PubDate the 邯郸 way, "2020年08月02日" (samples/pages/03).
+        plain = [r for r in owned if not r.planted]
+        self.chinese_date_ids = {r.article_id for r in plain[:chinese_pubdate]}
+        self._entries_all = self._build_entries(owned)
+        self._routes = self._build_routes()
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def _default_site_name(self) -> str:
+        if self.agencies is not None and len(self.agencies) == 1:
+            return next(iter(self.agencies))
+        return self.region.government.name
+
+    def _build_entries(self, owned: list[PlannedReport]) -> list[Entry]:
+        entries = [
+            Entry(r.title, publication_datetime(r), r.url_date or r.published_at, r.article_id, r)  # type: ignore[arg-type]
+            for r in owned
+        ]
+        if self.extra_items:
+            entries += self._other_items(owned)
+        return entries
+
+    def _other_items(self, owned: list[PlannedReport]) -> list[Entry]:
+        """Documents that share the column with the reports and are not annual reports."""
+        out: list[Entry] = []
+        base = 9_000_000 + _stable(self.site_name) % 100_000 * 10
+        for i, y in enumerate(self.region.years):
+            items = [
+                (f"{self.site_name}{y}年政府网站工作年度报表", date(y + 1, 1, 12)),
+                (f"关于做好{y + 1}年政务公开工作的通知", date(y + 1, 4, 18)),
+            ]
+            gov = next((r for r in owned if r.year == y and r.agency.kind == "government"), None)
+            if gov is not None and gov.published_at is not None:
+                # The 图解 of the government's report: the same title words, not a report.
+                items.append((f"图解：{gov.title}", gov.published_at + timedelta(days=2)))
+            for j, (title, d) in enumerate(items):
+                aid = base + i * 10 + j
+                body = (
+                    f"<p>{esc(title)}。</p><p>现将有关事项公布如下，请结合实际认真抓好落实。</p>"
+                    f"<p>{esc(self.site_name)}</p><p>{d.year}年{d.month}月{d.day}日</p>"
+                )
+                out.append(Entry(title, datetime.combine(d, time(9, 30)), d, aid, None, body))
+        return out
+
+    def article_path(self, e: Entry, wap: bool = False) -> str:
+        d = e.url_date
+        suffix = "_wap" if wap else ""
+        return f"{self.column_path}{d:%Y%m}/t{d:%Y%m%d}_{e.article_id}{suffix}.{self.ext}"
+
+    def attachment_path(self, e: Entry) -> str | None:
+        r = e.report
+        if r is None or r.fmt not in CONTENT_TYPES:
+            return None
+        # TRS: "P0" + a 14-digit timestamp + 6 digits, in the article's YYYYMM/ directory.
+        tail = (r.article_id * 7919 + 13) % 1_000_000
+        return f"{self.column_path}{e.url_date:%Y%m}/P0{e.published:%Y%m%d%H%M%S}{tail:06d}.{r.fmt}"
+
+    def _build_routes(self) -> dict[str, tuple[str, Entry]]:
+        routes: dict[str, tuple[str, Entry]] = {}
+        for e in self._entries_all:
+            routes[self.article_path(e)] = ("article", e)
+            if self.wap_copies:
+                routes[self.article_path(e, wap=True)] = ("wap", e)
+            att = self.attachment_path(e)
+            if att:
+                routes[att] = ("file", e)
+        return routes
+
+    # -- what is visible now -------------------------------------------------------------------
+
+    def entry_visible(self, e: Entry) -> bool:
+        if e.report is not None:
+            return self.visible(e.report)
+        return e.published.date() <= self.current_date()
+
+    def entries(self) -> list[Entry]:
+        """The column as listed today, newest first."""
+        live = [e for e in self._entries_all if self.entry_visible(e)]
+        return sorted(live, key=lambda e: (e.published, e.article_id), reverse=True)
+
+    def page_count(self, n_entries: int | None = None) -> int:
+        n = len(self.entries()) if n_entries is None else n_entries
+        return max(1, math.ceil(n / self.per_page))
+
+    def page_path(self, i: int) -> str:
+        """The path of list page ``i`` (0-based)."""
+        if i == 0:
+            return f"{self.column_path}index.{self.ext}"
+        n = i if self.variant == "classic" else i + 1
+        return f"{self.column_path}index_{n}.{self.ext}"
+
+    def list_urls(self) -> list[str]:
+        return [self.base_url + self.page_path(i) for i in range(self.page_count())]
+
+    def report_urls(self) -> dict[str, PlannedReport]:
+        """Every article page (and _wap copy) and attachment of a report served now."""
+        out: dict[str, PlannedReport] = {}
+        for path, (_kind, e) in self._routes.items():
+            if e.report is not None and self.entry_visible(e):
+                out[self.base_url + path] = e.report
+        return out
+
+    def non_report_urls(self) -> list[str]:
+        return [self.base_url + self.article_path(e) for e in self.entries() if e.report is None]
+
+    def url_of(self, pr: PlannedReport) -> str:
+        e = next(e for e in self._entries_all if e.report is pr)
+        return self.base_url + self.article_path(e)
+
+    def attachment_url_of(self, pr: PlannedReport) -> str | None:
+        e = next(e for e in self._entries_all if e.report is pr)
+        p = self.attachment_path(e)
+        return self.base_url + p if p else None
+
+    def pubdate_text(self, pr: PlannedReport) -> str:
+        """The PubDate meta as served: "2024-01-26 10:32" or, on some pages, "2024年01月26日"."""
+        dt = publication_datetime(pr)
+        if pr.article_id in self.chinese_date_ids:
+            return f"{dt:%Y年%m月%d日}"
+        return f"{dt:%Y-%m-%d %H:%M}"
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return Response(405, "method not allowed", "text/plain")
+        path = request.path
+        home = ("/", f"/index.{self.ext}")
+        xxgk = ("/zwgk/zfxxgk/", f"/zwgk/zfxxgk/index.{self.ext}")
+        if path in home:
+            return self._page(self.home_page())
+        if path in xxgk:
+            return self._page(self.xxgk_page())
+        if path == self.column_path.rstrip("/"):
+            return Response(301, "", headers={"Location": self.column_path})
+        if path.startswith(self.column_path):
+            page = self._list_index(path[len(self.column_path) :])
+            if page is not None:
+                return self.list_response(page)
+        route = self._routes.get(path)
+        if route is not None:
+            kind, e = route
+            if self.entry_visible(e):
+                if kind == "file":
+                    return self.file_response(e)
+                return self._page(self.article_page(e, wap=kind == "wap"), self._modified(e))
+        return self.missing()
+
+    def missing(self) -> Response:
+        return Response(200, SOFT_404) if self.soft_404 else not_found()
+
+    def _list_index(self, rest: str) -> int | None:
+        if rest in ("", f"index.{self.ext}"):
+            return 0
+        m = re.fullmatch(rf"index_(\d+)\.{re.escape(self.ext)}", rest)
+        if not m:
+            return None
+        n = int(m.group(1))
+        i = n if self.variant == "classic" else n - 1
+        return i if i >= 1 else None  # new variant: index_1 does not exist
+
+    def _modified(self, e: Entry) -> datetime:
+        return self.modified_time(e.report) if e.report is not None else e.published
+
+    def _page(self, text: str, modified: datetime | None = None) -> Response:
+        return Response(200, text, "text/html", last_modified=modified)
+
+    def list_response(self, i: int) -> Response:
+        entries = self.entries()
+        pages = self.page_count(len(entries))
+        if i >= pages:
+            return self.missing()
+        chunk = entries[i * self.per_page : (i + 1) * self.per_page]
+        modified = max((self._modified(e) for e in entries), default=None)
+        return self._page(self.list_page(chunk, i, pages, len(entries)), modified)
+
+    def file_response(self, e: Entry) -> Response:
+        assert e.report is not None
+        data = self.render_file(e.report, e.report.fmt)
+        return Response(200, data, CONTENT_TYPES[e.report.fmt], last_modified=self._modified(e))
+
+    # -- templates -----------------------------------------------------------------------------
+
+    def _domain(self) -> str:
+        return self.base_url.split("://", 1)[-1]
+
+    def _head(self, title: str, metas: dict[str, str]) -> str:
+        tags = "\n".join(f'<meta name="{k}" content="{esc(v)}">' for k, v in metas.items())
+        return (
+            "<!DOCTYPE html>\n<html>\n<head>\n"
+            '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\n'
+            '<meta http-equiv="X-UA-Compatible" content="IE=edge,chrome=1">\n'
+            f"{tags}\n<title>{esc(title)}</title>\n"
+            '<link rel="stylesheet" type="text/css" href="/images/base.css">\n</head>\n'
+        )
+
+    def _site_metas(self) -> dict[str, str]:
+        return {"SiteName": self.site_name, "SiteDomain": self._domain(), "SiteIDCode": self.site_id_code}
+
+    def _header(self) -> str:
+        return (
+            f'<div class="header"><div class="logo"><a href="/">{esc(self.site_name)}</a></div>'
+            '<div class="nav"><ul><li><a href="/">首页</a></li>'
+            '<li><a href="/zwgk/zfxxgk/">政府信息公开</a></li>'
+            '<li><a href="javascript:void(0)">政务服务</a></li>'
+            '<li><a href="javascript:void(0)">互动交流</a></li></ul></div></div>\n'
+        )
+
+    def _footer(self) -> str:
+        return (
+            f'<div class="footer"><p>主办单位：{esc(self.site_name)}办公室</p>'
+            f"<p>网站标识码 {self.site_id_code}</p></div>\n</body>\n</html>\n"
+        )
+
+    def home_page(self) -> str:
+        latest = self.entries()[:6]
+        items = "".join(
+            f'<li><a href="{self.article_path(e)}" title="{esc(e.title)}">{esc(e.title)}</a>'
+            f"<span>{e.published:%m-%d}</span></li>"
+            for e in latest
+        )
+        return (
+            self._head(self.site_name, self._site_metas())
+            + "<body>\n"
+            + self._header()
+            + '<div class="main"><div class="box"><h3>政务公开</h3>'
+            + f'<ul class="list">{items}</ul>'
+            + '<a class="more" href="/zwgk/zfxxgk/">更多</a></div></div>\n'
+            + self._footer()
+        )
+
+    def xxgk_page(self) -> str:
+        metas = {**self._site_metas(), "ColumnName": "政府信息公开", "ColumnType": "政府信息公开"}
+        col = self.column_path
+        return (
+            self._head(f"政府信息公开_{self.site_name}", metas)
+            + "<body>\n"
+            + self._header()
+            + '<div class="xxgk-nav"><ul>'
+            + '<li><a href="javascript:void(0)">政府信息公开指南</a></li>'
+            + '<li><a href="javascript:void(0)">政府信息公开制度</a></li>'
+            + '<li><a href="javascript:void(0)">法定主动公开内容</a></li>'
+            + f'<li><a href="{col}">{COLUMN_NAME}</a></li>'
+            + "</ul></div>\n"
+            + self._footer()
+        )
+
+    def list_page(self, chunk: list[Entry], i: int, pages: int, total: int) -> str:
+        metas = {
+            **self._site_metas(),
+            "ColumnName": COLUMN_NAME,
+            "ColumnDescription": f"{self.site_name}{COLUMN_NAME}",
+            "ColumnKeywords": "政府信息公开,年报",
+            "ColumnType": COLUMN_NAME,
+        }
+        items = "\n".join(
+            f'<li><a href="./{e.url_date:%Y%m}/t{e.url_date:%Y%m%d}_{e.article_id}.{self.ext}" '
+            f'title="{esc(e.title)}" target="_blank">{esc(_shorten(e.title))}</a>'
+            f"<span>{e.published:%Y-%m-%d}</span></li>"
+            for e in chunk
+        )
+        pager = (
+            classic_pager(i, pages, total, self.ext)
+            if self.variant == "classic"
+            else new_pager(i + 1, pages, total, self.ext)
+        )
+        return (
+            self._head(f"{COLUMN_NAME}_{self.site_name}", metas)
+            + "<body>\n"
+            + self._header()
+            + '<div class="position">当前位置：<a href="/">首页</a> &gt; '
+            + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; <a href="./">{COLUMN_NAME}</a></div>\n'
+            + f'<div class="list-box"><ul class="list">\n{items}\n</ul>\n'
+            + f'<div class="page">{pager}</div></div>\n'
+            + self._footer()
+        )
+
+    def article_page(self, e: Entry, wap: bool = False) -> str:
+        r = e.report
+        pub = e.published
+        source = (r.title_agency or r.agency.name) if r else self.site_name
+        pubdate = self.pubdate_text(r) if r else f"{pub:%Y-%m-%d %H:%M}"
+        visible_date = pubdate[:10] if not pubdate.endswith("日") else pubdate
+        metas = {
+            **self._site_metas(),
+            "ColumnName": COLUMN_NAME,
+            "ColumnType": COLUMN_NAME,
+            "ArticleTitle": e.title,
+            "PubDate": pubdate,
+            "ContentSource": source,
+            "Keywords": "",
+            "Author": "",
+            "Url": self.base_url + self.article_path(e, wap),
+            "catalogs": str(1000 + _stable(self.column_path) % 9000),
+            "contentid": str(e.article_id),
+        }
+        year = r.year if r else e.published.year
+        index_no = f"{self.org_code}/{year + (1 if r else 0)}-{e.article_id % 100000:05d}"
+        block = (
+            '<div class="xxgk-meta"><table class="xxgk-table"><tr>'
+            f"<td><strong>索引号</strong>：{index_no}</td>"
+            f"<td><strong>发布机构</strong>：{esc(source)}</td></tr><tr>"
+            f"<td><strong>名称</strong>：{esc(e.title)}</td><td><strong>文号</strong>：无</td></tr><tr>"
+            f"<td><strong>主题分类</strong>：政务公开</td>"
+            f"<td><strong>发布日期</strong>：{visible_date}</td></tr></table></div>\n"
+        )
+        body = self.render_fragment(r) if r and r.fmt == "html" else (e.body if not r else "")
+        attachment = self.attachment_path(e)
+        if attachment:
+            name = attachment.rsplit("/", 1)[1]
+            body = (
+                f"<p>{esc(e.title)}详见附件。</p>"
+                f'<p>附件：<a href="./{name}" OLDSRC="/protect/{name}">{esc(e.title)}.{r.fmt}</a></p>'  # type: ignore[union-attr]
+            )
+        wap_link = ""
+        if self.wap_copies and not wap:
+            wap_link = f'<a class="wap" href="./{self.article_path(e, True).rsplit("/", 1)[1]}">手机版</a>'
+        return (
+            self._head(f"{e.title}_{self.site_name}", metas)
+            + "<body>\n"
+            + self._header()
+            + '<div class="position">当前位置：<a href="/">首页</a> &gt; '
+            + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; <a href="../">{COLUMN_NAME}</a></div>\n'
+            + block
+            + f'<div class="article"><h1 class="title">{esc(e.title)}</h1>\n'
+            + f'<div class="info"><span>发布日期：{visible_date}</span> <span>来源：{esc(source)}</span> {wap_link}</div>\n'
+            + f'<div class="TRS_Editor">\n{body}\n</div>\n</div>\n'
+            + self._footer()
+        )
+
+
+# -- pagers ----------------------------------------------------------------------------------------
+
+_CLASSIC_PAGER = """<script language="javascript">
+    var countnum= {total};
+    var currentPage={current};
+    var prevPage=currentPage-1
+    var nextPage=currentPage+1
+    var countPage={pages}
+    var endPage=countPage-1
+    document.write("<a href=\\"index.{ext}\\" target=\\"_self\\" >首页</a>&nbsp;&nbsp;");
+    if(countPage>1&&currentPage!=0&&currentPage!=1)
+        document.write("<a  href=\\"index"+"_"+prevPage+"."+"{ext}\\" target=\\"_self\\">上一页</a>&nbsp;&nbsp;");
+    else if(countPage>1&&currentPage!=0&&currentPage==1)
+        document.write("<a  href=\\"index.{ext}\\" target=\\"_self\\">上一页</a>&nbsp;&nbsp;");
+    else
+        document.write("<span class='bg'>上一页</span>&nbsp;&nbsp;");
+    var num=6;
+    var startPage=currentPage-2;
+    if(startPage<0)startPage=0;
+    var endpage=startPage+num;
+    if(endpage>countPage)
+        endpage=countPage;
+    startPage=endpage-6;
+    if(startPage<0)startPage=0;
+    for(var i=startPage;i<endpage;i++){{
+        if(currentPage==i)
+            document.write("<span class='now'>"+(i+1)+"</span>&nbsp;&nbsp;");
+        else if(i==0){{
+            document.write("<a  href=\\"index.{ext}\\" target=\\"_self\\" class='pnum'>"+1+"</a>&nbsp;&nbsp;");
+        }}else
+            document.write("<a href=\\"index"+"_"+i+"."+"{ext}\\" target=\\"_self\\" class='pnum'>"+(i+1)+"</a>&nbsp;&nbsp;");}}
+    if(countPage>1&&currentPage!=(countPage-1))
+        document.write("<a href=\\"index"+"_"+nextPage+"."+"{ext}\\" target=\\"_self\\">下一页</a>&nbsp;&nbsp;");
+    else
+        document.write("<span class='bg'>下一页</span>&nbsp;&nbsp;");
+    if(countPage==1)
+        document.write("<a  href=\\"index.{ext}\\" target=\\"_self\\">尾页</a>");
+    else if(countPage>1)
+        document.write("<a  href=\\"index_"+endPage+".{ext}\\" target=\\"_self\\">尾页</a>");
+</script>"""
+
+# The pager function newer TRS templates load from a shared page.js; inlined here.
+_CREATE_PAGE_JS = """<script type="text/javascript">
+function createPageHTML(divId, _nPageCount, _nCurrIndex, _sPageName, _sPageExt, _nRecordCount) {
+    if (_nPageCount == null || _nPageCount <= 1) { return; }
+    var html = "<span>共" + _nRecordCount + "条</span> ";
+    function link(i, text) {
+        var href = (i == 1) ? _sPageName + "." + _sPageExt : _sPageName + "_" + i + "." + _sPageExt;
+        return "<a href='" + href + "'>" + text + "</a> ";
+    }
+    html += link(1, "首页");
+    if (_nCurrIndex > 1) { html += link(_nCurrIndex - 1, "上一页"); }
+    for (var i = Math.max(1, _nCurrIndex - 2); i <= Math.min(_nPageCount, _nCurrIndex + 2); i++) {
+        html += (i == _nCurrIndex) ? "<span class='current'>" + i + "</span> " : link(i, i);
+    }
+    if (_nCurrIndex < _nPageCount) { html += link(_nCurrIndex + 1, "下一页"); }
+    html += link(_nPageCount, "尾页");
+    document.getElementById(divId).innerHTML = html;
+}
+</script>"""
+
+
+def classic_pager(current: int, pages: int, total: int, ext: str) -> str:
+    """The 邯郸-style countPage writer (samples/pages/02), 0-based: page 2 is index_1."""
+    return _CLASSIC_PAGER.format(total=total, current=current, pages=pages, ext=ext)
+
+
+def new_pager(current: int, pages: int, total: int, ext: str) -> str:
+    """createPageHTML('page_div', N, k, 'index', ext, total), 1-based: page 2 is index_2."""
+    return (
+        _CREATE_PAGE_JS
+        + '\n<div id="page_div" class="page_div"></div>\n<script type="text/javascript">'
+        + f"createPageHTML('page_div', {pages}, {current}, 'index', '{ext}', {total});</script>"
+    )
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _shorten(title: str, n: int = 30) -> str:
+    """List anchors often truncate long titles; the full title stays in title=."""
+    return title if len(title) <= n else title[: n - 1] + "…"
+
+
+def _stable(s: str) -> int:
+    """A hash that does not change between runs (str hash is salted)."""
+    h = 0
+    for ch in s.encode("utf-8"):
+        h = (h * 131 + ch) % (1 << 61)
+    return h
