@@ -1,0 +1,48 @@
+"""Downloader middlewares: the transport concerns of Chinese government portals."""
+
+from __future__ import annotations
+
+from scrapy import Request, Spider
+from scrapy.http import Response, TextResponse
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
+
+# A header charset this weak is usually a server default, not the page's real encoding.
+_WEAK = {"cp1252", "latin-1", "latin_1", "iso8859-1", "iso-8859-1", "ascii", "windows-1252"}
+
+
+def _decodes(body: bytes, encoding: str) -> bool:
+    try:
+        body.decode(encoding)
+        return True
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def pick_encoding(body: bytes, content_type: str) -> str | None:
+    """header (unless weak) → <meta charset> → utf-8 → gb18030, each only if the body decodes strictly.
+
+    Scrapy alone trusts a wrong header (GBK bytes under ``charset=utf-8``) and mis-guesses short
+    GBK pages with no declaration as cp949 (research/crawling.md §3).
+    """
+    header = http_content_type_encoding(content_type)
+    declared = html_body_declared_encoding(body)
+    declared = resolve_encoding(declared) if declared else None
+    for enc in (header if header not in _WEAK else None, declared, "utf-8", "gb18030", header):
+        if enc and _decodes(body, enc):
+            return enc
+    return None
+
+
+class ChineseEncodingMiddleware:
+    """Re-decodes text responses whose declared encoding does not fit their bytes."""
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        if not isinstance(response, TextResponse):
+            return response
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+        enc = pick_encoding(response.body, content_type)
+        if enc and enc != response.encoding:
+            return response.replace(encoding=enc)
+        return response

@@ -1,0 +1,146 @@
+"""Running crawls: one Scrapy crawler per source, all in one process, each recorded as a run."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+
+from crawler.config import Config, ConfigError
+from crawler.settings import build_settings
+from spiders import spider_for
+from storage import Store
+
+
+@dataclass
+class RunResult:
+    """What one source's crawl did."""
+
+    source_id: str
+    run_id: int
+    status: str
+    stats: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+def _offline_public_suffix_list() -> None:
+    """Keep Scrapy's cookie middleware from fetching the Public Suffix List at run time.
+
+    tldextract otherwise downloads it on the first cookie (and logs a traceback when offline);
+    the snapshot bundled with tldextract is enough to scope cookies.
+    """
+    try:
+        import scrapy.downloadermiddlewares.cookies as cookies
+        import tldextract
+
+        if hasattr(cookies, "_split_domain"):
+            cookies._split_domain = tldextract.TLDExtract(
+                suffix_list_urls=(), include_psl_private_domains=True
+            )
+    except ImportError:
+        pass
+
+
+def select_sources(config: Config, source_ids: list[str] | None) -> list[dict]:
+    """The enabled sources, or exactly the ones asked for (ConfigError for an unknown id)."""
+    if source_ids:
+        return [config.source(sid) for sid in source_ids]
+    sources = [s for s in config.sources if s.get("enabled", True)]
+    if not sources:
+        raise ConfigError(f"{config.path}: no enabled sources to crawl")
+    return sources
+
+
+def run_crawl(
+    config: Config,
+    source_ids: list[str] | None = None,
+    *,
+    revalidate: bool = False,
+    log_level: str = "WARNING",
+    quiet: bool = False,
+) -> list[RunResult]:
+    """Crawl the sources (all enabled ones by default) and record a run for each.
+
+    Blocks until every crawl is done.  Twisted's reactor cannot restart, so call this once per
+    process (the scheduler runs each crawl in a child process).
+    """
+    sources = select_sources(config, source_ids)
+    _offline_public_suffix_list()
+    settings = build_settings(config, log_level=log_level)
+    settings["NIANBAO_QUIET"] = quiet
+    process = CrawlerProcess(settings, install_root_handler=True)
+    logging.getLogger("scrapy").setLevel(log_level)
+    crawl_settings = config.section("crawl")
+    started = []
+    with Store(config.storage_path) as store:
+        for source in sources:
+            store.upsert_source(
+                source["id"], source["name"], source["start_url"], source.get("family"), source
+            )
+            run_id = store.start_run(source["id"])
+            known = store.known_urls(source["id"])
+            validators = {url: store.validators(url) for url in known} if revalidate else {}
+            spider_cls = spider_for(source)
+            if source.get("obey_robots") != crawl_settings["obey_robots"]:
+                spider_cls = type(
+                    spider_cls.__name__,
+                    (spider_cls,),
+                    {"custom_settings": {"ROBOTSTXT_OBEY": source["obey_robots"]}},
+                )
+            crawler = process.create_crawler(spider_cls)
+            process.crawl(
+                crawler,
+                source=source,
+                known_urls=known,
+                validators=validators,
+                revalidate=revalidate,
+                max_pages=int(crawl_settings["max_pages_per_source"]),
+                run_id=run_id,
+            )
+            started.append((source, run_id, crawler))
+    process.start()
+    results = []
+    with Store(config.storage_path) as store:
+        for source, run_id, crawler in started:
+            stats = _run_stats(crawler.stats.get_stats())
+            status, reason = _run_status(stats)
+            store.finish_run(run_id, status, stats, reason)
+            results.append(RunResult(source["id"], run_id, status, stats, reason))
+    return results
+
+
+def _run_stats(raw: dict[str, Any]) -> dict[str, Any]:
+    errors = raw.get("log_count/ERROR", 0) + sum(
+        v for k, v in raw.items() if k.startswith("downloader/exception_type_count/")
+    )
+    return {
+        "pages": raw.get("response_received_count", 0),
+        "requests": raw.get("downloader/request_count", 0),
+        "documents": raw.get("nianbao/documents", 0),
+        "new_versions": raw.get("nianbao/new_version", 0),
+        "unchanged": raw.get("nianbao/unchanged", 0),
+        "reports": raw.get("nianbao/reports", 0),
+        "removed": raw.get("nianbao/removed", 0),
+        "errors": errors,
+        "blocked": raw.get("nianbao/blocked", 0) + raw.get("robotstxt/forbidden", 0),
+        "blocked_reasons": raw.get("nianbao/blocked_reasons", [])
+        + (["robots.txt disallows the column"] if raw.get("robotstxt/forbidden") else []),
+        "http_statuses": {
+            k.rsplit("/", 1)[-1]: v
+            for k, v in raw.items()
+            if k.startswith("downloader/response_status_count/")
+        },
+        "finish_reason": raw.get("finish_reason"),
+        "elapsed_seconds": raw.get("elapsed_time_seconds"),
+    }
+
+
+def _run_status(stats: dict[str, Any]) -> tuple[str, str | None]:
+    """finished, blocked (robots or a barrier kept us out) or failed (errors and nothing fetched)."""
+    if stats["blocked"] and not stats["documents"]:
+        return "blocked", "; ".join(stats["blocked_reasons"]) or "blocked"
+    if not stats["documents"] and stats["errors"]:
+        return "failed", f"{stats['errors']} errors and no documents"
+    return "finished", None

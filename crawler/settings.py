@@ -1,0 +1,46 @@
+"""Scrapy settings, in one place, built from config.yaml's ``crawl`` section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler.config import Config
+
+RETRY_HTTP_CODES = [500, 502, 503, 504, 521, 522, 524, 408, 429]
+
+
+def build_settings(config: Config, *, log_level: str = "WARNING") -> dict[str, Any]:
+    """The Scrapy settings for a crawl that stores into ``config``'s database."""
+    crawl = config.section("crawl")
+    per_host = int(crawl["concurrency_per_host"])
+    delay = float(crawl["delay"])
+    return {
+        "BOT_NAME": "nianbao",
+        "USER_AGENT": crawl["user_agent"],
+        "ROBOTSTXT_OBEY": bool(crawl["obey_robots"]),
+        "CONCURRENT_REQUESTS": max(16, per_host * 4),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": per_host,
+        "DOWNLOAD_DELAY": delay,
+        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        # AutoThrottle adapts the delay to each host's latency; never faster than DOWNLOAD_DELAY.
+        "AUTOTHROTTLE_ENABLED": bool(crawl["autothrottle"]) and delay > 0,
+        "AUTOTHROTTLE_START_DELAY": max(delay, 0.1),
+        "AUTOTHROTTLE_MAX_DELAY": 60.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(per_host),
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": int(crawl["retries"]),
+        "RETRY_HTTP_CODES": RETRY_HTTP_CODES,
+        "DOWNLOAD_TIMEOUT": int(crawl["timeout"]),
+        "DOWNLOAD_MAXSIZE": int(float(crawl["max_file_mb"]) * 2**20),
+        "DOWNLOAD_WARNSIZE": 0,
+        "COOKIES_ENABLED": True,
+        "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
+        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.ChineseEncodingMiddleware": 950},
+        "EXTENSIONS": {"crawler.progress.Progress": 500},
+        # A crawler is not a service to be remote-controlled: both open local ports by default.
+        "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "LOG_LEVEL": log_level,
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        "NIANBAO_DB": str(config.storage_path),
+    }

@@ -1,0 +1,291 @@
+"""The shared walk of a report column: list pages → article pages → attachments.
+
+A family spider says how its column lists entries (``list_entries``) and how it paginates
+(``next_pages``); everything else — following articles, reading their metadata, fetching their
+attachments, incremental stopping — is here.  Spiders only find and yield items
+(``crawler.items``); the storage pipeline stores them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
+
+import scrapy
+from scrapy.http import Response
+
+from crawler.items import DocumentItem, GoneItem, NotModifiedItem
+from spiders.pages import (
+    content_disposition_filename,
+    is_attachment_url,
+    is_report_title,
+    page_meta,
+    page_text,
+    page_title,
+    parse_date,
+    publication,
+    url_date,
+)
+
+# Body containers of the CMS families (portals.md §1.1); attachments are looked for inside them
+# first so navigation links to other documents are not taken for the report's files.
+BODY_CONTAINERS = (
+    ".TRS_Editor",
+    ".TRS_UEDITOR",
+    ".trs_editor_view",
+    ".Custom_UnionStyle",
+    "#zoom",
+    ".zoom",
+    "#Zoom",
+    ".article_zoom",
+    "#zoomcon",
+    "#ivs_content",
+    ".Article_content",
+    "#UCAP-CONTENT",
+    ".news_cont_d_wrap",
+    "#appendix",
+    ".xxgk_content",
+    "article",
+)
+# Column links that lead to a year or unit sub-column of the report column.
+SUBCOLUMN_TEXT = re.compile(
+    r"^\s*((19|20)\d\d\s*年度?|(19|20)\d\d)\s*$|部门年报|乡镇.{0,4}年报|街道.{0,4}年报|政府年报"
+)
+KNOWN_STATUSES = [304, 404, 410]
+
+
+@dataclass
+class Entry:
+    """One item of a column list: where it points, its title and the date beside it."""
+
+    url: str
+    title: str
+    list_date: date | None = None
+
+
+class PortalSpider(scrapy.Spider):
+    """Walks one source's annual-report column.  Subclasses set ``family`` and may override
+    ``list_entries``, ``next_pages`` and ``start_requests_for``."""
+
+    name = "portal"
+    family = "generic"
+
+    def __init__(
+        self,
+        source: dict[str, Any],
+        known_urls: Iterable[str] = (),
+        validators: dict[str, tuple[str | None, str | None]] | None = None,
+        revalidate: bool = False,
+        max_pages: int = 5000,
+        **kwargs: Any,
+    ):
+        super().__init__(name=f"{self.family}:{source['id']}", **kwargs)
+        self.source = source
+        self.known = set(known_urls)
+        self.validators = validators or {}
+        self.revalidate = revalidate
+        self.max_pages = max_pages
+        self.list_pages = 0
+        self.seen_entries: set[str] = set()
+        self.column_prefix = _column_prefix(source["start_url"])
+
+    # -- the walk ---------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for request in self.start_requests_for(self.source["start_url"]):
+            yield request
+
+    def start_requests_for(self, url: str) -> Iterator[scrapy.Request]:
+        yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"depth": 0})
+
+    def parse_column(self, response: Response, depth: int = 0) -> Iterator[Any]:
+        """A list page: follow its report entries, its sub-columns and (maybe) its next pages."""
+        self.list_pages += 1
+        entries = [e for e in self.list_entries(response) if is_report_title(e.title)]
+        new = 0
+        for entry in entries:
+            if entry.url in self.seen_entries:
+                continue
+            self.seen_entries.add(entry.url)
+            if entry.url in self.known and not self.revalidate:
+                continue
+            new += 1
+            yield self.article_request(entry)
+        for url in self.subcolumns(response):
+            yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1})
+        # Incremental: a page that holds only known items ends the walk (newest items come first).
+        if entries and new == 0 and self.known and not self.revalidate:
+            return
+        if self.list_pages >= self.max_pages:
+            self.logger.warning("%s: stopped at max_pages=%d", self.source["id"], self.max_pages)
+            return
+        for url in self.next_pages(response):
+            yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth})
+
+    def article_request(self, entry: Entry) -> scrapy.Request:
+        headers = {}
+        if entry.url in self.known:
+            etag, modified = self.validators.get(entry.url, (None, None))
+            if etag:
+                headers["If-None-Match"] = etag
+            if modified:
+                headers["If-Modified-Since"] = modified
+        callback = self.parse_attachment if is_attachment_url(entry.url) else self.parse_article
+        kwargs = {"entry": entry} if callback == self.parse_article else {"parent": None, "entry": entry}
+        return scrapy.Request(
+            entry.url,
+            callback=callback,
+            cb_kwargs=kwargs,
+            headers=headers,
+            meta={"handle_httpstatus_list": KNOWN_STATUSES},
+        )
+
+    def parse_article(self, response: Response, entry: Entry) -> Iterator[Any]:
+        """An article page: the page itself as a document, then each attachment it links."""
+        if response.status in KNOWN_STATUSES:
+            yield from self._status_item(response)
+            return
+        if not hasattr(response, "selector"):  # not HTML after all: treat as a file
+            yield from self.parse_attachment(response, None, entry)
+            return
+        sel = response.selector
+        meta = page_meta(sel)
+        text = page_text(sel)
+        published, source = publication(meta, text, entry.list_date)
+        title = page_title(sel, meta) or entry.title
+        item = DocumentItem(
+            url=response.url,
+            body=response.body,
+            http_status=response.status,
+            headers=_headers(response),
+            content_type=_header(response, "Content-Type"),
+            kind="page",
+            title=title,
+            column_name=meta.get("ColumnName"),
+            published_at=published.isoformat() if published else None,
+            date_source=source,
+            list_date=entry.list_date.isoformat() if entry.list_date else None,
+            url_date=_iso(url_date(response.url)),
+            meta=meta,
+        )
+        yield item
+        for url in self.attachment_links(response):
+            yield scrapy.Request(
+                url,
+                callback=self.parse_attachment,
+                cb_kwargs={"parent": item, "entry": entry},
+                meta={"handle_httpstatus_list": KNOWN_STATUSES},
+                headers={"Referer": response.url},
+            )
+
+    def parse_attachment(
+        self, response: Response, parent: DocumentItem | None, entry: Entry
+    ) -> Iterator[Any]:
+        """A document file; it inherits the publication date of the page that links it."""
+        if response.status in KNOWN_STATUSES:
+            yield from self._status_item(response)
+            return
+        published, source = (parent.published_at, f"parent:{parent.date_source}") if parent else (None, None)
+        if parent is None and entry.list_date:
+            published, source = entry.list_date.isoformat(), "list"
+        yield DocumentItem(
+            url=response.url,
+            body=response.body,
+            http_status=response.status,
+            headers=_headers(response),
+            content_type=_header(response, "Content-Type"),
+            kind="attachment",
+            parent_url=parent.url if parent else None,
+            title=parent.title if parent else entry.title,
+            column_name=parent.column_name if parent else None,
+            published_at=published,
+            date_source=source,
+            list_date=entry.list_date.isoformat() if entry.list_date else None,
+            url_date=_iso(url_date(response.url)),
+            filename=_filename(response),
+        )
+
+    # -- what families override -------------------------------------------------------------
+
+    def list_entries(self, response: Response) -> Iterator[Entry]:
+        """Every link on a list page, with its title (title= first) and the date beside it."""
+        if not hasattr(response, "selector"):
+            return
+        for a in response.css("a[href]"):
+            href = a.attrib["href"].strip()
+            if not href or href.startswith(("javascript:", "#", "mailto:")):
+                continue
+            title = (a.attrib.get("title") or " ".join(a.css("::text").getall())).strip()
+            container = a.xpath("ancestor::*[self::li or self::tr or self::dd or self::p][1]")
+            around = " ".join(container.css("::text").getall()) if container else ""
+            yield Entry(urldefrag(response.urljoin(href))[0], re.sub(r"\s+", "", title), parse_date(around))
+
+    def next_pages(self, response: Response) -> Iterable[str]:
+        """URLs of the column's further list pages (none by default)."""
+        return ()
+
+    def subcolumns(self, response: Response) -> Iterator[str]:
+        """Year or unit sub-columns of the report column ("2023年", "部门年报"), inside its path."""
+        if not hasattr(response, "selector"):
+            return
+        for a in response.css("a[href]"):
+            text = " ".join(a.css("::text").getall()).strip()
+            if not SUBCOLUMN_TEXT.search(text):
+                continue
+            url = urldefrag(response.urljoin(a.attrib["href"]))[0]
+            if url != response.url and urlsplit(url).path.startswith(self.column_prefix):
+                yield url
+
+    def attachment_links(self, response: Response) -> list[str]:
+        """Document files linked from the article body (or, failing a known body, the page)."""
+        scopes = [response.css(c) for c in BODY_CONTAINERS]
+        scope = next((s for s in scopes if s), response.selector)
+        urls = []
+        for href in scope.css("a::attr(href)").getall():
+            url = urldefrag(response.urljoin(href.strip()))[0]
+            if is_attachment_url(url) and url not in urls:
+                urls.append(url)
+        return urls
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _status_item(self, response: Response) -> Iterator[Any]:
+        if response.status == 304:
+            yield NotModifiedItem(response.url)
+        else:
+            yield GoneItem(response.url, response.status, f"HTTP {response.status}")
+
+
+def _column_prefix(start_url: str) -> str:
+    path = urlsplit(start_url).path
+    return path if path.endswith("/") else path.rsplit("/", 1)[0] + "/"
+
+
+def _header(response: Response, name: str) -> str:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else ""
+
+
+def _headers(response: Response) -> dict[str, str]:
+    return {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()}
+
+
+def _filename(response: Response) -> str | None:
+    """The Content-Disposition file name, recorded for people; never used as a path."""
+    raw = response.headers.get("Content-Disposition")
+    if not raw:
+        return None
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return content_disposition_filename(raw.decode(enc))
+        except UnicodeDecodeError:
+            continue
+    return content_disposition_filename(raw.decode("latin-1"))
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None

@@ -1,0 +1,170 @@
+"""What every spider needs to read from portal pages: report titles, dates, page metadata.
+
+Pure functions over strings and parsel selectors, shared by all portal families.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from urllib.parse import urlsplit
+
+from parsel import Selector
+
+# -- titles -------------------------------------------------------------------------------------
+
+# "XX2023年政府信息公开工作年度报告", "2023年度XX政府信息公开年度报告", "XX政府信息公开工作2024年度报告",
+# "XX2016年政务信息公开年度报告", "政府信息公开年报", "XX信息公开工作年度报告（图片版）".
+_REPORT_TITLE = re.compile(
+    r"(政府|政务)?信息公开(工作)?\s*(\d{4}\s*年度?)?\s*(年度)?\s*(工作)?\s*(报告|年报)"
+    r"|信息公开年报|政府信息公开工作年度报告"
+)
+# Look-alikes that are not the annual disclosure report.
+_NOT_REPORT = re.compile(
+    r"网站.{0,6}(年度)?报表|工作报表|政府工作报告|预算|决算|统计公报|公开指南|公开目录|的通知|的批复"
+)
+
+
+def is_report_title(title: str | None) -> bool:
+    """True when a link or page title names a 政府信息公开工作年度报告."""
+    if not title:
+        return False
+    t = re.sub(r"\s+", "", title)
+    return bool(_REPORT_TITLE.search(t)) and not _NOT_REPORT.search(t)
+
+
+def title_year(title: str | None) -> int | None:
+    """The report year a title names ("2023年", "2023年度"), if any."""
+    m = re.search(r"((?:19|20)\d\d)\s*年", title or "")
+    return int(m.group(1)) if m else None
+
+
+# -- dates --------------------------------------------------------------------------------------
+
+_DATE_PATTERNS = (
+    re.compile(r"((?:19|20)\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"),
+    re.compile(r"\b((?:19|20)\d\d)(\d\d)(\d\d)\b"),
+)
+
+
+def parse_date(text: str | None) -> date | None:
+    """The first calendar date in ``text``: 2024-01-26, 2024/1/26, 2024.01.26, 2024年1月26日, 20240126.
+
+    dateutil guesses wrong on Chinese dates (it silently returned the current year for
+    "2024年1月31日"), so this is a regex.  Impossible dates give None.
+    """
+    if not text:
+        return None
+    for pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            try:
+                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                continue
+    return None
+
+
+_URL_DATE = re.compile(r"/t((?:19|20)\d{6})_\d+|/art/((?:19|20)\d\d)/(\d{1,2})/(\d{1,2})/|/(20\d{6})/")
+
+
+def url_date(url: str) -> date | None:
+    """The date written in an article URL (TRS t20240126_…, Hanweb /art/2024/1/26/), if any.
+
+    Recorded for the record only: regenerated pages carry later URL dates than their
+    publication, so lateness is never judged from it.
+    """
+    m = _URL_DATE.search(urlsplit(url).path)
+    if not m:
+        return None
+    if m.group(1) or m.group(5):
+        return parse_date(m.group(1) or m.group(5))
+    return parse_date(f"{m.group(2)}-{m.group(3)}-{m.group(4)}")
+
+
+_VISIBLE_DATE = re.compile(
+    r"(发布日期|发布时间|发文日期|公开日期|时间)\s*[:：]?\s*((?:19|20)\d\d[-/.年]\s*\d{1,2}[-/.月]\s*\d{1,2})"
+)
+
+
+def visible_date(text: str) -> date | None:
+    """The date of a visible "发布日期：…" / "发布时间：…" line (never the 索引号's YYYY-NNNNN)."""
+    m = _VISIBLE_DATE.search(text)
+    return parse_date(m.group(2)) if m else None
+
+
+# -- page metadata ------------------------------------------------------------------------------
+
+META_NAMES = (
+    "SiteName",
+    "SiteDomain",
+    "SiteIDCode",
+    "ColumnName",
+    "ArticleTitle",
+    "PubDate",
+    "ContentSource",
+)
+
+
+def page_meta(sel: Selector) -> dict[str, str]:
+    """The 政府网站发展指引 meta tags present on a page (case-insensitive names)."""
+    out = {}
+    for m in sel.xpath("//meta[@name]"):
+        name = m.attrib.get("name", "")
+        for known in META_NAMES:
+            if name.lower() == known.lower() and m.attrib.get("content", "").strip():
+                out[known] = m.attrib["content"].strip()
+    return out
+
+
+def page_text(sel: Selector) -> str:
+    """The visible text of a page, scripts and styles removed, whitespace folded."""
+    parts = sel.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall()
+    return re.sub(r"\s+", " ", " ".join(parts)).strip()
+
+
+def publication(meta: dict[str, str], text: str, list_date: date | None) -> tuple[date | None, str | None]:
+    """(date, source) by precedence: PubDate meta, visible 发布日期 line, the list page's date."""
+    d = parse_date(meta.get("PubDate"))
+    if d:
+        return d, "meta"
+    d = visible_date(text)
+    if d:
+        return d, "visible"
+    if list_date:
+        return list_date, "list"
+    return None, None
+
+
+def page_title(sel: Selector, meta: dict[str, str]) -> str:
+    """The article title: ArticleTitle meta, else the first heading, else <title>."""
+    if meta.get("ArticleTitle"):
+        return meta["ArticleTitle"]
+    for xp in ("//h1", "//h2", "//title"):
+        t = " ".join(sel.xpath(xp + "//text()").getall()).strip()
+        if t:
+            return re.sub(r"\s+", " ", t)
+    return ""
+
+
+# -- attachments --------------------------------------------------------------------------------
+
+ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|xlsx?|zip|rar|rtf|ofd)(\?|$)", re.I)
+DOWNLOAD_PATH = re.compile(r"downfile\.jsp|/attach(ment)?/|/download/|/doc/ucap/", re.I)
+
+
+def is_attachment_url(url: str) -> bool:
+    """A link to a document file rather than a page (by extension or a download endpoint)."""
+    path = urlsplit(url).path + ("?" + urlsplit(url).query if urlsplit(url).query else "")
+    return bool(ATTACHMENT_EXT.search(path) or DOWNLOAD_PATH.search(path))
+
+
+def content_disposition_filename(header: str | None) -> str | None:
+    """The file name a Content-Disposition header offers (RFC 5987 filename* first)."""
+    if not header:
+        return None
+    from email.message import Message
+
+    msg = Message()
+    msg["content-disposition"] = header
+    name = msg.get_filename()
+    return name.strip() if name else None
