@@ -1,0 +1,23 @@
+"""Shared fixtures: real SQLite files and real config files in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests must never reach the network: keep tldextract and friends on their bundled data.
+os.environ.setdefault("TLDEXTRACT_CACHE", str(Path(__file__).parent / ".tldextract-cache"))
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEEDS = SHARED / "seeds"
+
+
+@pytest.fixture
+def store(tmp_path):
+    from storage import Store
+
+    s = Store(tmp_path / "nianbao.db")
+    yield s
+    s.close()
