@@ -1,0 +1,741 @@
+"""Render a data-model report dict into the documents real portals publish.
+
+One layout (``build_layout()``: title, paragraphs, headings and the three tables as merged-cell grids
+like a Word-exported 2021 / 2019-trial / legacy report) feeds every output format: an HTML
+fragment (Word-style ``<td><p><span>``), DOCX (real gridSpan/vMerge), a text PDF (reportlab,
+ruled tables, built-in STSong-Light CID font), a scanned PDF (page images only), DOC/WPS
+(LibreOffice) and the two flattened text layouts seen in real corpora.
+
+Drift options (keyword arguments, all off by default) imitate what hand-filled reports do;
+``expected()`` tells what a correct parser must read back from a drifted rendering.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reports.model import (
+    PART_HEADINGS,
+    TABLE1_2021_DOC_FIELDS,
+    TABLE1_2021_DOC_LABELS,
+    TABLE1_TRIAL_DOC_FIELDS,
+    TABLE1_TRIAL_ITEM_FIELDS,
+    TABLE2_COLUMNS,
+    TABLE2_KEYS,
+    TABLE2_ROWS,
+    TABLE2_TRIAL_KEYS,
+    TABLE3_FIELD_LABELS,
+    TABLE3_FIELDS,
+    TABLE3_GROUPS,
+)
+
+DRIFT_OPTIONS = (
+    "typos",  # label typos: 本年度止件数 for 本年废止件数, ...
+    "stray_chars",  # a stray digit glued to labels ("0二、上年结转…"), [bookmark: _GoBack] markers
+    "halfwidth_brackets",  # (一) for （一）
+    "split_labels",  # long labels broken over two lines inside their cell
+    "no_headings",  # no "表1 …" table headings
+    "drop_rows",  # iterable of "table1.<key>" / "table2.<key>": rows left out
+    "blank_cells",  # iterable of where-strings ("table2.disclosed.natural_person"): empty cells
+    "zero_as",  # write every 0 as this ("—", "/", "无" or "")
+    "fullwidth_digits",  # ０１２ for 012
+    "padded_numbers",  # " 12 " (spaces / no-break spaces around numbers)
+    "money_unit",  # "万元" or "元": money written with a unit ("160.5964万元", "251000元")
+    "part_digits",  # "5、" for "五、" in part headings
+    "sign_off",  # end the report with the agency and the publication date (a body date)
+)
+
+TYPOS = {
+    "本年废止件数": "本年度止件数",
+    "本年新收政府信息公开申请数量": "本年新收政府信息公开申请数",
+    "保护第三方合法权益": "保护第三方合法权利",
+    "属于四类过程性信息": "属于四类过程信息",
+    "要求提供公开出版物": "要求提供公开出版",
+}
+PLACEHOLDERS = ("—", "/", "无", "－", "-", "")
+
+
+@dataclass
+class Cell:
+    row: int
+    col: int
+    text: str
+    rowspan: int = 1
+    colspan: int = 1
+    head: bool = False  # a label or heading cell (bold in some renderers)
+
+
+@dataclass
+class Table:
+    nrows: int
+    ncols: int
+    cells: list[Cell] = field(default_factory=list)
+    widths: list[float] = field(default_factory=list)  # relative column widths
+
+    def add(self, row: int, col: int, text: str, rowspan: int = 1, colspan: int = 1, head: bool = False):
+        self.cells.append(Cell(row, col, text, rowspan, colspan, head))
+
+    def grid(self) -> list[list[str | None]]:
+        """Every grid slot: origin cells hold their text, merged continuations hold None."""
+        g: list[list[str | None]] = [[None] * self.ncols for _ in range(self.nrows)]
+        for c in self.cells:
+            g[c.row][c.col] = c.text
+        return g
+
+    def starts(self) -> dict[tuple[int, int], Cell]:
+        return {(c.row, c.col): c for c in self.cells}
+
+
+# A block of the document: ("title" | "p" | "h" | "caption", text) or ("table", Table).
+Block = tuple[str, Any]
+
+
+# -- values and labels with drift ------------------------------------------------------------
+
+
+class _Drift:
+    def __init__(self, opts: dict[str, Any]):
+        unknown = set(opts) - set(DRIFT_OPTIONS) - {"title"}
+        if unknown:
+            raise TypeError(f"unknown drift option(s): {sorted(unknown)}")
+        self.o = opts
+        self.blank = set(opts.get("blank_cells") or ())
+        self.drop = set(opts.get("drop_rows") or ())
+        self._n = 0
+
+    def label(self, text: str) -> str:
+        if self.o.get("typos"):
+            for a, b in TYPOS.items():
+                text = text.replace(a, b)
+        if self.o.get("halfwidth_brackets"):
+            text = text.replace("（", "(").replace("）", ")")
+        if self.o.get("split_labels") and len(text) > 14:
+            cut = len(text) // 2
+            text = text[:cut] + "\n" + text[cut:]
+        return text
+
+    def row_label(self, text: str) -> str:
+        """A row label, where a stray digit or Word bookmark may be glued on."""
+        text = self.label(text)
+        if self.o.get("stray_chars"):
+            self._n += 1
+            if self._n % 3 == 0:
+                text = "0" + text
+            elif self._n % 3 == 1:
+                text = f"[bookmark: _Hlk6697{self._n:04d}]" + text
+        return text
+
+    def number(self, value: Any, where: str, money: bool = False, yuan: bool = False) -> str:
+        if where in self.blank or value is None:
+            return ""
+        if value == 0 and self.o.get("zero_as") is not None:
+            return self.o["zero_as"]
+        if money:
+            unit = self.o.get("money_unit")
+            if yuan:  # the value is in yuan (trial procurement)
+                s = _fmt_money(value) if unit != "万元" else _fmt_money(value / 10000)
+                s += "万元" if unit == "万元" else ("元" if unit == "元" else "")
+            elif unit == "元":
+                s = _fmt_money(round(value * 10000, 2)) + "元"
+            else:
+                s = _fmt_money(value) + ("万元" if unit == "万元" else "")
+        else:
+            s = str(int(value))
+        if self.o.get("fullwidth_digits"):
+            s = s.translate(_FULLWIDTH)
+        if self.o.get("padded_numbers"):
+            s = " " + s + "\u00a0"
+        return s
+
+    def part(self, heading: str) -> str:
+        if self.o.get("part_digits") and heading.startswith("五、"):
+            return "5、" + heading[2:]
+        return heading
+
+
+_FULLWIDTH = str.maketrans("0123456789.-", "０１２３４５６７８９．－")
+
+
+def _fmt_money(v: float) -> str:
+    s = f"{v:.4f}".rstrip("0").rstrip(".")
+    return s or "0"
+
+
+# -- the three tables --------------------------------------------------------------------------
+
+
+def _table1_2021(t1: dict[str, Any], d: _Drift) -> Table:
+    t = Table(0, 4, widths=[2.2, 1.3, 1.3, 1.3])
+    r = 0
+
+    def head(text: str) -> None:
+        nonlocal r
+        t.add(r, 0, d.label(text), colspan=4, head=True)
+        r += 1
+
+    def cols(labels: list[str]) -> None:
+        nonlocal r
+        t.add(r, 0, "信息内容", head=True)
+        if len(labels) == 3:
+            for i, lab in enumerate(labels):
+                t.add(r, 1 + i, d.label(lab), head=True)
+        else:
+            t.add(r, 1, d.label(labels[0]), colspan=3, head=True)
+        r += 1
+
+    def item(key: str, label: str, values: list[str]) -> None:
+        nonlocal r
+        if f"table1.{key}" in d.drop:
+            return
+        t.add(r, 0, d.row_label(label), head=True)
+        if len(values) == 3:
+            for i, v in enumerate(values):
+                t.add(r, 1 + i, v)
+        else:
+            t.add(r, 1, values[0], colspan=3)
+        r += 1
+
+    head("第二十条第（一）项")
+    cols(list(TABLE1_2021_DOC_LABELS))
+    for key, label in (("rules", "规章"), ("normative_docs", "行政规范性文件")):
+        vals = [d.number(t1[key][f], f"table1.{key}.{f}") for f in TABLE1_2021_DOC_FIELDS]
+        item(key, label, vals)
+    head("第二十条第（五）项")
+    cols(["本年处理决定数量"])
+    item("licensing", "行政许可", [d.number(t1["licensing"], "table1.licensing")])
+    head("第二十条第（六）项")
+    cols(["本年处理决定数量"])
+    item("penalty", "行政处罚", [d.number(t1["penalty"], "table1.penalty")])
+    item("coercion", "行政强制", [d.number(t1["coercion"], "table1.coercion")])
+    head("第二十条第（八）项")
+    cols(["本年收费金额（单位：万元）"])
+    fee = d.number(t1["fees_10k_yuan"], "table1.fees_10k_yuan", money=True)
+    item("fees_10k_yuan", "行政事业性收费", [fee])
+    t.nrows = r
+    return t
+
+
+def _table1_trial(t1: dict[str, Any], d: _Drift) -> Table:
+    t = Table(0, 4, widths=[2.2, 1.3, 1.3, 1.3])
+    r = 0
+
+    def head(text: str, labels: list[str]) -> None:
+        nonlocal r
+        t.add(r, 0, d.label(text), colspan=4, head=True)
+        t.add(r + 1, 0, "信息内容", head=True)
+        for i, lab in enumerate(labels):
+            span = 2 if (len(labels) == 2 and i == 1) else 1
+            t.add(r + 1, 1 + i, d.label(lab), colspan=span, head=True)
+        r += 2
+
+    def item(key: str, label: str, fields: tuple[str, ...], money_last: bool = False) -> None:
+        nonlocal r
+        if f"table1.{key}" in d.drop:
+            return
+        t.add(r, 0, d.row_label(label), head=True)
+        for i, f in enumerate(fields):
+            money = money_last and i == len(fields) - 1
+            v = d.number(t1[key][f], f"table1.{key}.{f}", money=money, yuan=money)
+            span = 2 if (len(fields) == 2 and i == 1) else 1
+            t.add(r, 1 + i, v, colspan=span)
+        r += 1
+
+    head("第二十条第（一）项", ["本年新制作数量", "本年新公开数量", "对外公开总数量"])
+    item("rules", "规章", TABLE1_TRIAL_DOC_FIELDS)
+    item("normative_docs", "规范性文件", TABLE1_TRIAL_DOC_FIELDS)
+    head("第二十条第（五）项", ["上一年项目数量", "本年增/减", "处理决定数量"])
+    item("licensing", "行政许可", TABLE1_TRIAL_ITEM_FIELDS)
+    item("other_services", "其他对外管理服务事项", TABLE1_TRIAL_ITEM_FIELDS)
+    head("第二十条第（六）项", ["上一年项目数量", "本年增/减", "处理决定数量"])
+    item("penalty", "行政处罚", TABLE1_TRIAL_ITEM_FIELDS)
+    item("coercion", "行政强制", TABLE1_TRIAL_ITEM_FIELDS)
+    head("第二十条第（八）项", ["上一年项目数量", "本年增/减"])
+    item("fees", "行政事业性收费", ("prev_items", "change"))
+    head("第二十条第（九）项", ["采购项目数量", "采购总金额"])
+    item("procurement", "政府集中采购", ("projects", "amount_yuan"), money_last=True)
+    t.nrows = r
+    return t
+
+
+TRIAL_OTHER_LABEL = "（六）其他处理"
+
+
+def _table2(t2: dict[str, Any], d: _Drift, trial: bool) -> Table:
+    keys = TABLE2_TRIAL_KEYS if trial else TABLE2_KEYS
+    labels = dict(TABLE2_ROWS)
+    labels["other_processing"] = TRIAL_OTHER_LABEL
+    present = [k for k in keys if f"table2.{k}" not in d.drop]
+    t = Table(3 + len(present), 10, widths=[1.3, 1.3, 2.8] + [0.75] * 7)
+    t.add(0, 0, d.label("（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"), 3, 3, True)
+    t.add(0, 3, "申请人情况", 1, 7, True)
+    t.add(1, 3, "自然人", 2, 1, True)
+    t.add(1, 4, "法人或其他组织", 1, 5, True)
+    t.add(1, 9, "总计", 2, 1, True)
+    for i, lab in enumerate(("商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他")):
+        t.add(2, 4 + i, lab, head=True)
+    groups = {
+        "withheld": "（三）不予公开",
+        "unable": "（四）无法提供",
+        "rejected": "（五）不予处理",
+        "other": "（六）其他处理",
+    }
+    handled = [k for k in present if k not in ("new_received", "carried_over", "carried_forward")]
+    r = 3
+    for k in present:
+        if k in ("new_received", "carried_over", "carried_forward"):
+            t.add(r, 0, d.row_label(labels[k]), 1, 3, True)
+        else:
+            if k == handled[0]:
+                t.add(r, 0, d.label("三、本年度办理结果"), len(handled), 1, True)
+            prefix = k.split("_")[0]
+            if prefix in groups and k != "other_processing":
+                members = [m for m in handled if m.split("_")[0] == prefix]
+                if k == members[0]:
+                    t.add(r, 1, d.label(groups[prefix]), len(members), 1, True)
+                t.add(r, 2, d.row_label(labels[k]), head=True)
+            else:
+                t.add(r, 1, d.row_label(labels[k]), 1, 2, True)
+        for c, col in enumerate(TABLE2_COLUMNS):
+            t.add(r, 3 + c, d.number(t2[k][c], f"table2.{k}.{col}"))
+        r += 1
+    return t
+
+
+def _table3(t3: dict[str, Any], d: _Drift) -> Table:
+    t = Table(4, 15, widths=[1.0] * 15)
+    t.add(0, 0, "行政复议", 1, 5, True)
+    t.add(0, 5, "行政诉讼", 1, 10, True)
+    for i, lab in enumerate(TABLE3_FIELD_LABELS):
+        t.add(1, i, d.label(lab), 2, 1, True)
+    t.add(1, 5, "未经复议直接起诉", 1, 5, True)
+    t.add(1, 10, "复议后起诉", 1, 5, True)
+    for g in range(2):
+        for i, lab in enumerate(TABLE3_FIELD_LABELS):
+            t.add(2, 5 + 5 * g + i, d.label(lab), head=True)
+    for g, group in enumerate(TABLE3_GROUPS):
+        for i, f in enumerate(TABLE3_FIELDS):
+            t.add(3, 5 * g + i, d.number(t3[group][f], f"table3.{group}.{f}"))
+    return t
+
+
+# -- the document ------------------------------------------------------------------------------
+
+
+def title_of(report: dict[str, Any]) -> str:
+    return f"{report['agency']}{report['year']}年政府信息公开工作年度报告"
+
+
+def _paras(text: str | None) -> list[str]:
+    return [p for p in (text or "").split("\n") if p.strip()]
+
+
+def build_layout(report: dict[str, Any], **drift: Any) -> list[Block]:
+    """The report as an ordered list of blocks, drift applied."""
+    title = drift.pop("title", False)
+    d = _Drift(drift)
+    agency, year = report["agency"], report["year"]
+    template = report.get("template") or "2021"
+    secs = report.get("sections") or {}
+    blocks: list[Block] = []
+    if title:
+        blocks.append(("title", title_of(report)))
+    if template == "legacy":
+        blocks.append(
+            (
+                "p",
+                f"本报告由{agency}依据《中华人民共和国政府信息公开条例》要求编制。本报告中所列数据统计期限自{year}年1月1日起至{year}年12月31日止。",
+            )
+        )
+        blocks.append(("h", "一、概述"))
+        blocks += [("p", p) for p in _paras(secs.get("overview"))]
+        blocks.append(("h", "二、存在的主要问题和改进措施"))
+        blocks += [("p", p) for p in _paras(secs.get("problems"))]
+        blocks.append(("h", "三、其他需要报告的事项"))
+        blocks += [("p", p) for p in _paras(secs.get("other"))]
+        _sign_off(blocks, report, d)
+        return blocks
+    trial = template == "2019-trial"
+    fmt_no = "国办公开办函〔2019〕60号" if trial else "国办公开办函〔2021〕30号"
+    blocks.append(
+        (
+            "p",
+            f"本报告由{agency}根据《中华人民共和国政府信息公开条例》和《中华人民共和国政府信息公开工作年度报告格式》"
+            f"（{fmt_no}）要求编制。全文包括总体情况、主动公开政府信息情况、收到和处理政府信息公开申请情况、"
+            "政府信息公开行政复议和行政诉讼情况、存在的主要问题及改进情况、其他需要报告的事项。"
+            f"本报告中所列数据统计期限自{year}年1月1日起至{year}年12月31日止。",
+        )
+    )
+    blocks.append(("h", d.part(PART_HEADINGS["overview"])))
+    blocks += [("p", p) for p in _paras(secs.get("overview"))]
+    blocks.append(("h", d.part(PART_HEADINGS["table1"])))
+    if not d.o.get("no_headings"):
+        blocks.append(("caption", "表1 主动公开政府信息情况"))
+    t1 = report.get("table1") or {}
+    blocks.append(("table", _table1_trial(t1, d) if trial else _table1_2021(t1, d)))
+    blocks.append(("h", d.part(PART_HEADINGS["table2"])))
+    if not d.o.get("no_headings"):
+        blocks.append(("caption", "表2 收到和处理政府信息公开申请情况"))
+    blocks.append(("table", _table2(report["table2"], d, trial)))
+    blocks.append(("h", d.part(PART_HEADINGS["table3"])))
+    if not d.o.get("no_headings"):
+        blocks.append(("caption", "表3 政府信息公开行政复议、行政诉讼情况"))
+    blocks.append(("table", _table3(report["table3"], d)))
+    blocks.append(("h", d.part(PART_HEADINGS["problems"])))
+    blocks += [("p", p) for p in _paras(secs.get("problems"))]
+    blocks.append(("h", d.part(PART_HEADINGS["other"])))
+    blocks += [("p", p) for p in _paras(secs.get("other"))]
+    _sign_off(blocks, report, d)
+    return blocks
+
+
+def _sign_off(blocks: list[Block], report: dict[str, Any], d: _Drift) -> None:
+    pub = report.get("published_at")
+    if d.o.get("sign_off") and pub:
+        y, m, dd = (int(x) for x in pub[:10].split("-"))
+        blocks.append(("sign", report["agency"]))
+        blocks.append(("sign", f"{y}年{m}月{dd}日"))
+
+
+# -- what a parser must read back ---------------------------------------------------------------
+
+
+def expected(report: dict[str, Any], **drift: Any) -> dict[str, Any]:
+    """The data model a correct parser reads from ``render_*(report, **drift)``.
+
+    Blank cells, placeholder zeros and dropped rows become None; ``issues`` lists the
+    (code, where) pairs that must be reported for them (sum checks are not predicted here).
+    """
+    import copy
+
+    drift.pop("title", None)
+    d = _Drift(drift)
+    out = copy.deepcopy(report)
+    out["issues"] = []
+    if (report.get("template") or "2021") == "legacy":
+        out["table1"], out["table2"], out["table3"] = {}, {}, {}
+        return out
+    zero_null = d.o.get("zero_as") is not None
+
+    def null(v: Any, where: str) -> Any:
+        if where in d.blank or v is None or (zero_null and v == 0):
+            out["issues"].append(("cell_blank", where))
+            return None
+        return v
+
+    t1 = out["table1"]
+    for key, val in list(t1.items()):
+        if f"table1.{key}" in d.drop:
+            t1[key] = {f: None for f in val} if isinstance(val, dict) else None
+            out["issues"].append(("row_missing", f"table1.{key}"))
+        elif isinstance(val, dict):
+            t1[key] = {f: null(v, f"table1.{key}.{f}") for f, v in val.items()}
+        else:
+            t1[key] = null(val, f"table1.{key}")
+    for key, vals in out["table2"].items():
+        if f"table2.{key}" in d.drop:
+            out["table2"][key] = [None] * 7
+            out["issues"].append(("row_missing", f"table2.{key}"))
+        else:
+            out["table2"][key] = [
+                null(v, f"table2.{key}.{c}") for v, c in zip(vals, TABLE2_COLUMNS, strict=True)
+            ]
+    for g, vals in out["table3"].items():
+        out["table3"][g] = {f: null(v, f"table3.{g}.{f}") for f, v in vals.items()}
+    return out
+
+
+# -- HTML --------------------------------------------------------------------------------------
+
+_SPAN = '<span style="font-family:仿宋_GB2312;font-size:16px">'
+_TD_SPAN = '<span style="font-family:宋体;font-size:12px">'
+
+
+def _esc_lines(text: str, span: str = _TD_SPAN) -> str:
+    return "".join(
+        f'<p class="MsoNormal" align="center">{span}{html.escape(line)}</span></p>'
+        for line in text.split("\n")
+    )
+
+
+def _html_table(t: Table) -> str:
+    out = ['<table class="MsoNormalTable" border="1" cellspacing="0" cellpadding="0" width="600"><tbody>']
+    starts = t.starts()
+    for r in range(t.nrows):
+        out.append("<tr>")
+        for c in range(t.ncols):
+            cell = starts.get((r, c))
+            if cell is None:
+                continue
+            attrs = ""
+            if cell.rowspan > 1:
+                attrs += f' rowspan="{cell.rowspan}"'
+            if cell.colspan > 1:
+                attrs += f' colspan="{cell.colspan}"'
+            out.append(f'<td valign="center"{attrs}>{_esc_lines(cell.text)}</td>')
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def render_html_fragment(report: dict[str, Any], **drift: Any) -> str:
+    """The report body as Word-exported HTML (paragraphs and real tables with rowspan/colspan)."""
+    out = []
+    for kind, val in build_layout(report, **drift):
+        if kind == "table":
+            out.append(_html_table(val))
+        elif kind == "title":
+            out.append(
+                f'<p class="MsoNormal" align="center"><b><span style="font-size:22px">{html.escape(val)}</span></b></p>'
+            )
+        elif kind == "h":
+            out.append(
+                f'<p class="MsoNormal" style="text-indent:2em"><b>{_SPAN}{html.escape(val)}</span></b></p>'
+            )
+        elif kind == "caption":
+            out.append(f'<p class="MsoNormal" align="center">{_SPAN}{html.escape(val)}</span></p>')
+        elif kind == "sign":
+            out.append(f'<p class="MsoNormal" align="right">{_SPAN}{html.escape(val)}</span></p>')
+        else:
+            out.append(f'<p class="MsoNormal" style="text-indent:2em">{_SPAN}{html.escape(val)}</span></p>')
+    return "\n".join(out)
+
+
+def render_html_page(report: dict[str, Any], **drift: Any) -> str:
+    """A standalone HTML page (head metadata, title, body): an HTML report served as a file."""
+    title = title_of(report)
+    pub = report.get("published_at") or ""
+    body = render_html_fragment(report, **drift)
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f'<meta name="ArticleTitle" content="{html.escape(title)}">'
+        + (f'<meta name="PubDate" content="{pub} 09:00">' if pub else "")
+        + f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+        f'<div class="TRS_Editor" id="zoom">{body}</div></body></html>'
+    )
+
+
+# -- flattened text ----------------------------------------------------------------------------
+
+
+def render_text(report: dict[str, Any], layout: str = "tabs", **drift: Any) -> str:
+    """Plain text as real corpora flatten it.
+
+    ``tabs``: a table row per line, every grid slot separated by a TAB (jinxiang-kjj-2023.txt);
+    ``cells``: one cell per line prefixed by a TAB, a blank line after each row, vertical
+    continuations as empty cells, Word bookmarks kept (qingzhou-kjj-2024.txt).
+    """
+    mode = layout
+    if mode not in ("tabs", "cells"):
+        raise ValueError(f"layout must be 'tabs' or 'cells', not {mode!r}")
+    lines: list[str] = []
+    for kind, val in build_layout(report, **drift):
+        if kind != "table":
+            lines += [val, ""] if mode == "tabs" else [val]
+            continue
+        t: Table = val
+        grid = t.grid()
+        if mode == "tabs":
+            for row in grid:
+                lines.append("\t".join((x or "").replace("\n", "") for x in row))
+            lines.append("")
+            continue
+        starts = t.starts()
+        covered = {(c.row + dr, c.col) for c in t.cells for dr in range(1, c.rowspan)}
+        for r in range(t.nrows):
+            for c in range(t.ncols):
+                if (r, c) in starts:
+                    lines.append("\t" + starts[(r, c)].text)
+                elif (r, c) in covered:
+                    lines.append("\t")
+            lines.append("")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+# -- DOCX --------------------------------------------------------------------------------------
+
+
+def render_docx(report: dict[str, Any], **drift: Any) -> bytes:
+    """A DOCX with real merged cells (gridSpan / vMerge) and an eastAsia 宋体 font."""
+    from docx import Document
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    doc = Document()
+    style = doc.styles["Normal"]
+    style.font.name = "宋体"
+    style.font.size = Pt(12)
+    style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
+    for kind, val in build_layout(report, **drift):
+        if kind == "table":
+            t: Table = val
+            table = doc.add_table(rows=t.nrows, cols=t.ncols)
+            table.style = "Table Grid"
+            table.alignment = WD_TABLE_ALIGNMENT.CENTER
+            for cell in t.cells:
+                target = table.cell(cell.row, cell.col)
+                if cell.rowspan > 1 or cell.colspan > 1:
+                    target = target.merge(
+                        table.cell(cell.row + cell.rowspan - 1, cell.col + cell.colspan - 1)
+                    )
+                lines = cell.text.split("\n")
+                target.paragraphs[0].text = lines[0]
+                for extra in lines[1:]:
+                    target.add_paragraph(extra)
+                for p in target.paragraphs:
+                    p.paragraph_format.space_after = Pt(0)
+                    for run in p.runs:
+                        run.font.size = Pt(8)
+            continue
+        p = doc.add_paragraph(val)
+        if kind == "title":
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            for run in p.runs:
+                run.font.size = Pt(18)
+                run.bold = True
+        elif kind in ("h",):
+            for run in p.runs:
+                run.bold = True
+        elif kind == "caption":
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        elif kind == "sign":
+            p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    doc.core_properties.title = title_of(report)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+# -- PDF ---------------------------------------------------------------------------------------
+
+_FONT = "STSong-Light"
+
+
+def _pdf_font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if _FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(_FONT))
+    return _FONT
+
+
+def render_pdf(report: dict[str, Any], **drift: Any) -> bytes:
+    """A text PDF (reportlab, STSong-Light CID font, not embedded) with ruled, merged tables.
+
+    Table 2 is long enough to split across pages, as in real reports.
+    """
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, TableStyle
+    from reportlab.platypus import Table as RLTable
+
+    font = _pdf_font()
+    body = ParagraphStyle("body", fontName=font, fontSize=11, leading=17, firstLineIndent=22, wordWrap="CJK")
+    head = ParagraphStyle("head", parent=body, fontSize=12)
+    title_st = ParagraphStyle("title", parent=body, fontSize=16, leading=24, alignment=1, firstLineIndent=0)
+    cap = ParagraphStyle("cap", parent=body, alignment=1, firstLineIndent=0)
+    sign = ParagraphStyle("sign", parent=body, alignment=2, firstLineIndent=0)
+    cell_st = ParagraphStyle("cell", fontName=font, fontSize=7.5, leading=9, wordWrap="CJK", alignment=1)
+    width = A4[0] - 2 * 50
+    story: list[Any] = []
+    for kind, val in build_layout(report, **drift):
+        if kind == "table":
+            t: Table = val
+            grid = [
+                [Paragraph(html.escape(x or "").replace("\n", "<br/>"), cell_st) for x in row]
+                for row in t.grid()
+            ]
+            total = sum(t.widths)
+            widths = [width * w / total for w in t.widths]
+            style = [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 1.5),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+            for c in t.cells:
+                if c.rowspan > 1 or c.colspan > 1:
+                    style.append(("SPAN", (c.col, c.row), (c.col + c.colspan - 1, c.row + c.rowspan - 1)))
+            story.append(RLTable(grid, colWidths=widths, style=TableStyle(style), splitByRow=1))
+            story.append(Spacer(1, 8))
+            continue
+        st = {"title": title_st, "h": head, "caption": cap, "sign": sign}.get(kind, body)
+        story.append(Paragraph(html.escape(val), st))
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf, pagesize=A4, leftMargin=50, rightMargin=50, topMargin=50, bottomMargin=50, title=title_of(report)
+    )
+    doc.build(story)
+    return buf.getvalue()
+
+
+def render_scanned_pdf(report: dict[str, Any], dpi: int = 150, **drift: Any) -> bytes:
+    """A scan: each page of ``render_pdf`` as a grey image, no text layer."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(render_pdf(report, **drift))
+    try:
+        images = [page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L") for page in pdf]
+    finally:
+        pdf.close()
+    buf = io.BytesIO()
+    images[0].save(buf, format="PDF", save_all=True, append_images=images[1:], resolution=dpi)
+    return buf.getvalue()
+
+
+# -- DOC / WPS via LibreOffice -----------------------------------------------------------------
+
+
+def docx_to(data: bytes, fmt: str = "doc", timeout: int = 180) -> bytes:
+    """Convert DOCX bytes with LibreOffice headless (own profile, so parallel runs work)."""
+    with tempfile.TemporaryDirectory(prefix="nianbao-lo-") as tmp:
+        src = Path(tmp, "report.docx")
+        src.write_bytes(data)
+        out_dir = Path(tmp, "out")
+        prof = Path(tmp, "profile").as_uri()
+        cmd = ["soffice", f"-env:UserInstallation={prof}", "--headless", "--convert-to", fmt]
+        subprocess.run(
+            [*cmd, "--outdir", str(out_dir), str(src)], check=True, capture_output=True, timeout=timeout
+        )
+        outs = list(out_dir.glob("report.*"))
+        if not outs:
+            raise RuntimeError(f"LibreOffice produced no {fmt} file")
+        return outs[0].read_bytes()
+
+
+def render_doc(report: dict[str, Any], **drift: Any) -> bytes:
+    """A legacy Word 97 .doc (OLE), made by LibreOffice from ``render_docx``."""
+    return docx_to(render_docx(report, **drift), "doc")
+
+
+def render_wps(report: dict[str, Any], **drift: Any) -> bytes:
+    """A .wps as most portals serve it: the same OLE Word binary as a .doc."""
+    return render_doc(report, **drift)
+
+
+def write_all(report: dict[str, Any], directory: Path, stem: str = "report", **drift: Any) -> dict[str, Path]:
+    """Every format into ``directory`` (handy for looking at the output by eye)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = {
+        "html": (render_html_page(report, **drift).encode(), "html"),
+        "docx": (render_docx(report, **drift), "docx"),
+        "pdf": (render_pdf(report, **drift), "pdf"),
+        "tabs": (render_text(report, "tabs", **drift).encode(), "txt"),
+        "cells": (render_text(report, "cells", **drift).encode(), "cells.txt"),
+    }
+    paths = {}
+    for k, (data, ext) in out.items():
+        p = directory / f"{stem}.{ext}"
+        p.write_bytes(data)
+        paths[k] = p
+    return paths
