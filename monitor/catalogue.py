@@ -1,0 +1,197 @@
+"""What the store holds, read once in bulk: every parsed report's metadata, grouped per agency-year.
+
+Several documents may parse to one (agency, year): an article page and its attachment, a _wap copy,
+a re-edit.  ``Found`` keeps them all; its publication date is the earliest among them (as of a
+date), and its data is the best parse (fewest issues, then the latest version).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from monitor.names import Match, match_names
+from storage.store import Store
+
+# One row per version: the newest parser run of that version.
+_REPORTS_SQL = """
+SELECT r.id, r.version_id, r.document_id, r.source_id, r.agency, r.year, r.kind, r.issues,
+       r.published_at, r.date_source,
+       d.url, d.published_at, d.date_source, d.first_seen,
+       p.published_at, p.date_source
+FROM reports r
+JOIN documents d ON d.id = r.document_id
+LEFT JOIN documents p ON p.id = d.parent_id
+WHERE r.error IS NULL AND r.agency IS NOT NULL AND r.year IS NOT NULL
+  AND r.id IN (SELECT MAX(id) FROM reports GROUP BY version_id)
+"""
+
+
+def parse_date(value: Any) -> date | None:
+    """The date in '2024-01-26', '2024-01-26 10:32' or '2024-01-26T10:32:00+00:00'; else None."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class Doc:
+    """One parsed document counted for an agency-year."""
+
+    report_id: int
+    version_id: int
+    document_id: int
+    source_id: str | None
+    name: str  # the agency name as the report wrote it
+    kind: str | None
+    issues: int
+    published_at: date | None
+    date_source: str | None
+    url: str
+
+
+@dataclass
+class Found:
+    """Every document that parsed to one (canonical agency, year)."""
+
+    agency: str
+    year: int
+    docs: list[Doc] = field(default_factory=list)
+
+    def earliest(self, as_of: date | None = None) -> Doc | None:
+        """The document with the earliest publication date on or before ``as_of``."""
+        dated = [d for d in self.docs if d.published_at and (as_of is None or d.published_at <= as_of)]
+        return min(dated, key=lambda d: (d.published_at, d.document_id)) if dated else None
+
+    def best(self, as_of: date | None = None) -> Doc | None:
+        """The best parse: fewest parser issues, then the latest version."""
+        docs = [d for d in self.docs if as_of is None or (d.published_at and d.published_at <= as_of)]
+        return min(docs, key=lambda d: (d.issues, -d.version_id)) if docs else None
+
+
+@dataclass
+class Catalogue:
+    found: dict[tuple[str, int], Found]
+    matches: list[Match]
+    kinds: dict[str, str]  # canonical agency → the kind its reports state most often
+    sources: dict[str, str]  # canonical agency → the source its reports come from most often
+    years: dict[str, set[int]]  # canonical agency → years it reported for
+
+    @property
+    def first_year(self) -> int | None:
+        return min((y for ys in self.years.values() for y in ys), default=None)
+
+
+def configured_agencies(config: Any) -> dict[str, tuple[dict, dict]]:
+    """Canonical name → (agency entry, its source) for every agency in config.yaml."""
+    out: dict[str, tuple[dict, dict]] = {}
+    for s in config.sources:
+        for a in s.get("agencies") or []:
+            out.setdefault(a["name"], (a, s))
+    return out
+
+
+def alias_table(config: Any) -> dict[str, str]:
+    """alias → canonical name, from monitor.aliases and sources[].agencies[].aliases."""
+    table = dict(config.section("monitor").get("aliases") or {})
+    for name, (agency, _source) in configured_agencies(config).items():
+        for alias in agency.get("aliases") or []:
+            table.setdefault(alias, name)
+    return table
+
+
+# Where a date came from, most trustworthy first (report-format.md, "Where the date comes from").
+# first_seen is a bound, not a date: the report was published by the time we first fetched it.
+DATE_SOURCE_RANK = {"meta": 0, "visible": 1, "list": 2, "body": 4, "url": 5, "first_seen": 9}
+
+
+def _best_date(*candidates: tuple[Any, Any]) -> tuple[date | None, str | None]:
+    """The best-sourced date among (value, source) pairs; earlier pairs win ties."""
+    best: tuple[float, int, date, str] | None = None
+    for i, (value, source) in enumerate(candidates):
+        d = parse_date(value)
+        if d is None:
+            continue
+        cand = (DATE_SOURCE_RANK.get(source or "", 3), i, d, source or "unknown")
+        if best is None or cand[:2] < best[:2]:
+            best = cand
+    return (best[2], best[3]) if best else (None, None)
+
+
+def load_catalogue(store: Store, config: Any) -> Catalogue:
+    """Read every report's metadata in one query and group it per canonical (agency, year)."""
+    rows = store.db.execute(_REPORTS_SQL).fetchall()
+    seen: dict[str, set[int]] = {}
+    for r in rows:
+        seen.setdefault(r[4], set()).add(r[5])
+    monitor = config.section("monitor")
+    mapping, matches = match_names(
+        seen,
+        configured_agencies(config),
+        alias_table(config),
+        fuzzy=bool(monitor.get("fuzzy_match", True)),
+        threshold=float(monitor.get("fuzzy_threshold", 0.85)),
+    )
+    found: dict[tuple[str, int], Found] = {}
+    kinds: dict[str, Counter] = {}
+    sources: dict[str, Counter] = {}
+    years: dict[str, set[int]] = {}
+    for (
+        rid,
+        vid,
+        did,
+        source_id,
+        name,
+        year,
+        kind,
+        issues,
+        r_pub,
+        r_src,
+        url,
+        d_pub,
+        d_src,
+        first_seen,
+        p_pub,
+        p_src,
+    ) in rows:
+        pub, date_source = _best_date(
+            (r_pub, r_src), (d_pub, d_src), (p_pub, p_src), (first_seen, "first_seen")
+        )
+        agency = mapping[name]
+        year = int(year)
+        key = (agency, year)
+        f = found.get(key)
+        if f is None:
+            f = found[key] = Found(agency, year)
+        f.docs.append(Doc(rid, vid, did, source_id, name, kind, issues or 0, pub, date_source, url))
+        if kind:
+            kinds.setdefault(agency, Counter())[kind] += 1
+        if source_id:
+            sources.setdefault(agency, Counter())[source_id] += 1
+        years.setdefault(agency, set()).add(year)
+    return Catalogue(
+        found=found,
+        matches=matches,
+        kinds={a: c.most_common(1)[0][0] for a, c in kinds.items()},
+        sources={a: c.most_common(1)[0][0] for a, c in sources.items()},
+        years=years,
+    )
+
+
+def load_data(store: Store, report_ids: list[int]) -> dict[int, dict]:
+    """report id → its parsed data model, fetched in chunks (no per-row queries)."""
+    out: dict[int, dict] = {}
+    for i in range(0, len(report_ids), 900):
+        chunk = report_ids[i : i + 900]
+        marks = ",".join("?" * len(chunk))
+        for rid, data in store.db.execute(
+            f"SELECT id, data_json FROM reports WHERE id IN ({marks})", chunk
+        ).fetchall():
+            out[rid] = json.loads(data) if data else {}
+    return out

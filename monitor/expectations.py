@@ -1,0 +1,157 @@
+"""Which (agency, year) reports are expected, and by when.
+
+Expected: every agency configured in config.yaml, and every agency that published for an earlier
+year (expected again in later years unless configured ``abolished`` or ``merged_into``).  The
+report on year N is due in year N+1 on the agency's deadline, chosen from (most specific wins):
+the agency's own ``deadline`` > its source's ``deadline`` > ``monitor.regions`` (the longest region
+that prefixes the source's region) > the global ``deadlines`` (01-31, governments 03-31).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from monitor.catalogue import Catalogue, configured_agencies, load_catalogue
+from storage.store import Store
+
+DEFAULT_DEADLINES = {"government": "03-31", "department": "01-31", "township": "01-31"}
+KIND_ORDER = {"government": 0, "department": 1, "township": 2}
+
+
+@dataclass
+class Expected:
+    agency: str
+    kind: str
+    year: int
+    deadline: date
+    source_id: str | None
+    region: str | None
+    configured: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["deadline"] = self.deadline.isoformat()
+        return d
+
+
+def infer_kind(name: str) -> str:
+    """government for …人民政府, township for …镇/乡/街道(办事处), else department."""
+    n = name.strip()
+    if n.endswith("人民政府") and not n.endswith(("镇人民政府", "乡人民政府")):
+        return "government"
+    if n.endswith(("镇", "乡", "街道", "街道办事处", "镇人民政府", "乡人民政府")):
+        return "township"
+    return "department"
+
+
+def month_day(mmdd: str, year: int) -> date:
+    """'01-31' in ``year``; a day past the month's end (02-30) becomes its last day."""
+    m, d = (int(x) for x in mmdd.split("-"))
+    return date(year, m, min(d, calendar.monthrange(year, m)[1]))
+
+
+def _raw_source(config: Any, source_id: str | None) -> dict:
+    """The source as written in config.yaml (before defaults were filled in), to see overrides."""
+    for s in (getattr(config, "data", {}) or {}).get("sources") or []:
+        if s.get("id") == source_id:
+            return s
+    return {}
+
+
+def _raw_agency(config: Any, source_id: str | None, name: str) -> dict:
+    for a in _raw_source(config, source_id).get("agencies") or []:
+        if a.get("name") == name:
+            return a
+    return {}
+
+
+class Deadlines:
+    """Resolves an agency's deadline from the config layers."""
+
+    def __init__(self, config: Any):
+        self.config = config
+        self.base = {**DEFAULT_DEADLINES, **(config.section("deadlines") or {})}
+        regions = config.section("monitor").get("regions") or {}
+        # Longest first, so 山东省济宁市 beats 山东省.
+        self.regions = sorted(regions.items(), key=lambda kv: -len(kv[0]))
+        self._cache: dict[tuple, str] = {}
+
+    def mmdd(self, kind: str, source_id: str | None, region: str | None, agency: dict | None) -> str:
+        if agency and agency.get("deadline"):
+            return agency["deadline"]
+        key = (kind, source_id, region)
+        if key not in self._cache:
+            value = self.base.get(kind, DEFAULT_DEADLINES["department"])
+            for name, table in self.regions:
+                if region and region.startswith(name) and table.get(kind):
+                    value = table[kind]
+                    break
+            explicit = _raw_source(self.config, source_id).get("deadline") or {}
+            value = explicit.get(kind, value)
+            self._cache[key] = value
+        return self._cache[key]
+
+    def due(
+        self, kind: str, year: int, source_id: str | None, region: str | None, agency: dict | None
+    ) -> date:
+        return month_day(self.mmdd(kind, source_id, region, agency), year + 1)
+
+
+def report_years(catalogue: Catalogue, as_of: date, years: list[int] | None) -> list[int]:
+    """``years`` if given, else from the first year any report covers up to as_of.year - 1."""
+    if years:
+        return sorted(set(years))
+    last = as_of.year - 1
+    first = min(catalogue.first_year or last, last)
+    return list(range(first, last + 1))
+
+
+def _last_year(entry: dict, seen_years: set[int]) -> int | None:
+    """The last year a report is expected from an abolished/merged agency (None: no end)."""
+    if entry.get("abolished"):
+        return int(str(entry["abolished"])[:4])
+    if entry.get("merged_into"):
+        return max(seen_years) if seen_years else 0
+    return None
+
+
+def expected_from(
+    catalogue: Catalogue, config: Any, as_of: date, years: list[int] | None = None
+) -> list[Expected]:
+    """The expected pairs, from an already loaded catalogue (see ``expected_pairs``)."""
+    wanted = report_years(catalogue, as_of, years)
+    sources = {s["id"]: s for s in config.sources}
+    deadlines = Deadlines(config)
+    configured = configured_agencies(config)
+    out: list[Expected] = []
+    names = list(configured) + [a for a in sorted(catalogue.years) if a not in configured]
+    for name in names:
+        seen = catalogue.years.get(name, set())
+        if name in configured:
+            entry, source = configured[name]
+            source_id = source["id"]
+            raw_kind = _raw_agency(config, source_id, name).get("kind")
+            kind = raw_kind or catalogue.kinds.get(name) or infer_kind(name)
+            first = wanted[0] if wanted else 0
+        else:
+            entry, source_id = {}, catalogue.sources.get(name)
+            source = sources.get(source_id or "", {})
+            kind = catalogue.kinds.get(name)
+            kind = kind if kind in KIND_ORDER else infer_kind(name)
+            first = min(seen)
+        last = _last_year(entry, seen)
+        region = source.get("region") if source else None
+        for year in wanted:
+            if year < first or (last is not None and year > last):
+                continue
+            due = deadlines.due(kind, year, source_id, region, entry)
+            out.append(Expected(name, kind, year, due, source_id, region, name in configured))
+    return out
+
+
+def expected_pairs(store: Store, config: Any, as_of: date, years: list[int] | None = None) -> list[Expected]:
+    """Every (agency, year) whose report is expected, with its kind, deadline, source and region."""
+    return expected_from(load_catalogue(store, config), config, as_of, years)

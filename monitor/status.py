@@ -1,0 +1,192 @@
+"""The status of every expected report as of a date: on_time, late, missing, pending, not_checkable.
+
+A report counts only if it was published on or before ``as_of``.  Found and dated on or before the
+deadline: on_time; after it: late.  Not found: pending until the deadline, missing after it — or
+not_checkable when the agency's source cannot be crawled (its latest run was blocked or refused by
+robots.txt, or its last N runs failed), because then absence proves nothing.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+from typing import Any
+
+from monitor.catalogue import Catalogue, load_catalogue
+from monitor.expectations import KIND_ORDER, Deadlines, Expected, expected_from, infer_kind
+from storage.store import Store
+
+STATUSES = ("on_time", "late", "missing", "pending", "not_checkable")
+STATUS_LABELS = {
+    "on_time": "按时",
+    "late": "迟报",
+    "missing": "缺报",
+    "pending": "未到期",
+    "not_checkable": "无法核查",
+}
+KIND_LABELS = {"government": "政府", "department": "部门", "township": "乡镇街道"}
+FIELDS = (
+    "agency",
+    "kind",
+    "year",
+    "status",
+    "deadline",
+    "published_at",
+    "days_late",
+    "url",
+    "date_source",
+    "source_id",
+    "region",
+    "evidence",
+)
+
+
+def source_health(store: Store, failing_runs: int = 3) -> dict[str, str]:
+    """source id → why it cannot be checked, for every source that cannot be checked now."""
+    rows = store.db.execute(
+        "SELECT source_id, status, reason FROM crawl_runs WHERE status != 'running' "
+        "ORDER BY source_id, id DESC"
+    ).fetchall()
+    runs: dict[str, list[tuple[str, str | None]]] = {}
+    for sid, status, reason in rows:
+        runs.setdefault(sid, []).append((status, reason))
+    out: dict[str, str] = {}
+    for sid, recent in runs.items():
+        status, reason = recent[0]
+        if status == "blocked":
+            out[sid] = f"最近一次抓取被拦截（{reason or 'blocked'}）"
+        elif reason and "robots" in reason.lower():
+            out[sid] = f"robots.txt 不允许抓取（{reason}）"
+        else:
+            streak = 0
+            for st, _r in recent:
+                if st != "failed":
+                    break
+                streak += 1
+            if streak >= failing_runs:
+                out[sid] = f"连续 {streak} 次抓取失败（{reason or 'failed'}）"
+    return out
+
+
+def _row(e: Expected, catalogue: Catalogue, as_of: date, unreachable: dict[str, str]) -> dict[str, Any]:
+    found = catalogue.found.get((e.agency, e.year))
+    doc = found.earliest(as_of) if found else None
+    row: dict[str, Any] = {
+        "agency": e.agency,
+        "kind": e.kind,
+        "year": e.year,
+        "status": "",
+        "deadline": e.deadline.isoformat(),
+        "published_at": None,
+        "days_late": 0,
+        "url": None,
+        "date_source": None,
+        "source_id": e.source_id,
+        "region": e.region,
+        "evidence": "",
+    }
+    if doc is not None:
+        late = (doc.published_at - e.deadline).days
+        copies = len(found.docs)
+        row.update(
+            status="late" if late > 0 else "on_time",
+            published_at=doc.published_at.isoformat(),
+            days_late=max(late, 0),
+            url=doc.url,
+            date_source=doc.date_source,
+            source_id=e.source_id or doc.source_id,
+        )
+        named = f"，报告署名“{doc.name}”" if doc.name != e.agency else ""
+        more = f"，共 {copies} 份文档" if copies > 1 else ""
+        row["evidence"] = f"发布日期 {doc.published_at}（来源 {doc.date_source}）{named}{more}"
+    elif e.source_id in unreachable:
+        row.update(status="not_checkable", evidence=unreachable[e.source_id])
+    elif as_of <= e.deadline:
+        row.update(status="pending", evidence=f"截止日期 {e.deadline}，尚余 {(e.deadline - as_of).days} 天")
+    else:
+        undated = found is not None and any(d.published_at is None for d in found.docs)
+        later = found is not None and any(d.published_at and d.published_at > as_of for d in found.docs)
+        why = "已找到但无发布日期" if undated else ("发布日期晚于核查日" if later else "未找到报告")
+        row.update(status="missing", evidence=f"{why}，已逾期 {(as_of - e.deadline).days} 天")
+    return row
+
+
+def status_from(
+    catalogue: Catalogue, config: Any, store: Store, as_of: date, years: list[int] | None = None
+) -> list[dict[str, Any]]:
+    """``compute_status`` on an already loaded catalogue."""
+    expected = expected_from(catalogue, config, as_of, years)
+    wanted = {e.year for e in expected} or set(years or [])
+    # Reports found for a pair nobody expected (e.g. after a configured abolition) still count.
+    have = {(e.agency, e.year) for e in expected}
+    deadlines = Deadlines(config)
+    for (agency, year), f in catalogue.found.items():
+        if (agency, year) in have or year not in wanted or not f.earliest(as_of):
+            continue
+        kind = catalogue.kinds.get(agency)
+        kind = kind if kind in KIND_ORDER else infer_kind(agency)
+        sid = catalogue.sources.get(agency)
+        source = next((s for s in config.sources if s["id"] == sid), {})
+        region = source.get("region")
+        expected.append(
+            Expected(agency, kind, year, deadlines.due(kind, year, sid, region, None), sid, region, False)
+        )
+    failing = int(config.section("monitor").get("failing_runs_before_alert", 3))
+    unreachable = source_health(store, failing)
+    rows = [_row(e, catalogue, as_of, unreachable) for e in expected]
+    rows.sort(key=lambda r: (r["region"] or "", KIND_ORDER.get(r["kind"], 9), r["agency"], r["year"]))
+    return rows
+
+
+def compute_status(
+    store: Store, config: Any, as_of: date, years: list[int] | None = None
+) -> list[dict[str, Any]]:
+    """One row per expected (agency, year) with the fields in ``FIELDS``, as of ``as_of``."""
+    return status_from(load_catalogue(store, config), config, store, as_of, years)
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: wide and full-width characters (Chinese) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
+
+
+TABLE_COLUMNS = (
+    ("agency", "机关"),
+    ("year", "年度"),
+    ("status", "状态"),
+    ("deadline", "截止日期"),
+    ("published_at", "发布日期"),
+    ("days_late", "逾期天数"),
+    ("evidence", "依据"),
+)
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Aligned columns for a terminal, Chinese characters counted double-width."""
+
+    def cell(row: dict, key: str) -> str:
+        v = row.get(key)
+        if key == "status":
+            return STATUS_LABELS.get(v, str(v))
+        if key == "days_late":
+            return str(v) if v else ""
+        return "" if v is None else str(v)
+
+    table = [[label for _k, label in TABLE_COLUMNS]] + [[cell(r, k) for k, _l in TABLE_COLUMNS] for r in rows]
+    widths = [max(display_width(line[i]) for line in table) for i in range(len(TABLE_COLUMNS))]
+    lines = []
+    for n, line in enumerate(table):
+        lines.append("  ".join(_pad(c, w) for c, w in zip(line, widths, strict=True)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUSES}
+    lines.append("")
+    lines.append("，".join(f"{STATUS_LABELS[s]} {n}" for s, n in counts.items()))
+    return "\n".join(lines)
