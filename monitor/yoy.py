@@ -1,0 +1,281 @@
+"""Year on year: each agency's report against its report on the previous year.
+
+Per agency: the main derived figures (applications received, disclosure rate, refusals, review and
+litigation totals, Table 1 counts) with absolute and relative change and a swing flag; every other
+number of the three tables that changed; parts 五 and 六 compared with last year's text
+(``copied_text`` when a substantial section is nearly identical); the parser's issues as
+data-quality flags; storage events (modified after publication, removed); publication timing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from difflib import SequenceMatcher
+from typing import Any
+
+from monitor.catalogue import Catalogue, load_catalogue, load_data
+from monitor.status import status_from
+from reports.model import TABLE2_COLUMNS, TABLE3_GROUPS
+from storage.store import Store
+
+# Sections shorter than this are boilerplate (无其他需要报告的事项): alike every year, not "copied".
+MIN_COPY_CHARS = 60
+# Counts change by a few from year to year; below this absolute change a count never "swings".
+MIN_SWING_ABS = 5
+COPY_SECTIONS = {"problems": "五、存在的主要问题及改进情况", "other": "六、其他需要报告的事项"}
+WITHHELD = (
+    "withheld_state_secret",
+    "withheld_prohibited_by_law",
+    "withheld_three_safeties",
+    "withheld_third_party",
+    "withheld_internal_affairs",
+    "withheld_process_info",
+    "withheld_enforcement_file",
+    "withheld_query_matter",
+)
+
+
+@dataclass(frozen=True)
+class FigureDef:
+    key: str
+    label: str
+    rate: bool = False
+
+
+# The headline figures, in display order.
+FIGURES: tuple[FigureDef, ...] = (
+    FigureDef("applications", "本年新收申请数"),
+    FigureDef("carried_over", "上年结转申请数"),
+    FigureDef("handled", "办理总计"),
+    FigureDef("disclosure_rate", "公开率", rate=True),
+    FigureDef("refusals", "不予公开数"),
+    FigureDef("review_total", "行政复议总数"),
+    FigureDef("litigation_total", "行政诉讼总数"),
+    FigureDef("corrected_total", "复议诉讼被纠错数"),
+    FigureDef("licensing", "行政许可决定数"),
+    FigureDef("penalty", "行政处罚决定数"),
+    FigureDef("normative_docs_issued", "本年制发规范性文件"),
+    FigureDef("fees_10k_yuan", "行政事业性收费（万元）"),
+)
+FIGURE_LABELS = {f.key: f.label for f in FIGURES}
+
+
+def _num(v: Any) -> float | int | None:
+    return v if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def _total(row: Any) -> int | float | None:
+    """The 总计 column of a Table 2 row (a list of 7)."""
+    return _num(row[-1]) if isinstance(row, list) and row else None
+
+
+def _sum(values: list[Any]) -> int | float | None:
+    nums = [v for v in values if v is not None]
+    return sum(nums) if nums else None
+
+
+def flatten(data: dict[str, Any]) -> dict[str, int | float | None]:
+    """Every number of the three tables under a dotted key (table2.disclosed.total)."""
+    out: dict[str, int | float | None] = {}
+    for key, value in (data.get("table1") or {}).items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                out[f"table1.{key}.{sub}"] = _num(v)
+        else:
+            out[f"table1.{key}"] = _num(value)
+    for key, row in (data.get("table2") or {}).items():
+        if isinstance(row, list):
+            for col, v in zip(TABLE2_COLUMNS, row, strict=False):
+                out[f"table2.{key}.{col}"] = _num(v)
+    for group, fields in (data.get("table3") or {}).items():
+        if isinstance(fields, dict):
+            for f, v in fields.items():
+                out[f"table3.{group}.{f}"] = _num(v)
+    return out
+
+
+def derived(data: dict[str, Any]) -> dict[str, int | float | None]:
+    """The headline figures of one report (None where the report does not give them)."""
+    t1, t2, table3 = data.get("table1") or {}, data.get("table2") or {}, data.get("table3") or {}
+    handled = _total(t2.get("total_handled"))
+    disclosed = _sum([_total(t2.get("disclosed")), _total(t2.get("partially_disclosed"))])
+    rate = round(disclosed / handled, 4) if handled and disclosed is not None else None
+
+    def t3(group: str, field: str) -> int | None:
+        return _num((table3.get(group) or {}).get(field))
+
+    def t1doc(name: str, field: str) -> Any:
+        v = t1.get(name)
+        return _num(v.get(field)) if isinstance(v, dict) else None
+
+    def t1count(name: str) -> Any:
+        v = t1.get(name)
+        return _num(v.get("decisions")) if isinstance(v, dict) else _num(v)  # trial template: dicts
+
+    return {
+        "applications": _total(t2.get("new_received")),
+        "carried_over": _total(t2.get("carried_over")),
+        "handled": handled,
+        "disclosure_rate": rate,
+        "refusals": _sum([_total(t2.get(k)) for k in WITHHELD]),
+        "review_total": t3("review", "total"),
+        "litigation_total": _sum([t3("litigation_direct", "total"), t3("litigation_after_review", "total")]),
+        "corrected_total": _sum([t3(g, "corrected") for g in TABLE3_GROUPS]),
+        "licensing": t1count("licensing"),
+        "penalty": t1count("penalty"),
+        "normative_docs_issued": t1doc("normative_docs", "issued") or t1doc("normative_docs", "made"),
+        "fees_10k_yuan": _num(t1.get("fees_10k_yuan")),
+    }
+
+
+def change(current: Any, previous: Any) -> tuple[Any, float | None]:
+    """(absolute, relative) change; relative is None when the previous value is 0 or unknown."""
+    if current is None or previous is None:
+        return None, None
+    diff = current - previous
+    diff = round(diff, 4) if isinstance(diff, float) else diff
+    return diff, (round(diff / previous, 4) if previous else None)
+
+
+def is_swing(current: Any, previous: Any, threshold: float, rate: bool = False) -> bool:
+    """A change of at least ``threshold`` (relative) that is not just small-number noise."""
+    if current is None or previous is None or current == previous:
+        return False
+    if rate:
+        return abs(current - previous) >= threshold * max(previous, 0.01)
+    if abs(current - previous) < MIN_SWING_ABS:
+        return False
+    return previous == 0 or abs(current - previous) / abs(previous) >= threshold
+
+
+def similarity(a: str | None, b: str | None, threshold: float) -> float | None:
+    """SequenceMatcher ratio of two texts; None when either is empty.
+
+    When the cheap upper bound (quick_ratio) is already below ``threshold`` that bound is
+    returned instead of the exact ratio: the texts are clearly different and the exact ratio is
+    the expensive part of a digest over thousands of agencies.
+    """
+    if not a or not b:
+        return None
+    m = SequenceMatcher(None, "".join(a.split()), "".join(b.split()))
+    bound = m.quick_ratio()
+    return round(bound if bound < threshold else m.ratio(), 4)
+
+
+def _events_by_document(store: Store, doc_ids: set[int]) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = {}
+    if not doc_ids:
+        return out
+    for doc_id, kind, at, url in store.db.execute(
+        "SELECT e.document_id, e.kind, e.at, d.url FROM events e JOIN documents d ON d.id = e.document_id "
+        "ORDER BY e.id"
+    ):
+        if doc_id in doc_ids:
+            out.setdefault(doc_id, []).append({"kind": kind, "at": at, "url": url})
+    return out
+
+
+def compare_from(
+    catalogue: Catalogue, config: Any, store: Store, year: int, as_of: date | None = None
+) -> list[dict[str, Any]]:
+    """``compare`` on an already loaded catalogue."""
+    as_of = as_of or date.today()
+    monitor = config.section("monitor")
+    swing_at = float(monitor.get("swing_threshold", 0.5))
+    copied_at = float(monitor.get("copied_text_threshold", 0.9))
+    status = status_from(catalogue, config, store, as_of, [year])
+    chosen: dict[tuple[str, int], Any] = {}
+    for r in status:
+        for y in (year, year - 1):
+            found = catalogue.found.get((r["agency"], y))
+            best = found.best() if found else None
+            if best:
+                chosen[(r["agency"], y)] = best
+    data = load_data(store, [d.report_id for d in chosen.values()])
+    doc_ids = {d.document_id for (_a, y), f in catalogue.found.items() if y == year for d in f.docs}
+    events = _events_by_document(store, doc_ids)
+    rows = []
+    for r in status:
+        agency = r["agency"]
+        cur_doc, prev_doc = chosen.get((agency, year)), chosen.get((agency, year - 1))
+        cur = data.get(cur_doc.report_id, {}) if cur_doc else {}
+        prev = data.get(prev_doc.report_id, {}) if prev_doc else {}
+        rows.append(_compare_one(r, cur, prev, year, swing_at, copied_at, catalogue, events))
+    return rows
+
+
+def _compare_one(
+    status: dict,
+    cur: dict,
+    prev: dict,
+    year: int,
+    swing_at: float,
+    copied_at: float,
+    catalogue: Catalogue,
+    events: dict[int, list[dict]],
+) -> dict[str, Any]:
+    d_cur, d_prev = derived(cur), derived(prev)
+    figures = {}
+    for f in FIGURES:
+        c, p = d_cur[f.key], d_prev[f.key]
+        diff, rel = change(c, p)
+        figures[f.key] = {
+            "current": c,
+            "previous": p,
+            "change": diff,
+            "relative": rel,
+            "swing": bool(cur and prev) and is_swing(c, p, swing_at, f.rate),
+        }
+    changes = []
+    if cur and prev:
+        f_cur, f_prev = flatten(cur), flatten(prev)
+        for key, c in f_cur.items():
+            p = f_prev.get(key)
+            if c != p:
+                changes.append((key, p, c, is_swing(c, p, swing_at)))
+    sims: dict[str, float | None] = {}
+    copied = []
+    for section in COPY_SECTIONS:
+        a = (cur.get("sections") or {}).get(section)
+        b = (prev.get("sections") or {}).get(section)
+        sims[section] = similarity(a, b, copied_at)
+        if sims[section] is not None and sims[section] >= copied_at and len(a) >= MIN_COPY_CHARS:
+            copied.append(section)
+    issues = [i for i in cur.get("issues") or [] if isinstance(i, dict)]
+    found = catalogue.found.get((status["agency"], year))
+    evs = [e for d in (found.docs if found else []) for e in events.get(d.document_id, [])]
+    pub = date.fromisoformat(status["published_at"]) if status["published_at"] else None
+    deadline = date.fromisoformat(status["deadline"])
+    return {
+        "agency": status["agency"],
+        "kind": status["kind"],
+        "region": status["region"],
+        "source_id": status["source_id"],
+        "year": year,
+        "previous_year": year - 1,
+        "status": status["status"],
+        "present": bool(cur),
+        "previous_present": bool(prev),
+        "template": cur.get("template"),
+        "figures": figures,
+        "swings": [k for k, v in figures.items() if v["swing"]],
+        "changes": changes,  # (key, previous, current, swing) for every number that differs
+        "similarity": sims,
+        "copied_text": bool(copied),
+        "copied_sections": copied,
+        "quality": issues,
+        "quality_codes": dict(Counter(i.get("code") for i in issues)),
+        "events": evs,
+        "modified": sum(1 for e in evs if e["kind"] == "modified"),
+        "removed": sum(1 for e in evs if e["kind"] == "removed"),
+        "published_at": status["published_at"],
+        "deadline": status["deadline"],
+        "days_before_deadline": (deadline - pub).days if pub else None,
+    }
+
+
+def compare(store: Store, config: Any, year: int, as_of: date | None = None) -> list[dict[str, Any]]:
+    """One row per expected agency for ``year``: its report against the one on ``year - 1``."""
+    return compare_from(load_catalogue(store, config), config, store, year, as_of)
