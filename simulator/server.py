@@ -117,7 +117,7 @@ class SiteServer:
         self._httpd.daemon_threads = True
         self.site.bind(self.base_url)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"sim-{self.port}", daemon=True
+            target=self._httpd.serve_forever, args=(0.05,), name=f"sim-{self.port}", daemon=True
         )
         self._thread.start()
         return self

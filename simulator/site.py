@@ -9,9 +9,13 @@ crawls.  A family (TRS, Hanweb, gkmlpt, …) only decides URLs and page template
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 
 from simulator.model import PlannedReport, Region
@@ -108,7 +112,6 @@ class RegionSite(Site):
         self.edited_at: dict[tuple[str, int], datetime] = {}
         self._originals: dict[tuple[str, int], dict[str, Any]] = {}
         self._lock = threading.RLock()
-        self._cache: dict[tuple[Any, ...], bytes] = {}
 
     # -- what is served ------------------------------------------------------------------------
 
@@ -133,9 +136,6 @@ class RegionSite(Site):
     def modified_time(self, pr: PlannedReport) -> datetime:
         return self.edited_at.get(report_key(pr)) or publication_datetime(pr)
 
-    def version(self, pr: PlannedReport) -> int:
-        return self.edits.get(report_key(pr), 0)
-
     # -- rendering (simulator.render is imported late: it is written separately) ---------------
 
     def render_fragment(self, pr: PlannedReport) -> str:
@@ -144,21 +144,11 @@ class RegionSite(Site):
         return render.render_html_fragment(pr.report, **self.drift)
 
     def render_file(self, pr: PlannedReport, fmt: str) -> bytes:
-        """The PDF / DOCX bytes of a report, cached per edit version (rendering is slow)."""
-        key = (report_key(pr), self.version(pr), fmt)
-        with self._lock:
-            if key in self._cache:
-                return self._cache[key]
+        """The PDF / DOCX bytes of a report (cached by content: DOCX rendering takes ~1 s)."""
         from simulator import render
 
-        data = (
-            render.render_pdf(pr.report, **self.drift)
-            if fmt == "pdf"
-            else render.render_docx(pr.report, **self.drift)
-        )
-        with self._lock:
-            self._cache[key] = data
-        return data
+        fn = render.render_pdf if fmt == "pdf" else render.render_docx
+        return cached_render(fn, fmt, pr.report, self.drift)
 
     # -- mutations between two crawls ----------------------------------------------------------
 
@@ -197,12 +187,41 @@ class RegionSite(Site):
             self.removed.discard(key)
             if key in self._originals:
                 pr.report = self._originals.pop(key)
-                self.edits[key] = self.edits.get(key, 0) + 1  # new bytes again: bust the cache
                 self.edited_at[key] = datetime.now().replace(microsecond=0)
             return pr
 
     def report_urls(self) -> dict[str, PlannedReport]:  # pragma: no cover - interface
         raise NotImplementedError
+
+
+_RENDER_CACHE: dict[str, bytes] = {}
+_RENDER_LOCK = threading.Lock()
+
+
+def cached_render(fn: Any, fmt: str, report: dict[str, Any], drift: dict[str, Any]) -> bytes:
+    """Render once per distinct (content, drift, format), shared by every site in the process.
+
+    Set NIANBAO_SIM_CACHE to a directory to keep renderings between runs (the bench).
+    """
+    blob = json.dumps([fmt, report, sorted(drift.items())], sort_keys=True, default=str, ensure_ascii=False)
+    key = hashlib.sha1(blob.encode("utf-8")).hexdigest()
+    with _RENDER_LOCK:
+        if key in _RENDER_CACHE:
+            return _RENDER_CACHE[key]
+    disk = os.environ.get("NIANBAO_SIM_CACHE")
+    path = Path(disk) / f"{key}.{fmt}" if disk else None
+    if path is not None and path.exists():
+        data = path.read_bytes()
+    else:
+        data = fn(report, **drift)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp" + str(threading.get_ident()))
+            tmp.write_bytes(data)
+            tmp.replace(path)
+    with _RENDER_LOCK:
+        _RENDER_CACHE[key] = data
+    return data
 
 
 def apply_edit(report: dict[str, Any]) -> None:
