@@ -457,6 +457,16 @@ def list_jobs(config: Config, every: float | None = None) -> list[dict[str, Any]
     for job in stored.values():
         note = "one-off" if job.id.startswith("resume:") else "no longer configured; removed on next start"
         rows.append({"id": job.id, "schedule": job.name, "next_run": job.next_run_time, "note": note})
+    for row in unfinished_chains(jobstore_path(config)):
+        if not any(r["id"] == f"resume:{row['source_id']}" for r in rows):
+            rows.append(
+                {
+                    "id": f"resume:{row['source_id']}",
+                    "schedule": f"{row['source_id']}: the chain started {row['started_at']} did not finish",
+                    "next_run": None,
+                    "note": "runs again right after the next start",
+                }
+            )
     return rows
 
 
@@ -471,7 +481,7 @@ def print_jobs(config: Config, every: float | None = None, out=None) -> None:
         return
     width = max(len(r["id"]) for r in rows)
     for r in rows:
-        when = r["next_run"].isoformat(sep=" ", timespec="seconds") if r["next_run"] else "paused/none"
+        when = r["next_run"].isoformat(sep=" ", timespec="seconds") if r["next_run"] else "-"
         note = f"  [{r['note']}]" if r["note"] else ""
         print(f"{r['id']:<{width}}  next {when}  {r['schedule']}{note}", file=out)
 
@@ -542,4 +552,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module, not __main__: the jobs refer to "crawler.schedule:crawl_chain", and
+    # its stop flag must be the one the signal handler sets.
+    from crawler import schedule as _module
+
+    sys.exit(_module.main())
