@@ -167,6 +167,10 @@ class SimulatedPortal:
             out.update(s.site.report_urls())
         return out
 
+    def documents(self) -> list[dict[str, Any]]:
+        """Per served report URL: kind (article | wap | attachment), agency, year, fmt, dates."""
+        return [d for s in self.sites for d in s.site.documents()]  # type: ignore[attr-defined]
+
     def served_for(self, agency: str) -> Served:
         for s in self.sites:
             if s.site.agencies is None or agency in s.site.agencies:

@@ -39,6 +39,8 @@ class Behaviour:
     robots_txt: the robots.txt text; None = 404.  robots_status overrides the status (e.g. 403).
     blocked_user_agents: substrings of User-Agent that get a 403 (case-insensitive).
     conditional: answer 304 to If-None-Match / If-Modified-Since.
+    burst_limit: more than this many requests within burst_window seconds get a 200 with an
+        empty body (苏州-style throttling); 0 = no limit.
     """
 
     latency: float = 0.0
@@ -49,6 +51,8 @@ class Behaviour:
     robots_status: int | None = None
     blocked_user_agents: Iterable[str] = ()
     conditional: bool = True
+    burst_limit: int = 0
+    burst_window: float = 1.0
 
     def __post_init__(self) -> None:
         fp = self.fail_paths
@@ -96,7 +100,7 @@ class SiteServer:
         self.requests: Counter[str] = Counter()  # path (with query) -> count
         self._lock = threading.Lock()
         self._served = 0
-        self._fail_counts: Counter[str] = Counter()
+        self._recent: list[float] = []  # request times, for burst_limit
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -158,6 +162,11 @@ class SiteServer:
                 self._served += 1
                 if b.fail_every and self._served % b.fail_every == 0:
                     return _server_error()
+            if b.burst_limit and path != "/robots.txt":
+                now = time.monotonic()
+                self._recent = [t for t in self._recent if now - t < b.burst_window] + [now]
+                if len(self._recent) > b.burst_limit:
+                    return Response(200, b"", "text/html")
             left = b.fail_paths.get(path)
             if left is not None and left != 0:
                 if left > 0:

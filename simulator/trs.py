@@ -50,6 +50,7 @@ class Entry:
     article_id: int
     report: PlannedReport | None = None  # None: not a report (a spider must not take it)
     body: str = ""  # the body of a non-report item
+    column: str = ""  # the column path the item is filed under
 
     @property
     def is_report(self) -> bool:
@@ -74,6 +75,7 @@ class TrsSite(RegionSite):
         wap_copies: bool = False,
         soft_404: bool = False,
         column_path: str = "/zwgk/zfxxgk/zfxxgknb/",
+        layout: str = "flat",
         site_name: str | None = None,
         agencies: list[str] | None = None,
         today: date | None = None,
@@ -83,6 +85,8 @@ class TrsSite(RegionSite):
     ) -> None:
         if variant not in ("classic", "new"):
             raise ValueError(f"unknown TRS variant {variant!r}")
+        if layout not in ("flat", "per_year"):
+            raise ValueError(f"unknown column layout {layout!r}")
         super().__init__(region, agencies=agencies, today=today, charset=charset, drift=drift)
         self.variant = variant
         self.ext = ext
@@ -90,6 +94,14 @@ class TrsSite(RegionSite):
         self.wap_copies = wap_copies
         self.soft_404 = soft_404
         self.column_path = "/" + column_path.strip("/") + "/"
+        self.layout = layout
+        # column path -> label.  per_year: one TRS channel per report year, "2024n_<channel id>/".
+        self.columns: dict[str, str] = {self.column_path: COLUMN_NAME}
+        if layout == "per_year":
+            self.columns = {
+                f"{self.column_path}{y}n_{5_959_000 + _stable(column_path + str(y)) % 1000}/": f"{y}年度"
+                for y in sorted(region.years, reverse=True)
+            }
         self.site_name = site_name or self._default_site_name()
         self.extra_items = extra_items
         self.site_id_code = f"37{region.seed % 100:02d}{_stable(self.site_name) % 10**6:06d}"
@@ -100,6 +112,9 @@ class TrsSite(RegionSite):
         # Some reports write PubDate the 邯郸 way, "2020年08月02日" (samples/pages/03).
         plain = [r for r in owned if not r.planted]
         self.chinese_date_ids = {r.article_id for r in plain[:chinese_pubdate]}
+        # per_year: one report sits in the previous year's column (桐梓: a 2023 report under 2022n).
+        misfit = [r for r in plain[chinese_pubdate:] if r.year != min(region.years)]
+        self.misfiled_ids = {misfit[0].article_id} if layout == "per_year" and misfit else set()
         self._entries_all = self._build_entries(owned)
         self._routes = self._build_routes()
 
@@ -117,7 +132,19 @@ class TrsSite(RegionSite):
         ]
         if self.extra_items:
             entries += self._other_items(owned)
+        for e in entries:
+            e.column = self.column_for(e)
         return entries
+
+    def column_for(self, e: Entry) -> str:
+        if self.layout == "flat":
+            return self.column_path
+        year = e.report.year if e.report else e.published.year - 1
+        if e.article_id in self.misfiled_ids:
+            year -= 1
+        paths = list(self.columns)
+        labels = [f"{y}年度" for y in sorted(self.region.years, reverse=True)]
+        return paths[labels.index(f"{year}年度")] if f"{year}年度" in labels else paths[-1]
 
     def _other_items(self, owned: list[PlannedReport]) -> list[Entry]:
         """Documents that share the column with the reports and are not annual reports."""
@@ -144,7 +171,7 @@ class TrsSite(RegionSite):
     def article_path(self, e: Entry, wap: bool = False) -> str:
         d = e.url_date
         suffix = "_wap" if wap else ""
-        return f"{self.column_path}{d:%Y%m}/t{d:%Y%m%d}_{e.article_id}{suffix}.{self.ext}"
+        return f"{e.column}{d:%Y%m}/t{d:%Y%m%d}_{e.article_id}{suffix}.{self.ext}"
 
     def attachment_path(self, e: Entry) -> str | None:
         r = e.report
@@ -152,7 +179,7 @@ class TrsSite(RegionSite):
             return None
         # TRS: "P0" + a 14-digit timestamp + 6 digits, in the article's YYYYMM/ directory.
         tail = (r.article_id * 7919 + 13) % 1_000_000
-        return f"{self.column_path}{e.url_date:%Y%m}/P0{e.published:%Y%m%d%H%M%S}{tail:06d}.{r.fmt}"
+        return f"{e.column}{e.url_date:%Y%m}/P0{e.published:%Y%m%d%H%M%S}{tail:06d}.{r.fmt}"
 
     def _build_routes(self) -> dict[str, tuple[str, Entry]]:
         routes: dict[str, tuple[str, Entry]] = {}
@@ -172,24 +199,34 @@ class TrsSite(RegionSite):
             return self.visible(e.report)
         return e.published.date() <= self.current_date()
 
-    def entries(self) -> list[Entry]:
-        """The column as listed today, newest first."""
-        live = [e for e in self._entries_all if self.entry_visible(e)]
+    def entries(self, column: str | None = None) -> list[Entry]:
+        """A column's items (default: all columns) as listed today, newest first."""
+        live = [
+            e for e in self._entries_all if self.entry_visible(e) and (column is None or e.column == column)
+        ]
         return sorted(live, key=lambda e: (e.published, e.article_id), reverse=True)
 
-    def page_count(self, n_entries: int | None = None) -> int:
-        n = len(self.entries()) if n_entries is None else n_entries
-        return max(1, math.ceil(n / self.per_page))
+    def page_count(self, column: str | None = None) -> int:
+        return max(1, math.ceil(len(self.entries(column or self._first_column())) / self.per_page))
 
-    def page_path(self, i: int) -> str:
-        """The path of list page ``i`` (0-based)."""
+    def _first_column(self) -> str:
+        return next(iter(self.columns))
+
+    def page_path(self, i: int, column: str | None = None) -> str:
+        """The path of list page ``i`` (0-based) of a column (default: the first one)."""
+        col = column or self._first_column()
         if i == 0:
-            return f"{self.column_path}index.{self.ext}"
+            return f"{col}index.{self.ext}"
         n = i if self.variant == "classic" else i + 1
-        return f"{self.column_path}index_{n}.{self.ext}"
+        return f"{col}index_{n}.{self.ext}"
 
     def list_urls(self) -> list[str]:
-        return [self.base_url + self.page_path(i) for i in range(self.page_count())]
+        """Every list page of every column."""
+        return [
+            self.base_url + self.page_path(i, col)
+            for col in self.columns
+            for i in range(self.page_count(col))
+        ]
 
     def report_urls(self) -> dict[str, PlannedReport]:
         """Every article page (and _wap copy) and attachment of a report served now."""
@@ -197,6 +234,30 @@ class TrsSite(RegionSite):
         for path, (_kind, e) in self._routes.items():
             if e.report is not None and self.entry_visible(e):
                 out[self.base_url + path] = e.report
+        return out
+
+    def documents(self) -> list[dict[str, Any]]:
+        """Ground truth per served report URL: what a spider should store for it."""
+        out = []
+        for path, (kind, e) in self._routes.items():
+            r = e.report
+            if r is None or not self.entry_visible(e):
+                continue
+            out.append(
+                {
+                    "url": self.base_url + path,
+                    "kind": {"file": "attachment"}.get(kind, kind),  # article | wap | attachment
+                    "agency": r.agency.name,
+                    "year": r.year,
+                    "title": r.title,
+                    "fmt": r.fmt,
+                    "published_at": r.published_at,
+                    "pubdate_text": self.pubdate_text(r),
+                    "url_date": e.url_date,
+                    "article_url": self.base_url + self.article_path(e),
+                    "content_type": CONTENT_TYPES[r.fmt] if kind == "file" else "text/html",
+                }
+            )
         return out
 
     def non_report_urls(self) -> list[str]:
@@ -230,12 +291,16 @@ class TrsSite(RegionSite):
             return self._page(self.home_page())
         if path in xxgk:
             return self._page(self.xxgk_page())
-        if path == self.column_path.rstrip("/"):
-            return Response(301, "", headers={"Location": self.column_path})
-        if path.startswith(self.column_path):
-            page = self._list_index(path[len(self.column_path) :])
-            if page is not None:
-                return self.list_response(page)
+        for col in (self.column_path, *self.columns):
+            if path == col.rstrip("/"):
+                return Response(301, "", headers={"Location": col})
+        if self.layout == "per_year" and path in (self.column_path, f"{self.column_path}index.{self.ext}"):
+            return self._page(self.year_index_page())
+        for col in self.columns:
+            if path.startswith(col):
+                page = self._list_index(path[len(col) :])
+                if page is not None:
+                    return self.list_response(page, col)
         route = self._routes.get(path)
         if route is not None:
             kind, e = route
@@ -264,14 +329,14 @@ class TrsSite(RegionSite):
     def _page(self, text: str, modified: datetime | None = None) -> Response:
         return Response(200, text, "text/html", last_modified=modified)
 
-    def list_response(self, i: int) -> Response:
-        entries = self.entries()
-        pages = self.page_count(len(entries))
+    def list_response(self, i: int, column: str) -> Response:
+        entries = self.entries(column)
+        pages = max(1, math.ceil(len(entries) / self.per_page))
         if i >= pages:
             return self.missing()
         chunk = entries[i * self.per_page : (i + 1) * self.per_page]
         modified = max((self._modified(e) for e in entries), default=None)
-        return self._page(self.list_page(chunk, i, pages, len(entries)), modified)
+        return self._page(self.list_page(chunk, i, pages, len(entries), column), modified)
 
     def file_response(self, e: Entry) -> Response:
         assert e.report is not None
@@ -344,10 +409,31 @@ class TrsSite(RegionSite):
             + self._footer()
         )
 
-    def list_page(self, chunk: list[Entry], i: int, pages: int, total: int) -> str:
+    def year_index_page(self) -> str:
+        """per_year layout: the 年报 column links one sub-column per year."""
+        metas = {**self._site_metas(), "ColumnName": COLUMN_NAME, "ColumnType": COLUMN_NAME}
+        items = "".join(
+            f'<li><a href="./{col[len(self.column_path) :]}">{label}</a></li>'
+            for col, label in self.columns.items()
+        )
+        return (
+            self._head(f"{COLUMN_NAME}_{self.site_name}", metas)
+            + "<body>\n"
+            + self._header()
+            + '<div class="position">当前位置：<a href="/">首页</a> &gt; '
+            + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; <a href="./">{COLUMN_NAME}</a></div>\n'
+            + f'<div class="sub-columns"><ul class="columns">{items}</ul></div>\n'
+            + self._footer()
+        )
+
+    def list_page(self, chunk: list[Entry], i: int, pages: int, total: int, column: str) -> str:
+        label = self.columns[column]
+        crumb = f'<a href="{self.column_path}">{COLUMN_NAME}</a>'
+        if label != COLUMN_NAME:
+            crumb += f' &gt; <a href="./">{label}</a>'
         metas = {
             **self._site_metas(),
-            "ColumnName": COLUMN_NAME,
+            "ColumnName": label,
             "ColumnDescription": f"{self.site_name}{COLUMN_NAME}",
             "ColumnKeywords": "政府信息公开,年报",
             "ColumnType": COLUMN_NAME,
@@ -368,7 +454,7 @@ class TrsSite(RegionSite):
             + "<body>\n"
             + self._header()
             + '<div class="position">当前位置：<a href="/">首页</a> &gt; '
-            + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; <a href="./">{COLUMN_NAME}</a></div>\n'
+            + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; {crumb}</div>\n'
             + f'<div class="list-box"><ul class="list">\n{items}\n</ul>\n'
             + f'<div class="page">{pager}</div></div>\n'
             + self._footer()
@@ -382,7 +468,7 @@ class TrsSite(RegionSite):
         visible_date = pubdate[:10] if not pubdate.endswith("日") else pubdate
         metas = {
             **self._site_metas(),
-            "ColumnName": COLUMN_NAME,
+            "ColumnName": self.columns[e.column],
             "ColumnType": COLUMN_NAME,
             "ArticleTitle": e.title,
             "PubDate": pubdate,
@@ -390,7 +476,7 @@ class TrsSite(RegionSite):
             "Keywords": "",
             "Author": "",
             "Url": self.base_url + self.article_path(e, wap),
-            "catalogs": str(1000 + _stable(self.column_path) % 9000),
+            "catalogs": str(1000 + _stable(e.column) % 9000),
             "contentid": str(e.article_id),
         }
         year = r.year if r else e.published.year
@@ -419,7 +505,7 @@ class TrsSite(RegionSite):
             + "<body>\n"
             + self._header()
             + '<div class="position">当前位置：<a href="/">首页</a> &gt; '
-            + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; <a href="../">{COLUMN_NAME}</a></div>\n'
+            + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; <a href="../">{self.columns[e.column]}</a></div>\n'
             + block
             + f'<div class="article"><h1 class="title">{esc(e.title)}</h1>\n'
             + f'<div class="info"><span>发布日期：{visible_date}</span> <span>来源：{esc(source)}</span> {wap_link}</div>\n'

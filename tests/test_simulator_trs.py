@@ -383,3 +383,38 @@ def test_pubdate_is_iso_minutes_by_default(portal):
     assert len(iso) >= len(texts) - 1
     for t in iso:
         datetime.strptime(t, "%Y-%m-%d %H:%M")
+
+
+def test_per_year_columns_and_a_misfiled_report():
+    with SimulatedPortal(seed=8, layout="per_year", per_page=10) as p:
+        root = p.base_url + "/zwgk/zfxxgk/zfxxgknb/"
+        doc = lxml.html.fromstring(get_text(root))
+        years = [urljoin(root, a.get("href")) for a in doc.xpath("//ul[@class='columns']/li/a")]
+        assert len(years) == 3 and all(re.search(r"/(\d{4})n_\d+/$", u) for u in years)
+        items: list[str] = []
+        for col in years:
+            items += crawl_column(col, "html")[1]
+        arts = article_urls(p)
+        assert set(arts) <= set(items) and len(items) == len(set(items))
+        for url, r in arts.items():
+            column_year = int(re.search(r"/(\d{4})n_\d+/", url).group(1))
+            expected = r.year - 1 if r.article_id in p.site.misfiled_ids else r.year
+            assert column_year == expected
+        assert len(p.site.misfiled_ids) == 1
+
+
+def test_documents_ground_truth_and_head(portal):
+    docs = portal.documents()
+    assert {d["url"] for d in docs} == set(portal.report_urls())
+    assert {d["kind"] for d in docs} == {"article", "wap", "attachment"}
+    att = next(d for d in docs if d["kind"] == "attachment")
+    req = urllib.request.Request(att["url"], method="HEAD", headers=UA)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.headers["Content-Type"] == att["content_type"] and resp.read() == b""
+        assert int(resp.headers["Content-Length"]) == len(fetch(att["url"])[2]) > 0
+
+
+def test_burst_limit_answers_empty_bodies():
+    with SimulatedPortal(seed=1, burst_limit=3, burst_window=5.0) as p:
+        sizes = [len(fetch(p.start_url)[2]) for _ in range(5)]
+        assert all(sizes[:3]) and sizes[3:] == [0, 0]
