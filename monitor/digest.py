@@ -1,0 +1,329 @@
+"""The digest: one year's status, year-on-year figures, data quality and changes, in one object.
+
+``build_digest`` gathers it from the store (bulk queries only); ``write_digest`` renders it as
+xlsx, csv, html, md or json — the same content in each.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.catalogue import load_catalogue
+from monitor.expectations import report_years
+from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES, status_from
+from monitor.yoy import FIGURE_LABELS, FIGURES, compare_from
+from storage.store import Store
+
+FORMATS = ("xlsx", "csv", "html", "md", "json")
+# The headline figures the tabular digests show (all of them are in the json).
+SHOWN_FIGURES = ("applications", "disclosure_rate", "refusals", "review_total", "litigation_total")
+ISSUE_LABELS = {
+    "template_not_found": "未找到模板表格",
+    "row_missing": "缺少表格行",
+    "cell_blank": "单元格空白",
+    "cell_unreadable": "单元格无法识别",
+    "sum_mismatch": "勾稽关系不符",
+    "year_mismatch": "年度不一致",
+    "copied_text": "文字与上年雷同",
+    "modified": "发布后被修改",
+    "removed": "发布后被删除",
+}
+EVENT_LABELS = {"modified": "修改", "removed": "删除", "restored": "恢复"}
+
+
+@dataclass
+class Digest:
+    year: int
+    region: str | None
+    as_of: date
+    years: list[int]
+    status: list[dict[str, Any]]  # compute_status rows for every year up to ``year``
+    yoy: list[dict[str, Any]]  # monitor.yoy rows for ``year``
+    quality: list[dict[str, Any]]  # one row per data-quality flag
+    changes: list[dict[str, Any]]  # storage events on this year's reports
+    matches: list[dict[str, Any]]  # agency names mapped to another name
+    generated_at: str = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0).isoformat())
+
+    @property
+    def title(self) -> str:
+        where = f"{self.region} " if self.region else ""
+        return f"{where}{self.year}年度政府信息公开工作年度报告监测摘要"
+
+    def summary(self) -> dict[str, int]:
+        """Status counts for the digest year."""
+        counts = Counter(r["status"] for r in self.status if r["year"] == self.year)
+        return {s: counts.get(s, 0) for s in STATUSES}
+
+    def matrix(self) -> list[tuple[dict[str, Any], dict[int, dict[str, Any]]]]:
+        """(the agency's row for the digest year or its latest, {year: status row}) per agency."""
+        by_agency: dict[str, dict[int, dict[str, Any]]] = {}
+        for r in self.status:
+            by_agency.setdefault(r["agency"], {})[r["year"]] = r
+        out = []
+        for cells in by_agency.values():
+            out.append((cells.get(self.year) or cells[max(cells)], cells))
+        return out
+
+
+def _in_region(row: dict[str, Any], region: str | None) -> bool:
+    if not region:
+        return True
+    return row.get("source_id") == region or (row.get("region") or "").startswith(region)
+
+
+def build_digest(
+    store: Store, config: Any, year: int, region: str | None = None, as_of: date | None = None
+) -> Digest:
+    """Everything the digest shows for ``year`` (optionally one region or source id), as of a date."""
+    as_of = as_of or date.today()
+    catalogue = load_catalogue(store, config)
+    years = [y for y in report_years(catalogue, date(year + 1, 1, 1), None) if y <= year] or [year]
+    status = [r for r in status_from(catalogue, config, store, as_of, years) if _in_region(r, region)]
+    yoy = [r for r in compare_from(catalogue, config, store, year, as_of) if _in_region(r, region)]
+    quality = []
+    changes = []
+    urls = {(r["agency"], r["year"]): r["url"] for r in status if r["year"] == year}
+    for y in yoy:
+        url = urls.get((y["agency"], year))
+        for i in y["quality"]:
+            code = i.get("code", "")
+            quality.append(
+                {
+                    "agency": y["agency"],
+                    "year": year,
+                    "code": code,
+                    "label": ISSUE_LABELS.get(code, code),
+                    "where": i.get("where", ""),
+                    "message": i.get("message", ""),
+                    "url": url,
+                }
+            )
+        for section in y["copied_sections"]:
+            quality.append(
+                {
+                    "agency": y["agency"],
+                    "year": year,
+                    "code": "copied_text",
+                    "label": ISSUE_LABELS["copied_text"],
+                    "where": f"sections.{section}",
+                    "message": f"与{year - 1}年报告相似度 {y['similarity'][section]:.0%}",
+                    "url": url,
+                }
+            )
+        for e in y["events"]:
+            changes.append(
+                {"agency": y["agency"], "year": year, **e, "label": EVENT_LABELS.get(e["kind"], "")}
+            )
+    agencies = {r["agency"] for r in status}
+    matches = [m.as_dict() for m in catalogue.matches if m.canonical in agencies]
+    return Digest(year, region, as_of, years, status, yoy, quality, changes, matches)
+
+
+# -- plain renderings --------------------------------------------------------------------------
+
+
+def fmt_number(v: Any, rate: bool = False) -> str:
+    if v is None:
+        return ""
+    if rate:
+        return f"{v:.1%}"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def fmt_change(rel: float | None) -> str:
+    return "" if rel is None else f"{rel:+.0%}"
+
+
+STATUS_HEADERS = (
+    "机关",
+    "类别",
+    "地区",
+    "年度",
+    "状态",
+    "截止日期",
+    "发布日期",
+    "逾期天数",
+    "日期来源",
+    "链接",
+    "依据",
+)
+
+
+def status_cells(r: dict[str, Any]) -> list[Any]:
+    return [
+        r["agency"],
+        KIND_LABELS.get(r["kind"], r["kind"]),
+        r["region"] or "",
+        r["year"],
+        STATUS_LABELS.get(r["status"], r["status"]),
+        r["deadline"],
+        r["published_at"] or "",
+        r["days_late"] or 0,
+        r["date_source"] or "",
+        r["url"] or "",
+        r["evidence"],
+    ]
+
+
+def yoy_headers() -> list[str]:
+    heads = []
+    for key in SHOWN_FIGURES:
+        label = FIGURE_LABELS[key]
+        heads += [f"{label}（本年）", f"{label}（上年）", f"{label}（变化）"]
+    return heads + ["距截止日天数", "五部分相似度", "文字雷同", "数据问题", "显著变化"]
+
+
+def yoy_cells(y: dict[str, Any] | None) -> list[Any]:
+    """The yoy columns of one agency (numbers stay numbers; blanks are None)."""
+    if y is None:
+        return [None] * len(yoy_headers())
+    cells: list[Any] = []
+    for key in SHOWN_FIGURES:
+        f = y["figures"][key]
+        cells += [f["current"], f["previous"], f["relative"] if key != "disclosure_rate" else f["change"]]
+    cells += [
+        y["days_before_deadline"],
+        y["similarity"].get("problems"),
+        "是" if y["copied_text"] else "",
+        len(y["quality"]),
+        "、".join(FIGURE_LABELS[k] for k in y["swings"]),
+    ]
+    return cells
+
+
+def write_csv(digest: Digest, path: Path) -> None:
+    """The status rows of the digest year joined with their yoy figures; utf-8-sig for Excel."""
+    yoy = {y["agency"]: y for y in digest.yoy}
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([*STATUS_HEADERS, *yoy_headers()])
+        for r in digest.status:
+            if r["year"] == digest.year:
+                w.writerow(
+                    ["" if v is None else v for v in status_cells(r) + yoy_cells(yoy.get(r["agency"]))]
+                )
+
+
+def to_json(digest: Digest) -> dict[str, Any]:
+    return {
+        "title": digest.title,
+        "year": digest.year,
+        "region": digest.region,
+        "as_of": digest.as_of.isoformat(),
+        "generated_at": digest.generated_at,
+        "years": digest.years,
+        "summary": digest.summary(),
+        "figures": [{"key": f.key, "label": f.label} for f in FIGURES],
+        "status": digest.status,
+        "yoy": [{**y, "changes": [list(c) for c in y["changes"]]} for y in digest.yoy],
+        "quality": digest.quality,
+        "changes": digest.changes,
+        "matches": digest.matches,
+    }
+
+
+def write_json(digest: Digest, path: Path) -> None:
+    path.write_text(json.dumps(to_json(digest), ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _md_cell(v: Any) -> str:
+    return str("" if v is None else v).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(headers: list[str], rows: list[list[Any]]) -> str:
+    out = io.StringIO()
+    out.write("| " + " | ".join(headers) + " |\n")
+    out.write("|" + "---|" * len(headers) + "\n")
+    for row in rows:
+        out.write("| " + " | ".join(_md_cell(v) for v in row) + " |\n")
+    return out.getvalue()
+
+
+def to_markdown(digest: Digest) -> str:
+    parts = [f"# {digest.title}\n", f"核查日期：{digest.as_of}　生成时间：{digest.generated_at}\n"]
+    parts.append("；".join(f"{STATUS_LABELS[s]} {n}" for s, n in digest.summary().items()) + "\n")
+    parts.append("## 状态\n")
+    rows = []
+    for row, cells in digest.matrix():
+        marks = [STATUS_LABELS.get(cells[y]["status"], "") if y in cells else "—" for y in digest.years]
+        rows.append(
+            [row["agency"], KIND_LABELS.get(row["kind"], ""), *marks, row["published_at"], row["evidence"]]
+        )
+    parts.append(_md_table(["机关", "类别", *[f"{y}年" for y in digest.years], "发布日期", "依据"], rows))
+    parts.append(f"\n## 同比（{digest.year} 对 {digest.year - 1}）\n")
+    yrows = []
+    for y in digest.yoy:
+        cells = []
+        for key in SHOWN_FIGURES:
+            f = y["figures"][key]
+            rate = key == "disclosure_rate"
+            cells.append(f"{fmt_number(f['current'], rate)} / {fmt_number(f['previous'], rate)}")
+        yrows.append(
+            [
+                y["agency"],
+                *cells,
+                "是" if y["copied_text"] else "",
+                "、".join(FIGURE_LABELS[k] for k in y["swings"]),
+            ]
+        )
+    parts.append(
+        _md_table(
+            ["机关", *[f"{FIGURE_LABELS[k]}（本年/上年）" for k in SHOWN_FIGURES], "文字雷同", "显著变化"],
+            yrows,
+        )
+    )
+    parts.append("\n## 数据质量\n")
+    parts.append(
+        _md_table(
+            ["机关", "问题", "位置", "说明"],
+            [[q["agency"], q["label"], q["where"], q["message"]] for q in digest.quality],
+        )
+    )
+    parts.append("\n## 变更\n")
+    parts.append(
+        _md_table(
+            ["机关", "变更", "时间", "链接"],
+            [[c["agency"], c["label"], c["at"], c["url"]] for c in digest.changes],
+        )
+    )
+    if digest.matches:
+        parts.append("\n## 机关名称匹配\n")
+        parts.append(
+            _md_table(
+                ["报告署名", "匹配为", "方式", "相似度"],
+                [[m["name"], m["canonical"], m["method"], m["score"]] for m in digest.matches],
+            )
+        )
+    return "\n".join(parts)
+
+
+def write_digest(digest: Digest, fmt: str, path: str | Path) -> Path:
+    """Write ``digest`` as ``fmt`` (xlsx, csv, html, md, json) to ``path``; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "xlsx":
+        from monitor.digest_xlsx import write_xlsx
+
+        write_xlsx(digest, path)
+    elif fmt == "csv":
+        write_csv(digest, path)
+    elif fmt == "html":
+        from monitor.digest_html import to_html
+
+        path.write_text(to_html(digest), encoding="utf-8")
+    elif fmt == "md":
+        path.write_text(to_markdown(digest), encoding="utf-8")
+    elif fmt == "json":
+        write_json(digest, path)
+    else:
+        raise ValueError(f"unknown digest format {fmt!r} (expected one of: {', '.join(FORMATS)})")
+    return path

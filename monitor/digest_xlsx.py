@@ -1,0 +1,150 @@
+"""The digest as an Excel workbook (openpyxl, write-only so 100,000 rows stay fast and small).
+
+Sheets: 状态 (agencies × years, coloured by conditional formatting), 同比, 数据质量, 变更, 名称匹配.
+Header rows are frozen, widths are set, numbers are written as numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from monitor.digest import SHOWN_FIGURES, Digest, yoy_cells, yoy_headers
+from monitor.status import KIND_LABELS, STATUS_LABELS
+
+STATUS_FILLS = {
+    "on_time": "C6EFCE",
+    "late": "FFEB9C",
+    "missing": "FFC7CE",
+    "pending": "DDEBF7",
+    "not_checkable": "D9D9D9",
+}
+SWING_FILL = PatternFill("solid", fgColor="FFC7CE")
+HEAD_FONT = Font(bold=True)
+HEAD_FILL = PatternFill("solid", fgColor="F2F2F2")
+
+
+def _sheet(wb: Workbook, title: str, headers: list[str], widths: list[float]):
+    ws = wb.create_sheet(title)
+    ws.freeze_panes = "B2"
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    cells = []
+    for h in headers:
+        c = WriteOnlyCell(ws, value=h)
+        c.font, c.fill = HEAD_FONT, HEAD_FILL
+        c.alignment = Alignment(wrap_text=True, vertical="center")
+        cells.append(c)
+    ws.append(cells)
+    return ws
+
+
+def _status_sheet(wb: Workbook, digest: Digest) -> None:
+    years = digest.years
+    headers = ["机关", "类别", "地区", "来源", *[f"{y}年" for y in years]]
+    headers += ["截止日期", "发布日期", "逾期天数", "日期来源", "链接", "依据"]
+    widths = [30, 8, 16, 12, *[8] * len(years), 11, 11, 8, 10, 50, 40]
+    ws = _sheet(wb, "状态", headers, widths)
+    n = 1
+    for row, cells in digest.matrix():
+        marks = [STATUS_LABELS.get(cells[y]["status"]) if y in cells else None for y in years]
+        ws.append(
+            [
+                row["agency"],
+                KIND_LABELS.get(row["kind"], row["kind"]),
+                row["region"],
+                row["source_id"],
+                *marks,
+                row["deadline"],
+                row["published_at"],
+                row["days_late"] or None,
+                row["date_source"],
+                row["url"],
+                row["evidence"],
+            ]
+        )
+        n += 1
+    # Colour by rule, not per cell: one rule per status instead of a style on every cell.
+    span = f"E2:{get_column_letter(4 + len(years))}{max(n, 2)}"
+    for status, colour in STATUS_FILLS.items():
+        rule = CellIsRule(
+            operator="equal",
+            formula=[f'"{STATUS_LABELS[status]}"'],
+            fill=PatternFill("solid", fgColor=colour, bgColor=colour),
+        )
+        ws.conditional_formatting.add(span, rule)
+
+
+def _yoy_sheet(wb: Workbook, digest: Digest) -> None:
+    heads = yoy_headers()
+    headers = ["机关", "类别", "状态", "发布日期", *heads]
+    ws = _sheet(wb, "同比", headers, [30, 8, 8, 11, *[10] * len(heads)])
+    rate_cols = set()  # 0-based offsets inside the yoy cells that hold rates
+    for i, key in enumerate(SHOWN_FIGURES):
+        rate_cols.add(3 * i + 2)  # the change column: a relative change (or points for the rate)
+        if key == "disclosure_rate":
+            rate_cols |= {3 * i, 3 * i + 1}
+    swing_offsets = {key: 3 * i for i, key in enumerate(SHOWN_FIGURES)}
+    sim_col = 3 * len(SHOWN_FIGURES) + 1
+    rate_cols.add(sim_col)
+    for y in digest.yoy:
+        values = yoy_cells(y)
+        swung = {swing_offsets[k] for k in y["swings"] if k in swing_offsets}
+        row: list[Any] = [y["agency"], KIND_LABELS.get(y["kind"], y["kind"]), STATUS_LABELS.get(y["status"])]
+        row.append(y["published_at"])
+        for i, v in enumerate(values):
+            if v is not None and (i in rate_cols or i in swung):
+                c = WriteOnlyCell(ws, value=v)
+                if i in rate_cols:
+                    c.number_format = "0.0%"
+                if i in swung:
+                    c.fill = SWING_FILL
+                row.append(c)
+            else:
+                row.append(v)
+        ws.append(row)
+
+
+def _list_sheet(
+    wb: Workbook, title: str, headers: list[str], widths: list[float], rows: list[list[Any]]
+) -> None:
+    ws = _sheet(wb, title, headers, widths)
+    for r in rows:
+        ws.append(r)
+
+
+def write_xlsx(digest: Digest, path: Path) -> None:
+    wb = Workbook(write_only=True)
+    _status_sheet(wb, digest)
+    _yoy_sheet(wb, digest)
+    _list_sheet(
+        wb,
+        "数据质量",
+        ["机关", "年度", "问题", "代码", "位置", "说明", "链接"],
+        [30, 8, 16, 14, 30, 40, 50],
+        [
+            [q["agency"], q["year"], q["label"], q["code"], q["where"], q["message"], q["url"]]
+            for q in digest.quality
+        ],
+    )
+    _list_sheet(
+        wb,
+        "变更",
+        ["机关", "年度", "变更", "时间", "链接"],
+        [30, 8, 8, 22, 60],
+        [[c["agency"], c["year"], c["label"], c["at"], c["url"]] for c in digest.changes],
+    )
+    _list_sheet(
+        wb,
+        "名称匹配",
+        ["报告署名", "匹配为", "方式", "相似度"],
+        [30, 30, 12, 8],
+        [[m["name"], m["canonical"], m["method"], m["score"]] for m in digest.matches],
+    )
+    wb.save(path)
