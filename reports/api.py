@@ -1,0 +1,181 @@
+"""The parser's public entry points: bytes or a file in, the data-model dict out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from reports import about, checks, template
+from reports.doc import Doc
+from reports.errors import ParseError
+from reports.model import (
+    TABLE2_COLUMN_LABELS,
+    TABLE2_ROWS,
+    TABLE3_FIELD_LABELS,
+    TABLE3_GROUP_LABELS,
+    TABLE3_GROUPS,
+    empty_report,
+    issue,
+)
+from reports.sniff import sniff
+from reports.text import cjk
+
+PARSER_VERSION = "1.0.0"
+MAX_BYTES = 50 * 2**20
+
+
+def read_document(data: bytes, content_type: str | None = None) -> Doc:
+    """Any supported format to a Doc (paragraphs and table rows in reading order)."""
+    kind = sniff(data, content_type)
+    if kind == "pdf":
+        from reports import read_pdf
+
+        texts = read_pdf.page_texts(data)
+        if read_pdf.looks_scanned(texts):
+            from reports.read_ocr import read_scanned_pdf
+
+            return read_scanned_pdf(data)
+        return read_pdf.read_pdf_text(data)
+    if kind == "docx":
+        from reports.read_docx import read_docx
+
+        return read_docx(data)
+    if kind == "zip":
+        from reports.read_docx import check_zip
+
+        check_zip(data)  # raises: a zip that is not a Word document
+    if kind in ("ole", "rtf"):
+        from reports import read_office
+        from reports.read_docx import read_docx
+
+        if kind == "ole":
+            read_office.check_ole(data)
+        doc = read_docx(read_office.to_docx(data, ".doc" if kind == "ole" else ".rtf"))
+        doc.fmt = kind
+        return doc
+    if kind == "html":
+        from reports.read_html import read_html
+
+        charset = None
+        if content_type and "charset=" in content_type:
+            charset = content_type.split("charset=")[-1].split(";")[0].strip()
+        return read_html(data, charset)
+    if kind == "text":
+        from reports.read_text import read_text
+
+        return read_text(data)
+    if kind == "image":
+        from reports.read_ocr import read_image
+
+        return read_image(data)
+    raise ParseError(f"not a report document: unrecognised binary content (starts {data[:8]!r})")
+
+
+def _is_report(doc: Doc, report: dict[str, Any], n_parts: int) -> bool:
+    if report["template"] in ("2021", "2019-trial"):
+        return True
+    if n_parts >= 3:
+        return True
+    text = "".join(doc.paragraphs())
+    long_paras = sum(len(cjk(p)) for p in doc.paragraphs() if len(cjk(p)) >= 40)
+    return bool(report["year"] and ("报告" in text[:2000] or doc.meta.get("title")) and long_paras >= 400)
+
+
+def parse_doc(doc: Doc, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The data model from an already-read document."""
+    meta = {**doc.meta, **{k: v for k, v in (meta or {}).items() if v}}
+    if "title" in doc.meta and (meta or {}).get("title"):
+        meta["page_title"] = doc.meta["title"]
+    report = empty_report()
+    paras = doc.paragraphs()
+    tables = template.read_tables(doc.rows())
+    who = about.who_and_when(paras, meta, doc.page_text)
+    report.update({k: who[k] for k in ("agency", "year", "kind", "published_at", "published_at_source")})
+    n_parts = len({about.part_of(p) for p in paras} - {None})
+    if tables["template"] is None:
+        report["template"] = "legacy"
+    else:
+        report.update({k: tables[k] for k in ("template", "table1", "table2", "table3")})
+    if not _is_report(doc, report, n_parts):
+        raise ParseError("no annual report found in the document (no report tables, title or part headings)")
+    report["sections"] = about.sections(paras, report["agency"])
+    if report["template"] == "legacy":
+        report["sections"]["text"] = "\n".join(paras)
+        report["issues"].append(
+            issue("template_not_found", "none of the three tables could be located", "tables")
+        )
+    report["issues"] += who["issues"] + tables["issues"] + checks.check(report)
+    return report
+
+
+def parse_bytes(
+    data: bytes,
+    *,
+    content_type: str | None = None,
+    url: str | None = None,
+    meta: dict | None = None,
+    max_bytes: int = MAX_BYTES,
+) -> dict[str, Any]:
+    """Read a report document of any supported format into the data model.
+
+    The format is sniffed from the content.  ``meta`` carries what the crawler knows about the
+    page (title, published_at, date_source, list_date, site_name, content_source).
+    Raises ParseError for input that is not a readable report document.
+    """
+    if data is None or len(data) == 0:
+        raise ParseError("empty document (0 bytes)")
+    if len(data) > max_bytes:
+        raise ParseError(f"document is {len(data)} bytes, over the {max_bytes}-byte cap")
+    doc = read_document(bytes(data), content_type)
+    return parse_doc(doc, meta)
+
+
+def parse_file(path: str | Path, **kwargs: Any) -> dict[str, Any]:
+    """parse_bytes on a file's content (the name and extension are not trusted)."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        cap = kwargs.get("max_bytes", MAX_BYTES)
+        if size > cap:
+            raise ParseError(f"document is {size} bytes, over the {cap}-byte cap")
+        data = p.read_bytes()
+    except OSError as e:
+        raise ParseError(f"cannot read {p}: {e.strerror or e}") from e
+    return parse_bytes(data, **kwargs)
+
+
+def _v(x: Any) -> str:
+    return "·" if x is None else (f"{x:g}" if isinstance(x, float) else str(x))
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """A human-readable rendering of the three tables and the issues."""
+    lines = [
+        f"{report.get('agency') or '?'} {report.get('year') or '?'}  template={report.get('template')}  "
+        f"kind={report.get('kind')}  published_at={report.get('published_at')} ({report.get('published_at_source')})",
+        "",
+        "表1 主动公开",
+    ]
+    for key, val in (report.get("table1") or {}).items():
+        if isinstance(val, dict):
+            lines.append(f"  {key:<16} " + "  ".join(f"{f}={_v(v)}" for f, v in val.items()))
+        else:
+            lines.append(f"  {key:<16} {_v(val)}")
+    t2 = report.get("table2") or {}
+    if t2:
+        lines += ["", "表2 申请 (" + " | ".join(TABLE2_COLUMN_LABELS) + ")"]
+        labels = dict(TABLE2_ROWS) | {"other_processing": "（六）其他处理"}
+        for key, vals in t2.items():
+            lab = labels.get(key, key)
+            lab = lab if len(lab) <= 14 else lab[:13] + "…"
+            lines.append(f"  {key:<27} {' '.join(f'{_v(v):>4}' for v in vals)}  {lab}")
+    t3 = report.get("table3") or {}
+    if t3:
+        lines += ["", "表3 复议诉讼 (" + " | ".join(TABLE3_FIELD_LABELS) + ")"]
+        for g, lab in zip(TABLE3_GROUPS, TABLE3_GROUP_LABELS, strict=True):
+            if g in t3:
+                lines.append(f"  {lab:<10} " + " ".join(f"{_v(v):>4}" for v in t3[g].values()))
+    issues = report.get("issues") or []
+    lines += ["", f"issues ({len(issues)})"]
+    lines += [f"  {i['code']:<16} {i['where']:<40} {i['message']}" for i in issues]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,32 @@
+"""What every reader produces: the document as paragraphs and table rows in reading order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# A paragraph: ("p", text).  A table row: ("row", [cell text or None for a merged slot]).
+Item = tuple[str, Any]
+
+
+@dataclass
+class Doc:
+    items: list[Item] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)  # page metadata found in the document
+    page_text: str = ""  # text around the report (portal chrome), searched for a 发布日期 line
+    fmt: str = ""
+
+    def para(self, text: str) -> None:
+        text = text.strip()
+        if text:
+            self.items.append(("p", text))
+
+    def row(self, cells: list[str | None]) -> None:
+        if any(c for c in cells):
+            self.items.append(("row", cells))
+
+    def paragraphs(self) -> list[str]:
+        return [v for k, v in self.items if k == "p"]
+
+    def rows(self) -> list[list[str | None]]:
+        return [v for k, v in self.items if k == "row"]

@@ -1,0 +1,131 @@
+"""Scanned PDFs and images: render pages with pypdfium2, recognise with rapidocr (offline).
+
+Recognised boxes are grouped into lines by their vertical position; a line with numbers becomes
+a table row (label boxes, then value boxes, left to right), any other line a paragraph.  Label
+text that wrapped above or below a row of numbers inside its cell is joined to that row.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+
+from reports.doc import Doc
+from reports.errors import ParseError
+from reports.text import is_value, norm
+
+DPI = 150
+_ENGINE = None
+_LOCK = threading.Lock()
+
+
+def engine():
+    global _ENGINE
+    with _LOCK:
+        if _ENGINE is None:
+            from rapidocr import RapidOCR
+
+            _ENGINE = RapidOCR(params={"Global.log_level": "warning"})
+    return _ENGINE
+
+
+def _lines(
+    boxes: list[tuple[float, float, float, float, str]],
+) -> list[list[tuple[float, float, float, float, str]]]:
+    """Group (x0, y0, x1, y1, text) boxes into lines by vertical overlap."""
+    lines: list[list] = []
+    for b in sorted(boxes, key=lambda b: (b[1] + b[3]) / 2):
+        cy, h = (b[1] + b[3]) / 2, b[3] - b[1]
+        if lines:
+            last = lines[-1]
+            ly = sum((x[1] + x[3]) / 2 for x in last) / len(last)
+            lh = sum(x[3] - x[1] for x in last) / len(last)
+            if abs(cy - ly) < 0.45 * min(h, lh) + 1:
+                last.append(b)
+                continue
+        lines.append([b])
+    return [sorted(line, key=lambda b: b[0]) for line in lines]
+
+
+def _page_items(boxes: list[tuple[float, float, float, float, str]], doc: Doc) -> None:
+    lines = _lines(boxes)
+    kinds = []
+    for line in lines:
+        texts = [b[4] for b in line]
+        n_val = sum(1 for t in texts if norm(t) and is_value(t))
+        kinds.append("row" if n_val and len(texts) > 1 or (n_val >= 2) else "p")
+    used = [False] * len(lines)
+    for i, line in enumerate(lines):
+        if used[i]:
+            continue
+        if kinds[i] != "row":
+            continue
+        # Label fragments that wrapped inside the label cell sit just above/below the numbers.
+        x_first_val = min((b[0] for b in line if is_value(b[4])), default=1e9)
+        label_parts: list[tuple[float, str]] = []
+        h = sum(b[3] - b[1] for b in line) / len(line)
+        cy = sum((b[1] + b[3]) / 2 for b in line) / len(line)
+        for j in (i - 1, i + 1, i - 2, i + 2):
+            if 0 <= j < len(lines) and kinds[j] == "p" and not used[j]:
+                other = lines[j]
+                oy = sum((b[1] + b[3]) / 2 for b in other) / len(other)
+                if abs(oy - cy) < 2.6 * h and max(b[2] for b in other) < x_first_val:
+                    used[j] = True
+                    label_parts.append((oy, "".join(b[4] for b in other)))
+        own = [b for b in line if not is_value(b[4])]
+        vals = [b[4] for b in line if is_value(b[4])]
+        label_parts.append((cy, "".join(b[4] for b in own)))
+        label = "".join(t for _, t in sorted(label_parts))
+        used[i] = True
+        lines[i] = []
+        kinds[i] = ("row", [label, *vals] if label else vals)
+    for i, line in enumerate(lines):
+        if isinstance(kinds[i], tuple):
+            doc.row(kinds[i][1])
+        elif not used[i] and line:
+            doc.para("".join(b[4] for b in line))
+
+
+def read_images(images: list) -> Doc:
+    import numpy as np
+
+    doc = Doc(fmt="ocr")
+    eng = engine()
+    for img in images:
+        res = eng(np.array(img.convert("RGB")))
+        boxes = []
+        if res is not None and res.boxes is not None:
+            for pts, txt in zip(res.boxes, res.txts, strict=False):
+                xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+                boxes.append((min(xs), min(ys), max(xs), max(ys), txt))
+        _page_items(boxes, doc)
+    return doc
+
+
+def read_scanned_pdf(data: bytes, max_pages: int = 40) -> Doc:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as e:
+        raise ParseError(f"unreadable PDF: {e}") from e
+    try:
+        images = [
+            pdf[i].render(scale=DPI / 72, grayscale=True).to_pil() for i in range(min(len(pdf), max_pages))
+        ]
+    finally:
+        pdf.close()
+    return read_images(images)
+
+
+def read_image(data: bytes) -> Doc:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (UnidentifiedImageError, OSError) as e:
+        raise ParseError(f"unreadable image: {e}") from e
+    if img.width * img.height > 80_000_000:
+        raise ParseError(f"image too large to OCR ({img.width}x{img.height})")
+    return read_images([img])

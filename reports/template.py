@@ -1,0 +1,309 @@
+"""Find the three national tables in a document's rows and read them by label, not position."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from reports.model import (
+    TABLE1_2021_DOC_FIELDS,
+    TABLE1_TRIAL_DOC_FIELDS,
+    TABLE1_TRIAL_ITEM_FIELDS,
+    TABLE2_COLUMNS,
+    TABLE2_KEYS,
+    TABLE2_ROWS,
+    TABLE2_TRIAL_KEYS,
+    TABLE3_FIELDS,
+    TABLE3_GROUPS,
+    issue,
+)
+from reports.text import cjk, is_value, norm, read_number
+
+# Table 2 rows: a pattern on the CJK-only label (group and leaf labels joined).
+T2_PATTERNS: dict[str, str] = {
+    "new_received": "本年新收|新收政府信息",
+    "carried_over": "上年结转",
+    "disclosed": "予以公开",
+    "partially_disclosed": "部分公开",
+    "withheld_state_secret": "国家秘密",
+    "withheld_prohibited_by_law": "法规禁止|禁止公开",
+    "withheld_three_safeties": "三安全|危及",
+    "withheld_third_party": "第三方",
+    "withheld_internal_affairs": "内部事务",
+    "withheld_process_info": "过程性|过程信息|四类过程",
+    "withheld_enforcement_file": "执法案卷",
+    "withheld_query_matter": "查询事项",
+    "unable_not_held": "不掌握",
+    "unable_needs_creation": "另行制作|没有现成",
+    "unable_unclear": "不明确",
+    "rejected_petition": "信访|举报投诉",
+    "rejected_duplicate": "重复申请",
+    "rejected_publication": "出版物|公开出版",
+    "rejected_mass_repeated": "反复申请|大量反复",
+    "rejected_confirm_reissue": "重新出具|确认或重新",
+    "other_no_correction": "不补正",
+    "other_unpaid_fee": "缴纳费用|收费通知",
+    "other_other": "^其他$",  # matched on the leaf label only
+    "other_processing": "其他处理$",  # the leaf of the 2019 trial template's single row
+    "total_handled": "总计$",
+    "carried_forward": "结转下年|继续办理",
+}
+_LEAF_ONLY = {"other_other", "other_processing", "total_handled"}
+_T2_HEADER = re.compile("申请人情况|自然人|商业企业|科研机构|勾稽|结果维持|行政复议")
+T2_LEAVES = {k: cjk(v) for k, v in TABLE2_ROWS}
+
+T1_2021 = {  # key -> (label pattern at the start of the label, number of values, money unit)
+    "rules": ("规章", 3, None),
+    "normative_docs": ("行政规范性文件|规范性文件", 3, None),
+    "licensing": ("行政许可", 1, None),
+    "penalty": ("行政处罚", 1, None),
+    "coercion": ("行政强制", 1, None),
+    "fees_10k_yuan": ("行政事业性收费|事业性收费", 1, "万元"),
+}
+T1_TRIAL = {
+    "rules": ("规章", TABLE1_TRIAL_DOC_FIELDS, None),
+    "normative_docs": ("行政规范性文件|规范性文件", TABLE1_TRIAL_DOC_FIELDS, None),
+    "licensing": ("行政许可", TABLE1_TRIAL_ITEM_FIELDS, None),
+    "other_services": ("其他对外管理服务", TABLE1_TRIAL_ITEM_FIELDS, None),
+    "penalty": ("行政处罚", TABLE1_TRIAL_ITEM_FIELDS, None),
+    "coercion": ("行政强制", TABLE1_TRIAL_ITEM_FIELDS, None),
+    "fees": ("行政事业性收费|事业性收费", ("prev_items", "change"), None),
+    "procurement": ("政府集中采购|集中采购", ("projects", "amount_yuan"), "元"),
+}
+T1_2021_HEADS = ("本年制发件数", "本年废止件数", "现行有效件数", "本年收费金额", "本年处理决定数量")
+T1_TRIAL_HEADS = (
+    "本年新制作数量",
+    "本年新公开数量",
+    "对外公开总数量",
+    "上一年项目数量",
+    "采购总金额",
+    "政府集中采购",
+)
+
+
+class Row:
+    """One table row split into its label (the text cells) and its value cells."""
+
+    __slots__ = ("label", "leaf", "values", "cells")
+
+    def __init__(self, cells: list[str | None]):
+        tokens = [c for c in cells if c is not None]
+        last = -1
+        for i, t in enumerate(tokens):
+            if not is_value(t):
+                last = i
+        self.cells = tokens
+        self.label = cjk("".join(tokens[: last + 1]))
+        self.leaf = cjk(tokens[last]) if last >= 0 else ""
+        self.values = tokens[last + 1 :]
+
+
+def fit(values: list[str], n: int) -> list[str]:
+    """Exactly ``n`` value cells: drop surplus empty cells (merged-cell padding of flattened
+    text) from the end, then the start; pad a short row with blanks on the right."""
+    vals = list(values)
+    while len(vals) > n and not norm(vals[-1]):
+        vals.pop()
+    while len(vals) > n and not norm(vals[0]):
+        vals.pop(0)
+    if len(vals) > n:
+        vals = vals[-n:]
+    return vals + [""] * (n - len(vals))
+
+
+class Reader:
+    """Collects values and issues while reading one report's tables."""
+
+    def __init__(self) -> None:
+        self.issues: list[dict[str, str]] = []
+
+    def value(self, cell: str, where: str, money: str | None = None) -> Any:
+        val, problem = read_number(cell, money=money)
+        if problem == "blank":
+            self.issues.append(issue("cell_blank", "empty cell", where))
+        elif problem == "placeholder":
+            self.issues.append(issue("cell_blank", f"no number written (placeholder {norm(cell)!r})", where))
+        elif problem:
+            self.issues.append(issue("cell_unreadable", f"not a number: {norm(cell)[:40]!r}", where))
+        return val
+
+    def missing(self, where: str, label: str) -> None:
+        self.issues.append(issue("row_missing", f"row {label} not found", where))
+
+
+def _t2_key(row: Row, done: set[str], keys: tuple[str, ...]) -> str | None:
+    if not row.label or _T2_HEADER.search(row.label):
+        return None
+    for key in keys:
+        if key in done:
+            continue
+        target = row.leaf if key in _LEAF_ONLY else row.label
+        if re.search(T2_PATTERNS[key], target):
+            if key == "other_processing" and re.search(T2_PATTERNS["other_no_correction"], row.label):
+                continue
+            return key
+    # Typo fallback: the closest template leaf label, if close enough.
+    best, score = None, 0.0
+    for key in keys:
+        if key in done or key in _LEAF_ONLY or key not in T2_LEAVES:
+            continue
+        leaf = T2_LEAVES[key]
+        s = difflib.SequenceMatcher(None, row.label[-len(leaf) - 2 :], leaf).ratio()
+        if s > score:
+            best, score = key, s
+    return best if score >= 0.75 else None
+
+
+def table2_rows(rows: list[Row]) -> dict[str, Row]:
+    found: dict[str, Row] = {}
+    keys = tuple(dict.fromkeys(TABLE2_KEYS[:20] + ("other_processing",) + TABLE2_KEYS[20:]))
+    for row in rows:
+        if not row.values:
+            continue
+        key = _t2_key(row, set(found), keys)
+        if key:
+            found[key] = row
+    return found
+
+
+def read_table2(found: dict[str, Row], trial: bool, rd: Reader) -> dict[str, list[Any]]:
+    keys = TABLE2_TRIAL_KEYS if trial else TABLE2_KEYS
+    labels = dict(TABLE2_ROWS) | {"other_processing": "（六）其他处理"}
+    out: dict[str, list[Any]] = {}
+    for key in keys:
+        row = found.get(key)
+        if row is None:
+            rd.missing(f"table2.{key}", labels[key])
+            out[key] = [None] * 7
+            continue
+        vals = fit(row.values, 7)
+        out[key] = [rd.value(v, f"table2.{key}.{col}") for v, col in zip(vals, TABLE2_COLUMNS, strict=True)]
+    return out
+
+
+def _t1_rows(rows: list[Row], spec: dict[str, tuple], stop: int) -> dict[str, Row]:
+    found: dict[str, Row] = {}
+    for row in rows[:stop]:
+        if not row.values or not row.label or len(row.label) > 80:
+            continue
+        for key, (pattern, *_rest) in spec.items():
+            if key not in found and re.match(pattern, row.leaf or row.label):
+                found[key] = row
+                break
+    return found
+
+
+def table1_template(rows: list[Row]) -> str | None:
+    words = "".join(cjk("".join(r.cells)) for r in rows)
+    new = sum(words.count(h) for h in T1_2021_HEADS)
+    old = sum(words.count(h) for h in T1_TRIAL_HEADS)
+    if not new and not old:
+        return None
+    return "2019-trial" if old > new else "2021"
+
+
+def read_table1(rows: list[Row], trial: bool, stop: int, rd: Reader) -> tuple[dict[str, Any], int]:
+    out: dict[str, Any] = {}
+    if trial:
+        found = _t1_rows(rows, T1_TRIAL, stop)
+        for key, (pattern, fields, money) in T1_TRIAL.items():
+            row = found.get(key)
+            if row is None:
+                rd.missing(f"table1.{key}", pattern.split("|")[0])
+                out[key] = {f: None for f in fields}
+                continue
+            vals = fit(row.values, len(fields))
+            out[key] = {
+                f: rd.value(v, f"table1.{key}.{f}", money if f == "amount_yuan" else None)
+                for f, v in zip(fields, vals, strict=True)
+            }
+        return out, len(found)
+    found = _t1_rows(rows, T1_2021, stop)
+    for key, (pattern, n, money) in T1_2021.items():
+        row = found.get(key)
+        label = pattern.split("|")[0]
+        if n == 3:
+            if row is None:
+                rd.missing(f"table1.{key}", label)
+                out[key] = dict.fromkeys(TABLE1_2021_DOC_FIELDS)
+                continue
+            vals = fit(row.values, 3)
+            out[key] = {
+                f: rd.value(v, f"table1.{key}.{f}") for f, v in zip(TABLE1_2021_DOC_FIELDS, vals, strict=True)
+            }
+        else:
+            if row is None:
+                rd.missing(f"table1.{key}", label)
+                out[key] = None
+                continue
+            val = rd.value(fit(row.values, 1)[0], f"table1.{key}", money)
+            out[key] = float(val) if money and val is not None else val
+    return out, len(found)
+
+
+def read_table3(rows: list[Row], start: int, rd: Reader) -> tuple[dict[str, Any], bool]:
+    """The 15 numbers after the 行政复议 / 行政诉讼 header."""
+    head = None
+    for i, row in enumerate(rows[start:], start):
+        if "行政复议" in cjk("".join(row.cells)) and (
+            "行政诉讼" in cjk("".join(row.cells)) or "结果维持" in row.label
+        ):
+            head = i
+            break
+    empty = {g: dict.fromkeys(TABLE3_FIELDS) for g in TABLE3_GROUPS}
+    if head is None:
+        for g in TABLE3_GROUPS:
+            rd.missing(f"table3.{g}", g)
+        return empty, False
+    cells: list[str] = []
+    for row in rows[head + 1 : head + 8]:
+        if row.label and not re.fullmatch(
+            r"(结果维持|结果纠正|其他结果|尚未审结|总计|未经复议直接起诉|复议后起诉|行政诉讼|行政复议)*",
+            row.label,
+        ):
+            break
+        if not row.label and row.values:
+            cells += row.values
+            if len([c for c in cells if c is not None]) >= 15:
+                break
+    if not cells:
+        for g in TABLE3_GROUPS:
+            rd.missing(f"table3.{g}", g)
+        return empty, False
+    vals = fit(cells, 15)
+    out = {}
+    for gi, g in enumerate(TABLE3_GROUPS):
+        out[g] = {f: rd.value(vals[gi * 5 + fi], f"table3.{g}.{f}") for fi, f in enumerate(TABLE3_FIELDS)}
+    return out, True
+
+
+def read_tables(raw_rows: list[list[str | None]]) -> dict[str, Any]:
+    """template, table1..3 and the issues met while reading them."""
+    rows = [Row(r) for r in raw_rows]
+    rd = Reader()
+    t2_found = table2_rows(rows)
+    t1_kind = table1_template(rows)
+    has_t2 = len(t2_found) >= 5
+    if not has_t2 and t1_kind is None:
+        return {"template": None, "table1": {}, "table2": {}, "table3": {}, "issues": []}
+    trial_t2 = "other_processing" in t2_found and not (
+        {"other_no_correction", "other_unpaid_fee"} & set(t2_found)
+    )
+    trial = t1_kind == "2019-trial" if t1_kind else trial_t2
+    first_t2 = min(rows.index(r) for r in t2_found.values()) if has_t2 else len(rows)
+    table1, _ = read_table1(rows, trial, first_t2, rd) if t1_kind or has_t2 else ({}, 0)
+    if has_t2:
+        table2 = read_table2(t2_found, trial, rd)
+        start3 = max(rows.index(r) for r in t2_found.values())
+    else:
+        table2 = read_table2({}, trial, rd)
+        start3 = 0
+    table3, _ = read_table3(rows, start3, rd)
+    return {
+        "template": "2019-trial" if trial else "2021",
+        "table1": table1,
+        "table2": table2,
+        "table3": table3,
+        "issues": rd.issues,
+    }
