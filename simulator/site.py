@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -100,13 +101,14 @@ class RegionSite(Site):
         agencies: list[str] | None = None,
         today: date | None = None,
         charset: str = "utf-8",
-        drift: dict[str, Any] | None = None,
+        drift: dict[str, Any] | Callable[[PlannedReport], dict[str, Any]] | None = None,
     ) -> None:
         self.region = region
         self.agencies = set(agencies) if agencies is not None else None
         self.today = today
         self.charset = charset
-        self.drift = dict(drift or {})  # passed to the renderers
+        # Render drift (simulator.render options): one dict for every report, or per report.
+        self.drift = drift if callable(drift) else dict(drift or {})
         self.removed: set[tuple[str, int]] = set()
         self.edits: dict[tuple[str, int], int] = {}  # how many times each report was edited
         self.edited_at: dict[tuple[str, int], datetime] = {}
@@ -138,17 +140,21 @@ class RegionSite(Site):
 
     # -- rendering (simulator.render is imported late: it is written separately) ---------------
 
+    def drift_of(self, pr: PlannedReport) -> dict[str, Any]:
+        """The render drift of a report; render.expected(pr.report, **drift) is what a parser reads."""
+        return dict(self.drift(pr)) if callable(self.drift) else dict(self.drift)
+
     def render_fragment(self, pr: PlannedReport) -> str:
         from simulator import render
 
-        return render.render_html_fragment(pr.report, **self.drift)
+        return render.render_html_fragment(pr.report, **self.drift_of(pr))
 
     def render_file(self, pr: PlannedReport, fmt: str) -> bytes:
         """The PDF / DOCX bytes of a report (cached by content: DOCX rendering takes ~1 s)."""
         from simulator import render
 
         fn = render.render_pdf if fmt == "pdf" else render.render_docx
-        return cached_render(fn, fmt, pr.report, self.drift)
+        return cached_render(fn, fmt, pr.report, self.drift_of(pr))
 
     # -- mutations between two crawls ----------------------------------------------------------
 

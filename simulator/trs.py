@@ -19,6 +19,7 @@ from __future__ import annotations
 import html as _html
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -81,7 +82,7 @@ class TrsSite(RegionSite):
         today: date | None = None,
         extra_items: bool = True,
         chinese_pubdate: int = 1,
-        drift: dict[str, Any] | None = None,
+        drift: dict[str, Any] | Callable[[PlannedReport], dict[str, Any]] | None = None,
     ) -> None:
         if variant not in ("classic", "new"):
             raise ValueError(f"unknown TRS variant {variant!r}")
@@ -256,6 +257,7 @@ class TrsSite(RegionSite):
                     "url_date": e.url_date,
                     "article_url": self.base_url + self.article_path(e),
                     "content_type": CONTENT_TYPES[r.fmt] if kind == "file" else "text/html",
+                    "drift": self.drift_of(r),
                 }
             )
         return out
@@ -491,12 +493,15 @@ class TrsSite(RegionSite):
         )
         body = self.render_fragment(r) if r and r.fmt == "html" else (e.body if not r else "")
         attachment = self.attachment_path(e)
-        if attachment:
+        appendix = ""
+        if attachment and r is not None:
             name = attachment.rsplit("/", 1)[1]
-            body = (
-                f"<p>{esc(e.title)}详见附件。</p>"
-                f'<p>附件：<a href="./{name}" OLDSRC="/protect/{name}">{esc(e.title)}.{r.fmt}</a></p>'  # type: ignore[union-attr]
-            )
+            link = f'<a href="./{name}" OLDSRC="/protect/{name}">{esc(e.title)}.{r.fmt}</a>'
+            if r.fmt == "pdf":  # linked inside the body
+                body = f"<p>{esc(e.title)}详见附件。</p><p>附件：{link}</p>"
+            else:  # in an #appendix block after the body (财政部-style templates)
+                body = f"<p>现将{esc(e.title)}予以公布。</p>"
+                appendix = f'<div id="appendix"><p>附件：</p><ul><li>{link}</li></ul></div>\n'
         wap_link = ""
         if self.wap_copies and not wap:
             wap_link = f'<a class="wap" href="./{self.article_path(e, True).rsplit("/", 1)[1]}">手机版</a>'
@@ -509,7 +514,7 @@ class TrsSite(RegionSite):
             + block
             + f'<div class="article"><h1 class="title">{esc(e.title)}</h1>\n'
             + f'<div class="info"><span>发布日期：{visible_date}</span> <span>来源：{esc(source)}</span> {wap_link}</div>\n'
-            + f'<div class="TRS_Editor">\n{body}\n</div>\n</div>\n'
+            + f'<div class="TRS_Editor">\n{body}\n</div>\n{appendix}</div>\n'
             + self._footer()
         )
 

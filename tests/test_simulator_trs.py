@@ -418,3 +418,22 @@ def test_burst_limit_answers_empty_bodies():
     with SimulatedPortal(seed=1, burst_limit=3, burst_window=5.0) as p:
         sizes = [len(fetch(p.start_url)[2]) for _ in range(5)]
         assert all(sizes[:3]) and sizes[3:] == [0, 0]
+
+
+def test_per_report_render_drift_and_appendix_links():
+    def drift(r):
+        return {"zero_as": "—"} if r.year == 2024 else {}
+
+    with SimulatedPortal(seed=6, drift=drift) as p:
+        docs = {d["url"]: d for d in p.documents()}
+        r24 = next(r for r in p.region.published() if r.year == 2024 and r.fmt == "html")
+        r23 = next(r for r in p.region.published() if r.year == 2023 and r.fmt == "html")
+        u24, u23 = p.url_of(r24.agency.name, 2024), p.url_of(r23.agency.name, 2023)
+        assert docs[u24]["drift"] == {"zero_as": "—"} and docs[u23]["drift"] == {}
+        body = lambda u: get_text(u).split('class="TRS_Editor"', 1)[1]  # noqa: E731
+        assert "—" in body(u24) and "—" not in body(u23)
+        # DOCX reports link their file from an #appendix block after the body.
+        d = next(r for r in p.region.published() if r.fmt == "docx")
+        page = lxml.html.fromstring(get_text(p.url_of(d.agency.name, d.year)))
+        href = page.xpath("//div[@id='appendix']//a/@href")[0]
+        assert re.fullmatch(r"\./P0\d{20}\.docx", href)
