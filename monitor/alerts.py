@@ -1,0 +1,349 @@
+"""Alerts: one message per recipient group listing newly missing and late reports and failing sources.
+
+Exactly once, through the ``alerts`` ledger: each (group, channel, agency, year, status) gets one
+row, inserted as pending before anything is sent; a message carries every pending row of its group
+and channel, and its rows are marked sent in one transaction once the server accepted it.  Running
+twice sends nothing twice; a failed send leaves the rows pending (attempts + 1, last_error) so the
+next run sends them.  A source is reported once per streak of N failed runs (N =
+monitor.failing_runs_before_alert, default 3), not on every run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+import ssl
+import tempfile
+from datetime import date
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from monitor.status import compute_status
+from storage.store import Store, now_iso
+
+log = logging.getLogger(__name__)
+
+ALERT_STATUSES = ("missing", "late")
+DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+MIME = {
+    "xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "csv": ("text", "csv"),
+    "html": ("text", "html"),
+    "md": ("text", "markdown"),
+    "json": ("application", "json"),
+}
+
+
+class AlertError(Exception):
+    """An alert channel is misconfigured or refused the message."""
+
+
+def failing_sources(store: Store, failing_runs: int) -> dict[str, dict[str, Any]]:
+    """source id → the current streak of failed or blocked runs, when it has at least N runs."""
+    rows = store.db.execute(
+        "SELECT id, source_id, status, reason FROM crawl_runs WHERE status != 'running' ORDER BY source_id, id DESC"
+    ).fetchall()
+    streaks: dict[str, list[tuple[int, str, str | None]]] = {}
+    broken: set[str] = set()
+    for run_id, sid, status, reason in rows:
+        if sid in broken:
+            continue
+        if status in ("failed", "blocked"):
+            streaks.setdefault(sid, []).append((run_id, status, reason))
+        else:
+            broken.add(sid)
+    return {
+        sid: {"since_run": runs[-1][0], "runs": len(runs), "status": runs[0][1], "reason": runs[0][2] or ""}
+        for sid, runs in streaks.items()
+        if len(runs) >= failing_runs
+    }
+
+
+def _in_scope(group: dict, source_id: str | None, region: str | None) -> bool:
+    sources, regions = group.get("sources") or [], group.get("regions") or []
+    if not sources and not regions:
+        return True
+    return (source_id in sources) or any((region or "").startswith(r) for r in regions)
+
+
+def _channels(group: dict) -> list[str]:
+    out = []
+    if group.get("emails"):
+        out.append("email")
+    if group.get("apprise"):
+        out.append("apprise")
+    return out
+
+
+def _enqueue(store: Store, group: dict, channel: str, items: list[dict]) -> None:
+    """Insert a pending ledger row for every item not alerted before (INSERT OR IGNORE on key)."""
+    at = now_iso()
+    with store.transaction():
+        for item in items:
+            key = json.dumps(
+                [group["name"], channel, item["agency"], item["year"], item["status"], item.get("streak")]
+            )
+            store.db.execute(
+                "INSERT OR IGNORE INTO alerts (key, group_name, agency, year, status, created_at, attempts, payload_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+                [
+                    key,
+                    group["name"],
+                    item["agency"],
+                    item["year"],
+                    item["status"],
+                    at,
+                    json.dumps({**item, "channel": channel}, ensure_ascii=False),
+                ],
+            )
+
+
+def _pending(store: Store, group: str, channel: str) -> list[dict]:
+    rows = store.db.execute(
+        "SELECT id, payload_json FROM alerts WHERE group_name = ? AND sent_at IS NULL ORDER BY id", [group]
+    ).fetchall()
+    out = []
+    for rid, payload in rows:
+        item = json.loads(payload)
+        if item.get("channel") == channel:
+            out.append({**item, "_id": rid})
+    return out
+
+
+def compose(group: str, items: list[dict], as_of: date) -> tuple[str, str, str]:
+    """(subject, plain text, html) for one group's pending items."""
+    missing = [i for i in items if i["status"] == "missing"]
+    late = [i for i in items if i["status"] == "late"]
+    failing = [i for i in items if i["status"] == "source_failing"]
+    counts = []
+    if missing:
+        counts.append(f"新增缺报 {len(missing)} 份")
+    if late:
+        counts.append(f"新增迟报 {len(late)} 份")
+    if failing:
+        counts.append(f"{len(failing)} 个网站抓取失败")
+    subject = f"【政府信息公开年报监测】{group}：{'，'.join(counts) or '无新情况'}"
+    text = [f"{group}：截至 {as_of}，监测发现以下新情况。", ""]
+    html = [f"<p>{escape(group)}：截至 {escape(str(as_of))}，监测发现以下新情况。</p>"]
+    sections = (
+        ("缺报（已过截止日期仍未找到年度报告）", missing),
+        ("迟报（发布日期晚于截止日期）", late),
+        ("无法核查（网站连续抓取失败）", failing),
+    )
+    for title, group_items in sections:
+        if not group_items:
+            continue
+        text.append(f"{title}：")
+        html.append(
+            f"<h3>{escape(title)}</h3><table border='1' cellpadding='4' style='border-collapse:collapse'>"
+        )
+        html.append("<tr><th>机关</th><th>年度</th><th>截止日期</th><th>情况</th><th>链接</th></tr>")
+        for i in sorted(group_items, key=lambda x: (-(x["year"] or 0), x["agency"])):
+            year = f"{i['year']}年度" if i["year"] else ""
+            line = f"  - {i['agency']} {year} 截止 {i.get('deadline') or ''}：{i.get('evidence') or ''}"
+            if i.get("url"):
+                line += f" {i['url']}"
+            text.append(line)
+            url = i.get("url") or ""
+            link = (
+                f"<a href='{escape(url)}'>{escape(url)}</a>"
+                if url.startswith(("http://", "https://"))
+                else ""
+            )
+            html.append(
+                f"<tr><td>{escape(i['agency'])}</td><td>{escape(year)}</td><td>{escape(i.get('deadline') or '')}</td>"
+                f"<td>{escape(i.get('evidence') or '')}</td><td>{link}</td></tr>"
+            )
+        html.append("</table>")
+        text.append("")
+    text.append("此邮件由 nianbao 年报监测自动发送；同一情况只通知一次。")
+    html.append("<p>此邮件由 nianbao 年报监测自动发送；同一情况只通知一次。</p>")
+    return subject, "\n".join(text), "<html><body>" + "".join(html) + "</body></html>"
+
+
+def build_message(
+    smtp: dict, to: list[str], subject: str, text: str, html: str, attachment: Path | None
+) -> EmailMessage:
+    msg = EmailMessage()
+    name, addr = parseaddr(smtp["from"])
+    msg["From"] = formataddr((name, addr)) if name else addr
+    msg["To"] = ", ".join(to)
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=addr.rpartition("@")[2] or "nianbao")
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    if attachment is not None:
+        maintype, subtype = MIME.get(attachment.suffix.lstrip("."), ("application", "octet-stream"))
+        msg.add_attachment(
+            attachment.read_bytes(), maintype=maintype, subtype=subtype, filename=attachment.name
+        )
+    return msg
+
+
+def send_smtp(smtp: dict, msg: EmailMessage) -> None:
+    """Deliver ``msg`` with the configured security; the password comes from smtp.password_env."""
+    security = smtp.get("security", "starttls")
+    port = int(smtp.get("port") or DEFAULT_PORTS[security])
+    timeout = int(smtp.get("timeout") or 30)
+    context = ssl.create_default_context()
+    if security == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(smtp["host"], port, timeout=timeout, context=context)
+    else:
+        client = smtplib.SMTP(smtp["host"], port, timeout=timeout)
+    try:
+        if security == "starttls":
+            client.starttls(context=context)
+        if smtp.get("username"):
+            env = smtp.get("password_env") or ""
+            password = os.environ.get(env) if env else None
+            if password is None:
+                raise AlertError(
+                    f"alerts.smtp.password_env: environment variable {env or '(unset)'} is not set"
+                )
+            client.login(smtp["username"], password)
+        refused = client.send_message(msg)
+        if refused:
+            log.warning("SMTP server refused some recipients: %s", refused)
+    finally:
+        try:
+            client.quit()
+        except smtplib.SMTPException:
+            client.close()
+
+
+def send_apprise(urls: list[str], subject: str, text: str, attachment: Path | None) -> None:
+    import apprise
+
+    a = apprise.Apprise()
+    for url in urls:
+        if not a.add(url):
+            raise AlertError(f"apprise: cannot use URL {url!r}")
+    attach = apprise.AppriseAttachment(str(attachment)) if attachment is not None else None
+    if not a.notify(body=text, title=subject, attach=attach):
+        raise AlertError("apprise: notification failed for at least one URL")
+
+
+def _mark(store: Store, ids: list[int], error: str | None) -> None:
+    """Sent (error None) or one more failed attempt, for all ``ids`` in one transaction."""
+    at = now_iso()
+    with store.transaction():
+        for rid in ids:
+            if error is None:
+                store.db.execute(
+                    "UPDATE alerts SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                    [at, rid],
+                )
+            else:
+                store.db.execute(
+                    "UPDATE alerts SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                    [error[:500], rid],
+                )
+
+
+def _digest_for(
+    store: Store, config: Any, group: dict, as_of: date, digest_path: str | Path | None, tmp: Path
+):
+    """The attachment for ``group``: the given digest, or one built in its attach_digest format."""
+    wanted = group.get("attach_digest")
+    if wanted == "none":
+        return None
+    if digest_path is not None:
+        return Path(digest_path)
+    if not wanted:
+        return None
+    from monitor.digest import build_digest, write_digest
+
+    regions = group.get("regions") or []
+    digest = build_digest(store, config, as_of.year - 1, regions[0] if len(regions) == 1 else None, as_of)
+    return write_digest(digest, wanted, tmp / f"nianbao-digest-{as_of.year - 1}.{wanted}")
+
+
+def run_alerts(
+    store: Store, config: Any, as_of: date, *, digest_path: str | Path | None = None
+) -> dict[str, int]:
+    """Queue and send the alerts due as of ``as_of``; returns counts of ledger rows.
+
+    sent: rows delivered by this run; failed: rows whose delivery failed in this run; pending: rows
+    still waiting after this run; messages: messages delivered.
+    """
+    section = config.section("alerts")
+    smtp = section.get("smtp")
+    groups = section.get("groups") or []
+    counts = {"sent": 0, "failed": 0, "pending": 0, "messages": 0}
+    if not groups:
+        return counts
+    failing_n = int(config.section("monitor").get("failing_runs_before_alert", 3))
+    rows = [r for r in compute_status(store, config, as_of) if r["status"] in ALERT_STATUSES]
+    regions = {s["id"]: s.get("region") for s in config.sources}
+    names = {s["id"]: s["name"] for s in config.sources}
+    sources = failing_sources(store, failing_n)
+    with tempfile.TemporaryDirectory(prefix="nianbao-alerts-") as tmpdir:
+        for group in groups:
+            items = [
+                {
+                    k: r[k]
+                    for k in (
+                        "agency",
+                        "year",
+                        "status",
+                        "deadline",
+                        "published_at",
+                        "days_late",
+                        "url",
+                        "evidence",
+                    )
+                }
+                | {"source_id": r["source_id"]}
+                for r in rows
+                if _in_scope(group, r["source_id"], r["region"])
+            ]
+            for sid, s in sources.items():
+                if _in_scope(group, sid, regions.get(sid)):
+                    why = "被拦截" if s["status"] == "blocked" else "失败"
+                    items.append(
+                        {
+                            "agency": names.get(sid, sid),
+                            "year": None,
+                            "status": "source_failing",
+                            "streak": s["since_run"],
+                            "source_id": sid,
+                            "deadline": None,
+                            "url": None,
+                            "evidence": f"网站 {sid} 连续 {s['runs']} 次抓取{why}：{s['reason']}",
+                        }
+                    )
+            attachment: Path | None = None
+            attached = False
+            for channel in _channels(group):
+                _enqueue(store, group, channel, items)
+                pending = _pending(store, group["name"], channel)
+                if not pending:
+                    continue
+                if not attached:
+                    attachment = _digest_for(store, config, group, as_of, digest_path, Path(tmpdir))
+                    attached = True
+                subject, text, html = compose(group["name"], pending, as_of)
+                ids = [p["_id"] for p in pending]
+                try:
+                    if channel == "email":
+                        if not smtp:
+                            raise AlertError("alerts.smtp is not configured but a group has emails")
+                        send_smtp(smtp, build_message(smtp, group["emails"], subject, text, html, attachment))
+                    else:
+                        send_apprise(group["apprise"], subject, text, attachment)
+                except (OSError, smtplib.SMTPException, AlertError) as exc:
+                    log.warning("alerts: %s via %s failed: %s", group["name"], channel, exc)
+                    _mark(store, ids, f"{type(exc).__name__}: {exc}")
+                    counts["failed"] += len(ids)
+                    continue
+                _mark(store, ids, None)
+                counts["sent"] += len(ids)
+                counts["messages"] += 1
+    counts["pending"] = store.db.execute("SELECT COUNT(*) FROM alerts WHERE sent_at IS NULL").fetchone()[0]
+    return counts

@@ -1,0 +1,210 @@
+"""Alerts over a real aiosmtpd SMTP server on 127.0.0.1 and a real HTTP receiver for Apprise."""
+
+from __future__ import annotations
+
+import email
+import io
+import json
+import socket
+import threading
+from datetime import date
+from email import policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import openpyxl
+import pytest
+from aiosmtpd.controller import Controller
+from test_monitor_common import SOURCE_ID, build_store, config_for
+
+from monitor.alerts import run_alerts
+from simulator.model import generate_region
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every delivered message."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+class Smtp:
+    def __init__(self, port: int):
+        self.port, self.inbox, self.controller = port, Inbox(), None
+
+    def start(self):
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp():
+    server = Smtp(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def region():
+    return generate_region(seed=3, departments=8, townships=3)
+
+
+def alerts_config(tmp_path, region, port, attach="xlsx", apprise=""):
+    extra = (
+        "alerts:\n"
+        f"  smtp: {{host: 127.0.0.1, port: {port}, security: none, from: '年报监测 <monitor@example.gov.cn>', timeout: 5}}\n"
+        "  groups:\n"
+        f"    - {{name: 青山县政务公开办, emails: [gkb@example.gov.cn, boss@example.gov.cn], sources: [{SOURCE_ID}], attach_digest: {attach}}}\n"
+        "    - {name: 外省, emails: [other@example.gov.cn], regions: [外省]}\n"
+        f"{apprise}"
+    )
+    return config_for(tmp_path, region, extra=extra)
+
+
+def _text(msg) -> str:
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_alert_email_content_and_exactly_once(tmp_path, region, smtp):
+    store = build_store(tmp_path, region)
+    config = alerts_config(tmp_path, region, smtp.port)
+    when = date(region.years[-1] + 1, 6, 1)
+    truth = region.expected_status(when)
+    missing = [t for t in truth if t["status"] == "missing"]
+    late = [t for t in truth if t["status"] == "late"]
+    counts = run_alerts(store, config, when)
+    assert counts == {"sent": len(missing) + len(late), "failed": 0, "pending": 0, "messages": 1}
+    assert len(smtp.inbox.messages) == 1
+    rcpts, msg = smtp.inbox.messages[0]
+    assert sorted(rcpts) == ["boss@example.gov.cn", "gkb@example.gov.cn"]
+    assert f"新增缺报 {len(missing)} 份" in msg["Subject"] and f"新增迟报 {len(late)} 份" in msg["Subject"]
+    assert "青山县政务公开办" in msg["Subject"]
+    body = _text(msg)
+    for t in missing + late:
+        assert t["agency"] in body
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    assert "<table" in html and missing[0]["agency"] in html
+    attachments = list(msg.iter_attachments())
+    assert [a.get_filename() for a in attachments] == [f"nianbao-digest-{region.years[-1]}.xlsx"]
+    wb = openpyxl.load_workbook(io.BytesIO(attachments[0].get_content()))
+    assert "状态" in wb.sheetnames
+    # Running again sends nothing: every row is in the ledger as sent.
+    again = run_alerts(store, config, when)
+    assert again == {"sent": 0, "failed": 0, "pending": 0, "messages": 0}
+    assert len(smtp.inbox.messages) == 1
+    ledger = store.db.execute("SELECT COUNT(*), COUNT(sent_at) FROM alerts").fetchone()
+    assert ledger == (len(missing) + len(late), len(missing) + len(late))
+
+
+def test_smtp_outage_leaves_rows_pending_then_sends_once(tmp_path, region, smtp):
+    store = build_store(tmp_path, region)
+    config = alerts_config(tmp_path, region, smtp.port, attach="none")
+    when = date(region.years[-1] + 1, 6, 1)
+    smtp.stop()
+    down = run_alerts(store, config, when)
+    assert down["sent"] == 0 and down["messages"] == 0 and down["failed"] > 0
+    assert down["pending"] == down["failed"]
+    rows = list(store.db.query("SELECT attempts, last_error, sent_at FROM alerts"))
+    assert all(r["attempts"] == 1 and r["last_error"] and r["sent_at"] is None for r in rows)
+    smtp.start()
+    up = run_alerts(store, config, when)
+    assert up == {"sent": down["failed"], "failed": 0, "pending": 0, "messages": 1}
+    assert run_alerts(store, config, when)["messages"] == 0
+    assert len(smtp.inbox.messages) == 1
+    assert not list(smtp.inbox.messages[0][1].iter_attachments())
+
+
+def test_status_change_alerts_again_only_for_the_change(tmp_path, region, smtp):
+    store = build_store(tmp_path, region)
+    config = alerts_config(tmp_path, region, smtp.port, attach="none")
+    when = date(region.years[-1] + 1, 6, 1)
+    run_alerts(store, config, when)
+    # A missing report turns up, published late: one new alert, for that report only.
+    from test_monitor_common import store_report
+
+    gone = next(r for r in region.reports if r.planted == ["missing"])
+    gone.published_at = date(gone.year + 1, 5, 20)
+    store_report(store, gone)
+    counts = run_alerts(store, config, when)
+    assert counts["sent"] == 1 and counts["messages"] == 1
+    msg = smtp.inbox.messages[-1][1]
+    assert "新增迟报 1 份" in msg["Subject"] and "缺报" not in msg["Subject"]
+    assert gone.agency.name in _text(msg)
+
+
+def test_failing_source_reported_once_per_streak(tmp_path, region, smtp):
+    store = build_store(tmp_path, region)
+    config = alerts_config(tmp_path, region, smtp.port, attach="none")
+    when = date(region.years[-1] + 1, 6, 1)
+    run_alerts(store, config, when)
+    before = len(smtp.inbox.messages)
+
+    def crawl(status):
+        store.finish_run(store.start_run(SOURCE_ID), status, {}, "timeout" if status != "finished" else None)
+
+    for _ in range(2):
+        crawl("failed")
+        assert run_alerts(store, config, when)["messages"] == 0
+    crawl("failed")
+    assert run_alerts(store, config, when)["sent"] == 1
+    msg = smtp.inbox.messages[-1][1]
+    assert "1 个网站抓取失败" in msg["Subject"] and "连续 3 次" in _text(msg)
+    crawl("failed")
+    assert run_alerts(store, config, when)["messages"] == 0
+    crawl("finished")
+    for _ in range(3):
+        crawl("failed")
+    assert run_alerts(store, config, when)["sent"] == 1  # a new streak
+    assert len(smtp.inbox.messages) == before + 2
+
+
+class Receiver(BaseHTTPRequestHandler):
+    posts: list[dict] = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Receiver.posts.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_apprise_gets_the_same_message(tmp_path, region, smtp):
+    Receiver.posts = []
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        apprise = f"    - {{name: 钉钉群, apprise: ['json://127.0.0.1:{http.server_port}/'], sources: [{SOURCE_ID}]}}\n"
+        store = build_store(tmp_path, region)
+        config = alerts_config(tmp_path, region, smtp.port, attach="none", apprise=apprise)
+        when = date(region.years[-1] + 1, 6, 1)
+        counts = run_alerts(store, config, when)
+        assert counts["messages"] == 2 and counts["pending"] == 0
+        assert len(Receiver.posts) == 1
+        post = Receiver.posts[0]
+        assert "钉钉群" in post["title"] and "新增缺报" in post["title"]
+        missing = next(t for t in region.expected_status(when) if t["status"] == "missing")
+        assert missing["agency"] in post["message"]
+        assert run_alerts(store, config, when)["messages"] == 0
+        assert len(Receiver.posts) == 1
+    finally:
+        http.shutdown()
