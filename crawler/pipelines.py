@@ -16,6 +16,7 @@ class StoragePipeline:
 
     def __init__(self, db_path: str, crawler: Crawler):
         self.db_path = db_path
+        self.crawler = crawler
         self.stats = crawler.stats
         self.store: Store | None = None
 
@@ -32,7 +33,8 @@ class StoragePipeline:
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         assert self.store is not None
-        run_id = getattr(spider, "run_id", None) if spider else None
+        spider = self.crawler.spider  # Scrapy 2.19 no longer passes the spider to pipelines
+        run_id = getattr(spider, "run_id", None)
         if isinstance(item, DocumentItem):
             recorded = self.store.record_fetch(
                 Fetched(

@@ -70,7 +70,8 @@ def run_crawl(
     _offline_public_suffix_list()
     settings = build_settings(config, log_level=log_level)
     settings["NIANBAO_QUIET"] = quiet
-    process = CrawlerProcess(settings, install_root_handler=True)
+    settings["LOG_INSTALL_ROOT_HANDLER"] = True
+    process = CrawlerProcess(settings)
     logging.getLogger("scrapy").setLevel(log_level)
     crawl_settings = config.section("crawl")
     started = []
@@ -82,6 +83,7 @@ def run_crawl(
             run_id = store.start_run(source["id"])
             known = store.known_urls(source["id"])
             validators = {url: store.validators(url) for url in known} if revalidate else {}
+            children = store.attachments_by_page(source["id"]) if revalidate else {}
             spider_cls = spider_for(source)
             if source.get("obey_robots") != crawl_settings["obey_robots"]:
                 spider_cls = type(
@@ -96,6 +98,7 @@ def run_crawl(
                 known_urls=known,
                 validators=validators,
                 revalidate=revalidate,
+                children=children,
                 max_pages=int(crawl_settings["max_pages_per_source"]),
                 run_id=run_id,
             )

@@ -21,7 +21,7 @@ def build_settings(config: Config, *, log_level: str = "WARNING") -> dict[str, A
         "CONCURRENT_REQUESTS": max(16, per_host * 4),
         "CONCURRENT_REQUESTS_PER_DOMAIN": per_host,
         "DOWNLOAD_DELAY": delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "DOWNLOAD_DELAY_JITTER": 0.5,  # 0.5×–1.5× the delay, so requests do not beat in step
         # AutoThrottle adapts the delay to each host's latency; never faster than DOWNLOAD_DELAY.
         "AUTOTHROTTLE_ENABLED": bool(crawl["autothrottle"]) and delay > 0,
         "AUTOTHROTTLE_START_DELAY": max(delay, 0.1),

@@ -55,6 +55,10 @@ BODY_CONTAINERS = (
 SUBCOLUMN_TEXT = re.compile(
     r"^\s*((19|20)\d\d\s*年度?|(19|20)\d\d)\s*$|部门年报|乡镇.{0,4}年报|街道.{0,4}年报|政府年报"
 )
+# Links that lead from a home page or a 政府信息公开 page towards the annual-report column.
+REPORT_COLUMN_TEXT = re.compile(r"(政府)?信息公开(工作)?(年度)?(年报|年度报告)|^年度报告$|^年报$")
+DISCLOSURE_TEXT = re.compile(r"^(政府)?信息公开$|政府信息公开(平台|专栏|目录)?$|^政务公开$")
+MAX_DISCOVERY_DEPTH = 2
 KNOWN_STATUSES = [304, 404, 410]
 
 
@@ -80,6 +84,7 @@ class PortalSpider(scrapy.Spider):
         known_urls: Iterable[str] = (),
         validators: dict[str, tuple[str | None, str | None]] | None = None,
         revalidate: bool = False,
+        children: dict[str, list[str]] | None = None,
         max_pages: int = 5000,
         **kwargs: Any,
     ):
@@ -88,6 +93,7 @@ class PortalSpider(scrapy.Spider):
         self.known = set(known_urls)
         self.validators = validators or {}
         self.revalidate = revalidate
+        self.children = children or {}  # page URL -> its known attachments (re-checked on 304)
         self.max_pages = max_pages
         self.list_pages = 0
         self.seen_entries: set[str] = set()
@@ -117,6 +123,12 @@ class PortalSpider(scrapy.Spider):
             yield self.article_request(entry)
         for url in self.subcolumns(response):
             yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1})
+        if depth < MAX_DISCOVERY_DEPTH:
+            # A home page or a 政府信息公开 page (which may show a few recent reports of its own):
+            # look for the way to the report column.
+            columns, sections = self.column_links(response)
+            for url in columns or sections:
+                yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1})
         # Incremental: a page that holds only known items ends the walk (newest items come first).
         if entries and new == 0 and self.known and not self.revalidate:
             return
@@ -240,12 +252,31 @@ class PortalSpider(scrapy.Spider):
             if url != response.url and urlsplit(url).path.startswith(self.column_prefix):
                 yield url
 
+    def column_links(self, response: Response) -> tuple[list[str], list[str]]:
+        """Same-host links named like the report column, and those named like the 政府信息公开 section."""
+        if not hasattr(response, "selector"):
+            return [], []
+        host = urlsplit(response.url).netloc
+        columns, sections = [], []
+        for a in response.css("a[href]"):
+            text = re.sub(r"\s+", "", " ".join(a.css("::text").getall()) or a.attrib.get("title", ""))
+            url = urldefrag(response.urljoin(a.attrib["href"]))[0]
+            if urlsplit(url).netloc != host or url == response.url:
+                continue
+            if len(text) > 16 or re.search(r"\d", text):  # a report's own title, not a column name
+                continue
+            if REPORT_COLUMN_TEXT.search(text) and url not in columns:
+                columns.append(url)
+            elif DISCLOSURE_TEXT.search(text) and url not in sections:
+                sections.append(url)
+        return columns, sections
+
     def attachment_links(self, response: Response) -> list[str]:
         """Document files linked from the article body (or, failing a known body, the page)."""
-        scopes = [response.css(c) for c in BODY_CONTAINERS]
-        scope = next((s for s in scopes if s), response.selector)
+        # The body and the #appendix block are siblings on TRS pages: look in every container.
+        scopes = [s for s in (response.css(c) for c in BODY_CONTAINERS) if s] or [response.selector]
         urls = []
-        for href in scope.css("a::attr(href)").getall():
+        for href in (h for scope in scopes for h in scope.css("a::attr(href)").getall()):
             url = urldefrag(response.urljoin(href.strip()))[0]
             if is_attachment_url(url) and url not in urls:
                 urls.append(url)
@@ -256,6 +287,17 @@ class PortalSpider(scrapy.Spider):
     def _status_item(self, response: Response) -> Iterator[Any]:
         if response.status == 304:
             yield NotModifiedItem(response.url)
+            # An unchanged page can still link a corrected file: re-check its known attachments.
+            for url in self.children.get(response.url, []):
+                etag, modified = self.validators.get(url, (None, None))
+                headers = {k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", modified)) if v}
+                yield scrapy.Request(
+                    url,
+                    callback=self.parse_attachment,
+                    cb_kwargs={"parent": None, "entry": Entry(url, "")},
+                    headers={**headers, "Referer": response.url},
+                    meta={"handle_httpstatus_list": KNOWN_STATUSES},
+                )
         else:
             yield GoneItem(response.url, response.status, f"HTTP {response.status}")
 

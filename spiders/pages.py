@@ -21,7 +21,7 @@ _REPORT_TITLE = re.compile(
 )
 # Look-alikes that are not the annual disclosure report.
 _NOT_REPORT = re.compile(
-    r"网站.{0,6}(年度)?报表|工作报表|政府工作报告|预算|决算|统计公报|公开指南|公开目录|的通知|的批复"
+    r"图解|解读|网站.{0,6}(年度)?报表|工作报表|政府工作报告|预算|决算|统计公报|公开指南|公开目录|的通知|的批复"
 )
 
 
@@ -30,6 +30,10 @@ def is_report_title(title: str | None) -> bool:
     if not title:
         return False
     t = re.sub(r"\s+", "", title)
+    # A bare column name ("政府信息公开年报") names the column, not one report: a report's title
+    # carries its year or its agency.
+    if not re.search(r"(19|20)\d\d", t) and len(t) <= 16:
+        return False
     return bool(_REPORT_TITLE.search(t)) and not _NOT_REPORT.search(t)
 
 

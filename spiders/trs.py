@@ -53,8 +53,9 @@ def read_pager(html: str, url: str) -> Pager | None:
     name = _PAGE_NAME.search(urlsplit(url).path)
     prefix, ext = (name["prefix"], name["ext"]) if name else ("index", "html")
     on_first_page = not (name and name["n"])
-    m = _CREATE_PAGE.search(html)
-    if m:
+    # The page may define createPageHTML itself before calling it: take the first call whose
+    # arguments are numbers.
+    for m in _CREATE_PAGE.finditer(html):
         args = [a.strip().strip("'\"") for a in m.group(1).split(",")]
         try:
             if (
@@ -70,7 +71,7 @@ def read_pager(html: str, url: str) -> Pager | None:
                 zero_based = current == 0 if on_first_page else True
             return Pager(count, current, prefix, ext, zero_based)
         except (ValueError, IndexError):
-            pass  # a variable name instead of a number: fall through to countPage
+            continue  # a definition, or variables instead of numbers
     m = _COUNT_PAGE.search(html)
     if m:
         cur = _CURRENT_PAGE.search(html)

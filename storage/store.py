@@ -162,6 +162,16 @@ class Store:
         row = self.db.execute("SELECT etag, last_modified FROM documents WHERE url = ?", [url]).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
+    def attachments_by_page(self, source_id: str) -> dict[str, list[str]]:
+        """Page URL → the URLs of the attachments stored under it, for one source."""
+        out: dict[str, list[str]] = {}
+        for page, url in self.db.execute(
+            "SELECT p.url, a.url FROM documents a JOIN documents p ON p.id = a.parent_id WHERE a.source_id = ?",
+            [source_id],
+        ):
+            out.setdefault(page, []).append(url)
+        return out
+
     def latest_version(self, document_id: int) -> dict | None:
         rows = list(
             self.db.query(
