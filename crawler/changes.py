@@ -90,11 +90,11 @@ def list_changes(store: Store, since: str | None = None) -> list[dict[str, Any]]
     out = []
     for e in store.events(since):
         detail = json.loads(e["detail_json"] or "{}")
-        if e["kind"] == "modified" and e["previous_version_id"] and e["version_id"]:
-            # Numbers need both versions parsed; recompute until they are, then keep.
-            if "text_diff" not in detail or "numbers" not in detail:
-                detail = explain_modification(store, e["previous_version_id"], e["version_id"])
-                store.set_event_detail(e["id"], detail)
+        explained = "text_diff" in detail and "numbers" in detail
+        if e["kind"] == "modified" and e["previous_version_id"] and e["version_id"] and not explained:
+            # Numbers need both versions parsed: recompute until they are, then keep.
+            detail = explain_modification(store, e["previous_version_id"], e["version_id"])
+            store.set_event_detail(e["id"], detail)
         out.append(
             {
                 "id": e["id"],
