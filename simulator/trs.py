@@ -290,14 +290,14 @@ class TrsSite(RegionSite):
         home = ("/", f"/index.{self.ext}")
         xxgk = ("/zwgk/zfxxgk/", f"/zwgk/zfxxgk/index.{self.ext}")
         if path in home:
-            return self._page(self.home_page())
+            return self._page(self.home_page(), self._latest())
         if path in xxgk:
-            return self._page(self.xxgk_page())
+            return self._page(self.xxgk_page(), self._latest())
         for col in (self.column_path, *self.columns):
             if path == col.rstrip("/"):
                 return Response(301, "", headers={"Location": col})
         if self.layout == "per_year" and path in (self.column_path, f"{self.column_path}index.{self.ext}"):
-            return self._page(self.year_index_page())
+            return self._page(self.year_index_page(), self._latest())
         for col in self.columns:
             if path.startswith(col):
                 page = self._list_index(path[len(col) :])
@@ -324,6 +324,9 @@ class TrsSite(RegionSite):
         n = int(m.group(1))
         i = n if self.variant == "classic" else n - 1
         return i if i >= 1 else None  # new variant: index_1 does not exist
+
+    def _latest(self) -> datetime | None:
+        return max((self._modified(e) for e in self.entries()), default=None)
 
     def _modified(self, e: Entry) -> datetime:
         return self.modified_time(e.report) if e.report is not None else e.published
