@@ -190,9 +190,12 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from monitor.web import serve
+    from monitor.web import ServeError, serve
 
-    serve(_config(args), host=args.host, port=args.port, token=args.token)
+    try:
+        serve(_config(args), host=args.host, port=args.port, token=args.token)
+    except ServeError as exc:
+        raise UsageError(str(exc)) from None
     return 0
 
 

@@ -101,18 +101,15 @@ def run_demo(
             write_digest(digest, fmt, path)
             written.append(path)
         print(f"\ndigests for {year} written to {out.resolve()}: {', '.join(p.name for p in written)}")
-        _dashboard(config, serve, port)
+        _dashboard(config, serve, port, as_of)
     return 1 if diffs else 0
 
 
-def _dashboard(config: Config, serve: bool, port: int) -> None:
+def _dashboard(config: Config, serve: bool, port: int, as_of: date) -> None:
     """Print the dashboard address; with --serve keep serving until interrupted."""
-    try:
-        from monitor.web import start_server
-    except ImportError:
-        print("(dashboard not available)")
-        return
-    server = start_server(config, host="127.0.0.1", port=port)
+    from monitor.web import start_server
+
+    server = start_server(config, host="127.0.0.1", port=port, today=as_of)
     print(f"dashboard: {server.url}")
     if not serve:
         server.stop()
