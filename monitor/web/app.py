@@ -226,10 +226,12 @@ class Dashboard:
         try:
             resp = self._authorise(req) or self._dispatch(req)
         except HTTPError as exc:
-            resp = self.page("error.html", status=exc.status, code=exc.status, message=exc.message)
+            resp = self.page("error.html", http_status=exc.status, code=exc.status, message=exc.message)
         except Exception:
             log.error("error serving %s:\n%s", req.path, traceback.format_exc())
-            resp = self.page("error.html", status=500, code=500, message="服务器内部错误，详见服务日志。")
+            resp = self.page(
+                "error.html", http_status=500, code=500, message="服务器内部错误，详见服务日志。"
+            )
         defaults = {
             "Content-Type": resp.content_type,
             "Content-Length": str(len(resp.body)),
@@ -270,9 +272,9 @@ class Dashboard:
             return None
         raise HTTPError(401, "需要访问令牌：请在地址后加 ?token=…")
 
-    def page(self, template: str, status: int = 200, **context: Any) -> Response:
+    def page(self, template: str, http_status: int = 200, **context: Any) -> Response:
         html = self.env.get_template(template).render(**context)
-        return Response(html.encode("utf-8"), status)
+        return Response(html.encode("utf-8"), http_status)
 
     @staticmethod
     def url(path: str, **params: Any) -> str:

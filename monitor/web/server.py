@@ -66,6 +66,13 @@ class DashboardServer:
         if self.thread:
             self.thread.join(5)
 
+    stop = shutdown
+
+    def wait(self) -> None:
+        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here, as usual)."""
+        while self.thread is not None and self.thread.is_alive():
+            self.thread.join(0.5)
+
 
 def _bind(
     config: Any, host: str | None, port: int | None, token: str | None, today=None
