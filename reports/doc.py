@@ -22,7 +22,7 @@ class Doc:
             self.items.append(("p", text))
 
     def row(self, cells: list[str | None]) -> None:
-        if any(c for c in cells):
+        if any(c is not None for c in cells):  # an all-blank row still counts (blank cells)
             self.items.append(("row", cells))
 
     def paragraphs(self) -> list[str]:

@@ -49,40 +49,40 @@ def _lines(
 
 def _page_items(boxes: list[tuple[float, float, float, float, str]], doc: Doc) -> None:
     lines = _lines(boxes)
-    kinds = []
-    for line in lines:
-        texts = [b[4] for b in line]
-        n_val = sum(1 for t in texts if norm(t) and is_value(t))
-        kinds.append("row" if n_val and len(texts) > 1 or (n_val >= 2) else "p")
-    used = [False] * len(lines)
+
+    def cy(line: list) -> float:
+        return sum((b[1] + b[3]) / 2 for b in line) / len(line)
+
+    def height(line: list) -> float:
+        return sum(b[3] - b[1] for b in line) / len(line)
+
+    rows = []
     for i, line in enumerate(lines):
-        if used[i]:
+        n_val = sum(1 for b in line if norm(b[4]) and is_value(b[4]))
+        if n_val and (len(line) > 1 or n_val >= 2):
+            rows.append(i)
+    # Each short text line in the label area joins the nearest row of numbers, when it is close
+    # enough to be a wrapped line of that row's label cell.
+    attached: dict[int, list[int]] = {i: [] for i in rows}
+    taken: set[int] = set()
+    for j, line in enumerate(lines):
+        if j in attached or not rows:
             continue
-        if kinds[i] != "row":
-            continue
-        # Label fragments that wrapped inside the label cell sit just above/below the numbers.
-        x_first_val = min((b[0] for b in line if is_value(b[4])), default=1e9)
-        label_parts: list[tuple[float, str]] = []
-        h = sum(b[3] - b[1] for b in line) / len(line)
-        cy = sum((b[1] + b[3]) / 2 for b in line) / len(line)
-        for j in (i - 1, i + 1, i - 2, i + 2):
-            if 0 <= j < len(lines) and kinds[j] == "p" and not used[j]:
-                other = lines[j]
-                oy = sum((b[1] + b[3]) / 2 for b in other) / len(other)
-                if abs(oy - cy) < 2.6 * h and max(b[2] for b in other) < x_first_val:
-                    used[j] = True
-                    label_parts.append((oy, "".join(b[4] for b in other)))
-        own = [b for b in line if not is_value(b[4])]
-        vals = [b[4] for b in line if is_value(b[4])]
-        label_parts.append((cy, "".join(b[4] for b in own)))
-        label = "".join(t for _, t in sorted(label_parts))
-        used[i] = True
-        lines[i] = []
-        kinds[i] = ("row", [label, *vals] if label else vals)
+        nearest = min(rows, key=lambda i: abs(cy(lines[i]) - cy(line)))
+        row = lines[nearest]
+        x_first_val = min((b[0] for b in row if is_value(b[4])), default=1e9)
+        close = abs(cy(row) - cy(line)) < 1.7 * min(height(row), height(line))
+        if close and max(b[2] for b in line) < x_first_val and len("".join(b[4] for b in line)) < 60:
+            attached[nearest].append(j)
+            taken.add(j)
     for i, line in enumerate(lines):
-        if isinstance(kinds[i], tuple):
-            doc.row(kinds[i][1])
-        elif not used[i] and line:
+        if i in attached:
+            parts = [(cy(line), "".join(b[4] for b in line if not is_value(b[4])))]
+            parts += [(cy(lines[j]), "".join(b[4] for b in lines[j])) for j in attached[i]]
+            label = "".join(t for _, t in sorted(parts))
+            vals = [b[4] for b in line if is_value(b[4])]
+            doc.row([label, *vals] if label else vals)
+        elif i not in taken:
             doc.para("".join(b[4] for b in line))
 
 

@@ -37,7 +37,7 @@ def read_text(raw: bytes | str) -> Doc:
         if body.startswith("\t") and "\t" not in body[1:]:
             cells = [] if cells is None else cells
             cells.append(body[1:].strip())
-        elif "\t" in body.strip(" ") and body.strip():
+        elif "\t" in body:  # a row of cells (a line of TABs only is a row of blank cells)
             end_row()
             doc.row([c.strip() for c in body.split("\t")])
         elif not body.strip():

@@ -133,10 +133,11 @@ class Reader:
 
 
 def _t2_key(row: Row, done: set[str], keys: tuple[str, ...]) -> str | None:
-    if not row.label or _T2_HEADER.search(row.label):
+    if not row.label:
         return None
+    header = bool(_T2_HEADER.search(row.label))
     for key in keys:
-        if key in done:
+        if key in done or (header and key in _LEAF_ONLY):
             continue
         target = row.leaf if key in _LEAF_ONLY else row.label
         if re.search(T2_PATTERNS[key], target):
@@ -183,14 +184,19 @@ def read_table2(found: dict[str, Row], trial: bool, rd: Reader) -> dict[str, lis
 
 
 def _t1_rows(rows: list[Row], spec: dict[str, tuple], stop: int) -> dict[str, Row]:
+    """Rows whose label starts with the item's name; then, for items still missing, rows whose
+    label contains it (OCR glues neighbouring headings onto labels)."""
     found: dict[str, Row] = {}
-    for row in rows[:stop]:
-        if not row.values or not row.label or len(row.label) > 80:
-            continue
-        for key, (pattern, *_rest) in spec.items():
-            if key not in found and re.match(pattern, row.leaf or row.label):
-                found[key] = row
-                break
+    cands = [r for r in rows[:stop] if r.values and r.label and len(r.label) <= 80]
+    for search in (False, True):
+        for row in cands:
+            if any(row is r for r in found.values()):
+                continue
+            for key, (pattern, *_rest) in spec.items():
+                hit = re.search(pattern, row.label) if search else re.match(pattern, row.leaf or row.label)
+                if key not in found and hit:
+                    found[key] = row
+                    break
     return found
 
 
@@ -252,6 +258,12 @@ def read_table3(rows: list[Row], start: int, rd: Reader) -> tuple[dict[str, Any]
             head = i
             break
     empty = {g: dict.fromkeys(TABLE3_FIELDS) for g in TABLE3_GROUPS}
+    if head is None and start:
+        # No header row (OCR keeps header lines as text): the first row of 10+ bare numbers.
+        for i, row in enumerate(rows[start + 1 : start + 6], start + 1):
+            if not row.label and len(row.values) >= 10:
+                head = i - 1
+                break
     if head is None:
         for g in TABLE3_GROUPS:
             rd.missing(f"table3.{g}", g)

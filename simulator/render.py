@@ -739,3 +739,51 @@ def write_all(report: dict[str, Any], directory: Path, stem: str = "report", **d
         p.write_bytes(data)
         paths[k] = p
     return paths
+
+
+# -- reports in the other templates (simulator/model.py makes 2021 ones) -----------------------
+
+
+def trial_report(report: dict[str, Any], rng: Any) -> dict[str, Any]:
+    """The same report in the 2019 trial template: trial Table 1, one （六）其他处理 row."""
+    import copy
+
+    out = copy.deepcopy(report)
+    out["template"] = "2019-trial"
+
+    def items() -> dict[str, int]:
+        prev = rng.randint(0, 60)
+        return {"prev_items": prev, "change": rng.randint(-min(prev, 5), 5), "decisions": rng.randint(0, 500)}
+
+    docs = {"made": rng.randint(0, 9), "published": 0, "total": 0}
+    docs["published"] = rng.randint(0, docs["made"])
+    docs["total"] = docs["published"] + rng.randint(0, 40)
+    out["table1"] = {
+        "rules": {"made": 0, "published": 0, "total": 0},
+        "normative_docs": docs,
+        "licensing": items(),
+        "other_services": items(),
+        "penalty": items(),
+        "coercion": items(),
+        "fees": {"prev_items": rng.randint(0, 5), "change": 0},
+        "procurement": {
+            "projects": rng.randint(0, 12),
+            "amount_yuan": float(rng.choice([0, rng.randint(1000, 3_000_000)])),
+        },
+    }
+    t2 = out["table2"]
+    other = [
+        sum(t2[k][c] for k in ("other_no_correction", "other_unpaid_fee", "other_other")) for c in range(7)
+    ]
+    out["table2"] = {k: (other if k == "other_processing" else t2[k]) for k in TABLE2_TRIAL_KEYS}
+    return out
+
+
+def legacy_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The same report in a pre-2019 free layout: prose only, no national tables."""
+    import copy
+
+    out = copy.deepcopy(report)
+    out["template"] = "legacy"
+    out["table1"], out["table2"], out["table3"] = {}, {}, {}
+    return out
