@@ -1,0 +1,71 @@
+"""The framework's ceiling: a Scrapy spider that fetches a list of URLs and does nothing else.
+
+    python bench/bare_spider.py URLS.json STATS.json CONCURRENCY [--browser]
+
+With --browser every page is rendered by scrapy-playwright in Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import scrapy
+from scrapy.crawler import CrawlerProcess
+
+
+class BareSpider(scrapy.Spider):
+    name = "bare"
+
+    def __init__(self, urls: list[str], browser: bool, **kw):
+        super().__init__(**kw)
+        self.urls = urls
+        self.browser = browser
+        self.responses = 0
+        self.started = time.perf_counter()
+
+    async def start(self):
+        self.started = time.perf_counter()
+        for url in self.urls:
+            yield scrapy.Request(url, self.parse, meta={"playwright": self.browser}, dont_filter=True)
+
+    def parse(self, response):
+        self.responses += 1
+        return None
+
+
+def main() -> None:
+    with open(sys.argv[1], encoding="utf-8") as f:
+        urls = json.load(f)
+    stats_path, concurrency = sys.argv[2], int(sys.argv[3])
+    browser = "--browser" in sys.argv
+    settings = {
+        "CONCURRENT_REQUESTS": max(16, concurrency * 4),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+        "DOWNLOAD_DELAY": 0,
+        "ROBOTSTXT_OBEY": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
+        "LOG_LEVEL": "WARNING",
+    }
+    if browser:
+        handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+        settings |= {
+            "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
+            "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": "/usr/bin/chromium", "headless": True},
+            "PLAYWRIGHT_MAX_CONTEXTS": 1,
+            "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": concurrency,
+        }
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(BareSpider)
+    process.crawl(crawler, urls=urls, browser=browser)
+    process.start()
+    spider = crawler.spider
+    elapsed = crawler.stats.get_value("elapsed_time_seconds") or (time.perf_counter() - spider.started)
+    with open(stats_path, "w", encoding="utf-8") as f:
+        json.dump({"responses": spider.responses, "elapsed": elapsed}, f)
+
+
+if __name__ == "__main__":
+    main()
