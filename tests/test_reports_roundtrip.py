@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 
 import reports
+from reports.model import TABLE2_TRIAL_KEYS
 from simulator import render
 from simulator.model import Agency, generate_report
-from reports.model import TABLE2_TRIAL_KEYS
 
 
 def make(kind: str = "department", seed: int = 3, name: str = "青山县科学技术局", year: int = 2023) -> dict:
