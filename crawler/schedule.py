@@ -209,7 +209,9 @@ def desired_jobs(config: Config, every: float | None = None) -> list[JobSpec]:
             continue
         sid = source["id"]
         if every:
-            trigger: BaseTrigger = IntervalTrigger(seconds=every, timezone=tz)
+            # First run a second after the job is stored, then every ``every`` seconds.
+            first = datetime.now(ZoneInfo(tz)) + timedelta(seconds=1)
+            trigger: BaseTrigger = IntervalTrigger(seconds=every, start_date=first, timezone=tz)
             describe = f"every {every:g} s"
         else:
             off = source.get("schedule") or sched["crawl"]
@@ -365,8 +367,8 @@ def run_step(cmd: list[str], timeout: float, label: str = "") -> int | None:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
     started = time.monotonic()
-    log.info("start: %s", label)
     proc = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
+    log.info("start: %s (pid %d)", label, proc.pid)
     term_at: float | None = None
     while True:
         try:
