@@ -21,12 +21,13 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 import jinja2
 
@@ -90,6 +91,12 @@ ISSUE_LABELS = {
     "sum_mismatch": "勾稽关系不符",
     "year_mismatch": "年度不一致",
 }
+RUN_LABELS = {
+    "finished": ("完成", "✓"),
+    "failed": ("失败", "✗"),
+    "blocked": ("被拦截", "!"),
+    "running": ("进行中", "…"),
+}
 EVENT_LABELS = {"modified": "发布后被修改", "removed": "已被删除", "restored": "已恢复"}
 # The dashboard's own pages: no script at all, styles and frames from here only.
 PAGE_CSP = (
@@ -141,7 +148,7 @@ class Request:
         value = self.arg(name)
         if not value:
             return None
-        if not value.isdigit():
+        if not value.isdigit() or len(value) > 12:
             raise HTTPError(400, f"参数 {name} 应为数字")
         return int(value)
 
@@ -179,6 +186,19 @@ def percent(value: Any) -> str:
     return "—" if value is None else f"{value * 100:+.0f}%"
 
 
+def localtime(value: Any, tz: ZoneInfo) -> str:
+    """A stored ISO timestamp (UTC) as local time to the minute; other values unchanged."""
+    if not isinstance(value, str) or "T" not in value:
+        return "—" if value is None else str(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
 def content_disposition(kind: str, filename: str) -> str:
     """A header value that survives non-ASCII names (RFC 6266 / 5987)."""
     ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("_") or "download"
@@ -199,23 +219,28 @@ class Dashboard:
             lstrip_blocks=True,
             undefined=jinja2.StrictUndefined,
         )
-        self.env.filters.update(safe_url=safe_url, number=number, percent=percent)
+        tz = ZoneInfo(config.section("schedule").get("timezone") or "Asia/Shanghai")
+        self.env.filters.update(
+            safe_url=safe_url, number=number, percent=percent, localtime=lambda v: localtime(v, tz)
+        )
         self.env.globals.update(
             STATUS_LABELS=STATUS_LABELS,
             KIND_LABELS=KIND_LABELS,
             ISSUE_LABELS=ISSUE_LABELS,
             EVENT_LABELS=EVENT_LABELS,
+            RUN_LABELS=RUN_LABELS,
             url=self.url,
         )
         self.routes: list[tuple[re.Pattern[str], Callable[..., Response]]] = [
             (re.compile(r"/"), self.matrix),
             (re.compile(r"/agency"), self.agency),
-            (re.compile(r"/report/(\d+)"), self.report),
-            (re.compile(r"/document/(\d+)/diff"), self.diff),
-            (re.compile(r"/version/(\d+)/raw"), self.raw),
+            (re.compile(r"/report/(\d{1,12})"), self.report),
+            (re.compile(r"/document/(\d{1,12})/diff"), self.diff),
+            (re.compile(r"/version/(\d{1,12})/raw"), self.raw),
             (re.compile(r"/health"), self.health),
             (re.compile(r"/digests"), self.digests),
             (re.compile(r"/digest/(\d{4})\.(xlsx|csv|html|md|json)"), self.digest),
+            (re.compile(r"/favicon\.ico"), lambda req: Response(b"", 204, "image/x-icon")),
             (re.compile(r"/static/([a-z0-9_-]+\.(?:css|svg|png))"), self.static),
         ]
 
@@ -267,7 +292,7 @@ class Dashboard:
             cookie = f"nianbao_token={quote(self.token)}; Path=/; HttpOnly; SameSite=Strict"
             return Response(b"", 303, headers=[("Location", location), ("Set-Cookie", cookie)])
         bearer = req.headers.get("authorization", "")
-        candidates = [req.cookies.get("nianbao_token", ""), bearer.removeprefix("Bearer ").strip()]
+        candidates = [unquote(req.cookies.get("nianbao_token", "")), bearer.removeprefix("Bearer ").strip()]
         if any(c and hmac.compare_digest(c.encode(), self.token.encode()) for c in candidates):
             return None
         raise HTTPError(401, "需要访问令牌：请在地址后加 ?token=…")
