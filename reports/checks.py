@@ -44,7 +44,7 @@ def check(report: dict[str, Any]) -> list[dict[str, str]]:
                     issue(
                         "sum_mismatch",
                         f"row24 (（七）总计) = sum of rows 3-23 fails in column {lab}: rows 3-23 sum to {total}, 总计 says {x}",
-                        f"table2.total_handled.{col}",
+                        f"table2.row24=sum(rows3-23).{col}",
                     )
                 )
     for key, vals in t2.items():
