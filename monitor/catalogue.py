@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from monitor.names import Match, match_names
@@ -30,6 +31,12 @@ WHERE r.error IS NULL AND r.agency IS NOT NULL AND r.year IS NOT NULL
 """
 
 
+_NAMES_SQL = """
+SELECT agency, year FROM reports WHERE error IS NULL AND agency IS NOT NULL AND year IS NOT NULL
+GROUP BY agency, year
+"""
+
+
 def parse_date(value: Any) -> date | None:
     """The date in '2024-01-26', '2024-01-26 10:32' or '2024-01-26T10:32:00+00:00'; else None."""
     if not value:
@@ -38,6 +45,11 @@ def parse_date(value: Any) -> date | None:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=65536)
+def _cached_date(value: Any) -> date | None:
+    return parse_date(value)
 
 
 @dataclass(slots=True)
@@ -113,9 +125,12 @@ DATE_SOURCE_RANK = {"meta": 0, "visible": 1, "list": 2, "body": 4, "url": 5, "fi
 
 def _best_date(*candidates: tuple[Any, Any]) -> tuple[date | None, str | None]:
     """The best-sourced date among (value, source) pairs; earlier pairs win ties."""
+    value, source = candidates[0]
+    if source == "meta" and (d := _cached_date(value)):  # the common case, and the best source
+        return d, source
     best: tuple[float, int, date, str] | None = None
     for i, (value, source) in enumerate(candidates):
-        d = parse_date(value)
+        d = _cached_date(value)
         if d is None:
             continue
         cand = (DATE_SOURCE_RANK.get(source or "", 3), i, d, source or "unknown")
@@ -126,10 +141,9 @@ def _best_date(*candidates: tuple[Any, Any]) -> tuple[date | None, str | None]:
 
 def load_catalogue(store: Store, config: Any) -> Catalogue:
     """Read every report's metadata in one query and group it per canonical (agency, year)."""
-    rows = store.db.execute(_REPORTS_SQL).fetchall()
     seen: dict[str, set[int]] = {}
-    for r in rows:
-        seen.setdefault(r[4], set()).add(r[5])
+    for name, year in store.db.execute(_NAMES_SQL):
+        seen.setdefault(name, set()).add(int(year))
     monitor = config.section("monitor")
     mapping, matches = match_names(
         seen,
@@ -139,8 +153,8 @@ def load_catalogue(store: Store, config: Any) -> Catalogue:
         threshold=float(monitor.get("fuzzy_threshold", 0.85)),
     )
     found: dict[tuple[str, int], Found] = {}
-    kinds: dict[str, Counter] = {}
-    sources: dict[str, Counter] = {}
+    kinds: Counter[tuple[str, str]] = Counter()
+    sources: Counter[tuple[str, str]] = Counter()
     years: dict[str, set[int]] = {}
     for (
         rid,
@@ -159,7 +173,7 @@ def load_catalogue(store: Store, config: Any) -> Catalogue:
         first_seen,
         p_pub,
         p_src,
-    ) in rows:
+    ) in store.db.execute(_REPORTS_SQL):
         pub, date_source = _best_date(
             (r_pub, r_src), (d_pub, d_src), (p_pub, p_src), (first_seen, "first_seen")
         )
@@ -170,18 +184,21 @@ def load_catalogue(store: Store, config: Any) -> Catalogue:
         if f is None:
             f = found[key] = Found(agency, year)
         f.docs.append(Doc(rid, vid, did, source_id, name, kind, issues or 0, pub, date_source, url))
-        if kind:
-            kinds.setdefault(agency, Counter())[kind] += 1
-        if source_id:
-            sources.setdefault(agency, Counter())[source_id] += 1
+        kinds[(agency, kind)] += 1
+        sources[(agency, source_id)] += 1
         years.setdefault(agency, set()).add(year)
     return Catalogue(
-        found=found,
-        matches=matches,
-        kinds={a: c.most_common(1)[0][0] for a, c in kinds.items()},
-        sources={a: c.most_common(1)[0][0] for a, c in sources.items()},
-        years=years,
+        found=found, matches=matches, kinds=_most_common(kinds), sources=_most_common(sources), years=years
     )
+
+
+def _most_common(counts: Counter[tuple[str, Any]]) -> dict[str, Any]:
+    """agency → its most frequent non-empty value (ties: the first seen)."""
+    best: dict[str, tuple[int, Any]] = {}
+    for (agency, value), n in counts.items():
+        if value and (agency not in best or n > best[agency][0]):
+            best[agency] = (n, value)
+    return {a: v for a, (_n, v) in best.items()}
 
 
 def load_data(store: Store, report_ids: list[int]) -> dict[int, dict]:

@@ -86,7 +86,7 @@ def build_digest(
     catalogue = load_catalogue(store, config)
     years = [y for y in report_years(catalogue, date(year + 1, 1, 1), None) if y <= year] or [year]
     status = [r for r in status_from(catalogue, config, store, as_of, years) if _in_region(r, region)]
-    yoy = [r for r in compare_from(catalogue, config, store, year, as_of) if _in_region(r, region)]
+    yoy = compare_from(catalogue, config, store, year, as_of, status)
     quality = []
     changes = []
     urls = {(r["agency"], r["year"]): r["url"] for r in status if r["year"] == year}
@@ -174,25 +174,36 @@ def status_cells(r: dict[str, Any]) -> list[Any]:
     ]
 
 
+def _pct(v: float | None) -> float | None:
+    """A ratio as a percentage number (0.4567 → 45.7), so spreadsheets need no number format."""
+    return None if v is None else round(v * 100, 1)
+
+
 def yoy_headers() -> list[str]:
     heads = []
     for key in SHOWN_FIGURES:
         label = FIGURE_LABELS[key]
-        heads += [f"{label}（本年）", f"{label}（上年）", f"{label}（变化）"]
-    return heads + ["距截止日天数", "五部分相似度", "文字雷同", "数据问题", "显著变化"]
+        if key == "disclosure_rate":
+            heads += [f"{label}（本年，%）", f"{label}（上年，%）", f"{label}（变化，百分点）"]
+        else:
+            heads += [f"{label}（本年）", f"{label}（上年）", f"{label}（变化，%）"]
+    return heads + ["距截止日天数", "五部分相似度（%）", "文字雷同", "数据问题", "显著变化"]
 
 
 def yoy_cells(y: dict[str, Any] | None) -> list[Any]:
-    """The yoy columns of one agency (numbers stay numbers; blanks are None)."""
+    """The yoy columns of one agency (numbers stay numbers, rates as percentages; blanks None)."""
     if y is None:
         return [None] * len(yoy_headers())
     cells: list[Any] = []
     for key in SHOWN_FIGURES:
         f = y["figures"][key]
-        cells += [f["current"], f["previous"], f["relative"] if key != "disclosure_rate" else f["change"]]
+        if key == "disclosure_rate":
+            cells += [_pct(f["current"]), _pct(f["previous"]), _pct(f["change"])]
+        else:
+            cells += [f["current"], f["previous"], _pct(f["relative"])]
     cells += [
         y["days_before_deadline"],
-        y["similarity"].get("problems"),
+        _pct(y["similarity"].get("problems")),
         "是" if y["copied_text"] else "",
         len(y["quality"]),
         "、".join(FIGURE_LABELS[k] for k in y["swings"]),

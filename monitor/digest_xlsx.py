@@ -85,29 +85,19 @@ def _yoy_sheet(wb: Workbook, digest: Digest) -> None:
     heads = yoy_headers()
     headers = ["机关", "类别", "状态", "发布日期", *heads]
     ws = _sheet(wb, "同比", headers, [30, 8, 8, 11, *[10] * len(heads)])
-    rate_cols = set()  # 0-based offsets inside the yoy cells that hold rates
-    for i, key in enumerate(SHOWN_FIGURES):
-        rate_cols.add(3 * i + 2)  # the change column: a relative change (or points for the rate)
-        if key == "disclosure_rate":
-            rate_cols |= {3 * i, 3 * i + 1}
     swing_offsets = {key: 3 * i for i, key in enumerate(SHOWN_FIGURES)}
-    sim_col = 3 * len(SHOWN_FIGURES) + 1
-    rate_cols.add(sim_col)
     for y in digest.yoy:
-        values = yoy_cells(y)
-        swung = {swing_offsets[k] for k in y["swings"] if k in swing_offsets}
         row: list[Any] = [y["agency"], KIND_LABELS.get(y["kind"], y["kind"]), STATUS_LABELS.get(y["status"])]
         row.append(y["published_at"])
-        for i, v in enumerate(values):
-            if v is not None and (i in rate_cols or i in swung):
-                c = WriteOnlyCell(ws, value=v)
-                if i in rate_cols:
-                    c.number_format = "0.0%"
-                if i in swung:
+        row += yoy_cells(y)
+        # Only the few swung cells get a style: styled cells are what makes big sheets slow.
+        for key in y["swings"]:
+            if key in swing_offsets:
+                i = 4 + swing_offsets[key]
+                if row[i] is not None:
+                    c = WriteOnlyCell(ws, value=row[i])
                     c.fill = SWING_FILL
-                row.append(c)
-            else:
-                row.append(v)
+                    row[i] = c
         ws.append(row)
 
 

@@ -96,6 +96,49 @@ def flatten(data: dict[str, Any]) -> dict[str, int | float | None]:
     return out
 
 
+_KEYS: dict[tuple[str, ...], str] = {}
+
+
+def _key(*parts: str) -> str:
+    """The dotted key of a number, built once (millions of changes share a few hundred keys)."""
+    k = _KEYS.get(parts)
+    if k is None:
+        k = _KEYS[parts] = ".".join(parts)
+    return k
+
+
+def changed_numbers(cur: dict[str, Any], prev: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, previous, current) for every number of ``cur``'s three tables that differs from ``prev``.
+
+    Same keys and values as comparing ``flatten`` of both, but rows that are equal (most Table 2
+    rows: all zeros) are skipped with one comparison.
+    """
+    out: list[tuple[str, Any, Any]] = []
+    for table in ("table1", "table2", "table3"):
+        a, b = cur.get(table) or {}, prev.get(table) or {}
+        for key, va in a.items():
+            vb = b.get(key)
+            if va == vb:
+                continue
+            if isinstance(va, list):
+                if table != "table2":
+                    continue
+                vb = vb if isinstance(vb, list) else []
+                for i, x in enumerate(va[: len(TABLE2_COLUMNS)]):
+                    y = vb[i] if i < len(vb) else None
+                    if x != y and (x := _num(x)) != (y := _num(y)):
+                        out.append((_key(table, key, TABLE2_COLUMNS[i]), y, x))
+            elif isinstance(va, dict):
+                vb = vb if isinstance(vb, dict) else {}
+                for f, x in va.items():
+                    y = vb.get(f)
+                    if x != y and (x := _num(x)) != (y := _num(y)):
+                        out.append((_key(table, key, f), y, x))
+            elif table == "table1" and (x := _num(va)) != (y := _num(vb)):
+                out.append((_key(table, key), y, x))
+    return out
+
+
 def derived(data: dict[str, Any]) -> dict[str, int | float | None]:
     """The headline figures of one report (None where the report does not give them)."""
     t1, t2, table3 = data.get("table1") or {}, data.get("table2") or {}, data.get("table3") or {}
@@ -150,18 +193,28 @@ def is_swing(current: Any, previous: Any, threshold: float, rate: bool = False) 
     return previous == 0 or abs(current - previous) / abs(previous) >= threshold
 
 
-def similarity(a: str | None, b: str | None, threshold: float) -> float | None:
-    """SequenceMatcher ratio of two texts; None when either is empty.
+def _char_bound(a: str, b: str) -> float:
+    """An upper bound of SequenceMatcher.ratio (difflib's quick_ratio, with C-speed Counters)."""
+    common = sum((Counter(a) & Counter(b)).values())
+    return 2.0 * common / (len(a) + len(b))
 
-    When the cheap upper bound (quick_ratio) is already below ``threshold`` that bound is
-    returned instead of the exact ratio: the texts are clearly different and the exact ratio is
-    the expensive part of a digest over thousands of agencies.
+
+def similarity(a: str | None, b: str | None, threshold: float) -> float | None:
+    """SequenceMatcher ratio of two texts (whitespace ignored); None when either is empty.
+
+    When the cheap upper bound is already below ``threshold`` that bound is returned instead of
+    the exact ratio: the texts are clearly different, and the exact ratio is the expensive part of
+    a digest over tens of thousands of agencies.
     """
     if not a or not b:
         return None
-    m = SequenceMatcher(None, "".join(a.split()), "".join(b.split()))
-    bound = m.quick_ratio()
-    return round(bound if bound < threshold else m.ratio(), 4)
+    a, b = "".join(a.split()), "".join(b.split())
+    if a == b:
+        return 1.0
+    bound = _char_bound(a, b)
+    if bound < threshold:
+        return round(bound, 4)
+    return round(SequenceMatcher(None, a, b, autojunk=False).ratio(), 4)
 
 
 def _events_by_document(store: Store, doc_ids: set[int]) -> dict[int, list[dict]]:
@@ -177,32 +230,45 @@ def _events_by_document(store: Store, doc_ids: set[int]) -> dict[int, list[dict]
     return out
 
 
+# Agencies compared per batch: their parsed data is loaded together and dropped after, which
+# keeps memory flat however many agencies the store holds.
+BATCH = 2000
+
+
 def compare_from(
-    catalogue: Catalogue, config: Any, store: Store, year: int, as_of: date | None = None
+    catalogue: Catalogue,
+    config: Any,
+    store: Store,
+    year: int,
+    as_of: date | None = None,
+    status: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """``compare`` on an already loaded catalogue."""
+    """``compare`` on an already loaded catalogue (and, optionally, this year's status rows)."""
     as_of = as_of or date.today()
     monitor = config.section("monitor")
     swing_at = float(monitor.get("swing_threshold", 0.5))
     copied_at = float(monitor.get("copied_text_threshold", 0.9))
-    status = status_from(catalogue, config, store, as_of, [year])
-    chosen: dict[tuple[str, int], Any] = {}
-    for r in status:
-        for y in (year, year - 1):
-            found = catalogue.found.get((r["agency"], y))
-            best = found.best() if found else None
-            if best:
-                chosen[(r["agency"], y)] = best
-    data = load_data(store, [d.report_id for d in chosen.values()])
+    if status is None:
+        status = status_from(catalogue, config, store, as_of, [year])
+    status = [r for r in status if r["year"] == year]
     doc_ids = {d.document_id for (_a, y), f in catalogue.found.items() if y == year for d in f.docs}
     events = _events_by_document(store, doc_ids)
     rows = []
-    for r in status:
-        agency = r["agency"]
-        cur_doc, prev_doc = chosen.get((agency, year)), chosen.get((agency, year - 1))
-        cur = data.get(cur_doc.report_id, {}) if cur_doc else {}
-        prev = data.get(prev_doc.report_id, {}) if prev_doc else {}
-        rows.append(_compare_one(r, cur, prev, year, swing_at, copied_at, catalogue, events))
+    for start in range(0, len(status), BATCH):
+        part = status[start : start + BATCH]
+        chosen: dict[tuple[str, int], Any] = {}
+        for r in part:
+            for y in (year, year - 1):
+                found = catalogue.found.get((r["agency"], y))
+                best = found.best() if found else None
+                if best:
+                    chosen[(r["agency"], y)] = best
+        data = load_data(store, [d.report_id for d in chosen.values()])
+        for r in part:
+            cur_doc, prev_doc = chosen.get((r["agency"], year)), chosen.get((r["agency"], year - 1))
+            cur = data.get(cur_doc.report_id, {}) if cur_doc else {}
+            prev = data.get(prev_doc.report_id, {}) if prev_doc else {}
+            rows.append(_compare_one(r, cur, prev, year, swing_at, copied_at, catalogue, events))
     return rows
 
 
@@ -230,18 +296,18 @@ def _compare_one(
         }
     changes = []
     if cur and prev:
-        f_cur, f_prev = flatten(cur), flatten(prev)
-        for key, c in f_cur.items():
-            p = f_prev.get(key)
-            if c != p:
-                changes.append((key, p, c, is_swing(c, p, swing_at)))
+        changes = [(k, p, c, is_swing(c, p, swing_at)) for k, p, c in changed_numbers(cur, prev)]
     sims: dict[str, float | None] = {}
     copied = []
     for section in COPY_SECTIONS:
         a = (cur.get("sections") or {}).get(section)
         b = (prev.get("sections") or {}).get(section)
         sims[section] = similarity(a, b, copied_at)
-        if sims[section] is not None and sims[section] >= copied_at and len(a) >= MIN_COPY_CHARS:
+        if (
+            sims[section] is not None
+            and sims[section] >= copied_at
+            and len("".join(a.split())) >= MIN_COPY_CHARS
+        ):
             copied.append(section)
     issues = [i for i in cur.get("issues") or [] if isinstance(i, dict)]
     found = catalogue.found.get((status["agency"], year))

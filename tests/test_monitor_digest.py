@@ -90,7 +90,7 @@ def test_xlsx_cells(built):
     )
     copied = next(r for r in region.reports if r.year == last and "copied_text" in r.planted)
     assert yrows[copied.agency.name][yhead.index("文字雷同")] == "是"
-    assert yrows[copied.agency.name][yhead.index("五部分相似度")] == 1.0
+    assert yrows[copied.agency.name][yhead.index("五部分相似度（%）")] == 100.0
     quality = [r for r in wb["数据质量"].iter_rows(min_row=2, values_only=True)]
     assert any(r[0] == gov.agency.name and r[3] == "sum_mismatch" for r in quality)
 
