@@ -488,8 +488,17 @@ def print_jobs(config: Config, every: float | None = None, out=None) -> None:
         print(f"{r['id']:<{width}}  next {when}  {r['schedule']}{note}", file=out)
 
 
+def _setup_logging(quiet: bool) -> None:
+    """Log to stderr with timestamps, unless the caller configured logging already."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if quiet:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
 def run(config: Config, *, list_only: bool = False, every: float | None = None) -> int:
     """``nianbao schedule``: run until SIGTERM/SIGINT (exit 0), or print the jobs with list_only."""
+    _setup_logging(quiet=list_only)
     if list_only:
         print_jobs(config, every)
         return 0
@@ -542,9 +551,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--every", type=float, help="run every job every N seconds instead of its cron")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.list:
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
