@@ -1,0 +1,217 @@
+"""Family adapters: how one portal family lists a column, plugged into the shared walk.
+
+``spiders.base.PortalSpider`` walks list page → article → attachments and asks its subclass for
+``list_entries`` and ``next_pages`` (GET links).  Families whose lists come from an API (Hanweb's
+``dataproxy.jsp`` POSTs, gkmlpt's and Ucap's JSON) need to send their own requests instead, so
+an :class:`AdapterSpider` hands each list page to a :class:`ListAdapter` chosen by the page's
+fingerprints (``spiders.detect``) and sends the adapter's follow-up requests exactly where the
+base walk would have followed its next pages — so the base's incremental stop (a page holding
+only known reports ends the walk) holds for API pages too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urldefrag
+
+import scrapy
+from scrapy.http import Response
+
+from spiders.base import MAX_DISCOVERY_DEPTH, Entry, PortalSpider
+from spiders.detect import detect_family, needs_browser
+from spiders.pages import is_attachment_url
+from spiders.trs import TrsSpider
+
+FAMILY_META = "nianbao_family"  # request meta: which adapter reads the response
+BARRIERS_MIDDLEWARE = "crawler.barriers.BarrierMiddleware"
+# Between RetryMiddleware (550) and the cookie middleware (700): it sees responses before Retry
+# does, and can add browser-earned cookies before the cookie middleware builds the header.
+BARRIERS_PRIORITY = 650
+# Attachment paths written inside scripts (gkmlpt keeps the article in window._CONFIG JSON).
+_SCRIPT_FILE = re.compile(
+    r"""["']((?:https?:)?[^"'\s<>]*?\.(?:pdf|docx?|wps|xlsx?|zip|rar|rtf|ofd))["']""", re.I
+)
+
+
+def response_text(response: Response) -> str:
+    """The decoded body of a text response, '' for binary ones."""
+    try:
+        return response.text
+    except AttributeError:
+        return ""
+
+
+class ListAdapter:
+    """How a family lists a column.  The default reads links and the TRS pager."""
+
+    family = "generic"
+
+    def matches(self, response: Response) -> bool:
+        """True when this page carries the family's list (not just its fingerprints)."""
+        return False
+
+    def entries(self, spider: AdapterSpider, response: Response) -> list[Entry] | None:
+        """The column's entries on this page; None lets the shared link reader do it."""
+        return None
+
+    def next_pages(self, spider: AdapterSpider, response: Response) -> Iterable[str]:
+        """GET pages that continue the column (followed like the base walk's)."""
+        return TrsSpider.next_pages(spider, response)  # type: ignore[arg-type]
+
+    def follow_ups(
+        self, spider: AdapterSpider, response: Response, fresh: int, entries: list[Entry]
+    ) -> Iterator[scrapy.Request]:
+        """API requests that continue the column; ``fresh`` counts entries not seen before."""
+        return iter(())
+
+    def attachment_urls(self, spider: AdapterSpider, response: Response) -> list[str]:
+        """Attachments an article page names outside its HTML links (scripts, JSON)."""
+        return []
+
+
+class AdapterSpider(PortalSpider):
+    """A column walk whose list pages are read by family adapters chosen per page.
+
+    ``adapters`` is the order they are tried in when fingerprints do not settle it; a family
+    spider lists its own adapter first, the generic spider lists them all.
+    """
+
+    adapters: tuple[ListAdapter, ...] = (ListAdapter(),)
+    # Settings the family needs, applied even when the runner subclasses the spider with its
+    # own ``custom_settings`` (it does, to set ROBOTSTXT_OBEY per source).
+    family_settings: dict[str, Any] = {}
+
+    @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        mws = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+        mws.setdefault(BARRIERS_MIDDLEWARE, BARRIERS_PRIORITY)
+        settings.set("DOWNLOADER_MIDDLEWARES", mws, priority="spider")
+        for key, value in cls.family_settings.items():
+            settings.set(key, value, priority="spider")
+        super().update_settings(settings)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._pager_reached: set[int] = set()
+        self._entries: dict[int, list[Entry]] = {}
+        self.extra_attachments: dict[str, list[str]] = {}  # article URL -> files an API named
+
+    # -- choosing the adapter ---------------------------------------------------------------
+
+    def adapter_for(self, response: Response) -> ListAdapter:
+        by_name = {a.family: a for a in self.adapters}
+        named = response.meta.get(FAMILY_META)
+        if named in by_name:
+            return by_name[named]
+        text = response_text(response)
+        family = detect_family(response.url, text) if text else None
+        if family in by_name and by_name[family].matches(response):
+            return by_name[family]
+        for adapter in self.adapters:
+            if adapter.matches(response):
+                return adapter
+        return by_name.get("generic") or ListAdapter()
+
+    # -- the walk, with adapters ------------------------------------------------------------
+
+    def parse_column(self, response: Response, depth: int = 0) -> Iterator[Any]:
+        if self._wants_browser(response):
+            self.logger.info("%s: list filled in by script, rendering %s", self.source["id"], response.url)
+            yield self.browser_request(response.url, depth)
+            return
+        adapter = self.adapter_for(response)
+        entries = self._entries_of(response, adapter)
+        fresh = len({e.url for e in entries if e.url not in self.seen_entries})
+        yield from super().parse_column(response, depth)
+        if id(response) in self._pager_reached:  # the base walk did not stop here
+            self._pager_reached.discard(id(response))
+            yield from adapter.follow_ups(self, response, fresh, entries)
+        self._entries.pop(id(response), None)
+
+    def list_entries(self, response: Response) -> Iterator[Entry]:
+        entries = self._entries.get(id(response))
+        if entries is None:
+            entries = self._entries_of(response, self.adapter_for(response))
+        return iter(entries)
+
+    def _entries_of(self, response: Response, adapter: ListAdapter) -> list[Entry]:
+        if id(response) not in self._entries:
+            found = adapter.entries(self, response)
+            if found is None:
+                found = list(super().list_entries(response))
+            self._entries[id(response)] = found
+        return self._entries[id(response)]
+
+    def next_pages(self, response: Response) -> Iterable[str]:
+        self._pager_reached.add(id(response))
+        return self.adapter_for(response).next_pages(self, response)
+
+    def attachment_links(self, response: Response) -> list[str]:
+        urls = super().attachment_links(response)
+        extra = self.extra_attachments.get(response.url, []) + self.adapter_for(response).attachment_urls(
+            self, response
+        )
+        return urls + [u for u in dict.fromkeys(extra) if u not in urls]
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def api_request(self, family: str, url: str, **kwargs: Any) -> scrapy.Request:
+        """A list-API request whose answer goes back through ``parse_column`` to ``family``."""
+        meta = {FAMILY_META: family, **kwargs.pop("meta", {})}
+        cls = scrapy.FormRequest if "formdata" in kwargs else scrapy.Request
+        return cls(
+            url,
+            callback=self.parse_column,
+            cb_kwargs={"depth": MAX_DISCOVERY_DEPTH},
+            meta=meta,
+            **kwargs,
+        )
+
+    def browser_allowed(self) -> bool:
+        """Whether this source may use the browser (``browser: true``, or the JS-only family)."""
+        return bool(self.source.get("browser")) or self.family == "jsonly"
+
+    def browser_request(self, url: str, depth: int) -> scrapy.Request:
+        """The list page again, rendered by Chromium (only spiders with the handler get here)."""
+        from spiders.browser import render_meta
+
+        return scrapy.Request(
+            url,
+            callback=self.parse_column,
+            cb_kwargs={"depth": depth},
+            meta=render_meta(),
+            dont_filter=True,
+        )
+
+    def _wants_browser(self, response: Response) -> bool:
+        if response.meta.get("playwright") or not self.browser_allowed():
+            return False
+        if response.meta.get(FAMILY_META):
+            return False  # an API answer is data, not a page to render
+        text = response_text(response)
+        if not text or not needs_browser(text):
+            return False
+        adapter = self.adapter_for(response)
+        return not [e for e in self._entries_of(response, adapter) if _report_like(e)]
+
+
+def _report_like(entry: Entry) -> bool:
+    from spiders.pages import is_report_title
+
+    return is_report_title(entry.title)
+
+
+def script_attachments(response: Response) -> list[str]:
+    """Document files named in a page's scripts or JSON (``\\/``-escaped paths included)."""
+    text = response_text(response).replace("\\/", "/")
+    urls = []
+    for m in _SCRIPT_FILE.finditer(text):
+        raw = m.group(1)
+        if raw.startswith(("data:", "javascript:")):
+            continue
+        url = urldefrag(response.urljoin(raw))[0]
+        if is_attachment_url(url) and url not in urls:
+            urls.append(url)
+    return urls

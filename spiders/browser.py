@@ -1,0 +1,75 @@
+"""Columns only a browser can read, through scrapy-playwright driving Debian's Chromium.
+
+The browser is used only where a plain request cannot see the list: a list page is first
+fetched plainly, and rendered only when it is an empty container plus a fetching script
+(``spiders.detect.needs_browser``).  Articles and files are always plain requests (Chromium
+turns a PDF into a 271-byte viewer shell; research/crawling.md §4).  The same settings let
+``crawler.barriers`` pass a challenge page in the browser for a source with ``browser: true``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spiders.adapters import AdapterSpider
+from spiders.generic import ALL_ADAPTERS
+
+CHROMIUM = "/usr/bin/chromium"
+HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+NAVIGATION_TIMEOUT_MS = 45_000  # a 瑞数 challenge needs 30–45 s on real portals (portals.md §1.7)
+# A page has passed its challenge (or finished filling its list) once it shows real text and no
+# challenge markers: check for positive evidence, never only for the markers' absence.
+PAGE_READY = """() => {
+  const b = document.body;
+  if (!b) return false;
+  if (document.querySelector('meta#9DhefwqGPrzGxEp9hPaoag, script[r="m"]')) return false;
+  return b.innerText.replace(/\\s+/g, '').length > 20;
+}"""
+
+
+def playwright_settings(
+    executable: str = CHROMIUM, timeout_ms: int = NAVIGATION_TIMEOUT_MS
+) -> dict[str, Any]:
+    """Scrapy settings that route ``meta["playwright"]`` requests through Chromium."""
+    return {
+        "DOWNLOAD_HANDLERS": {"http": HANDLER, "https": HANDLER},
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": executable, "headless": True, "timeout": 30_000},
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout_ms,
+        "PLAYWRIGHT_MAX_CONTEXTS": 1,
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 4,
+    }
+
+
+def render_meta(timeout_ms: int = NAVIGATION_TIMEOUT_MS, include_page: bool = False) -> dict[str, Any]:
+    """Request meta that renders a page and waits until its scripts have filled it in."""
+    from scrapy_playwright.page import PageMethod
+
+    return {
+        "playwright": True,
+        "playwright_include_page": include_page,
+        "playwright_page_methods": [
+            PageMethod("wait_for_load_state", "networkidle", timeout=timeout_ms),
+            PageMethod("wait_for_function", PAGE_READY, timeout=timeout_ms),
+        ],
+    }
+
+
+class BrowserSpider(AdapterSpider):
+    """The JS-only family: like the generic walk, but script-filled lists are rendered."""
+
+    name = "jsonly"
+    family = "jsonly"
+    adapters = ALL_ADAPTERS
+    family_settings = playwright_settings()
+
+
+def with_browser(spider_cls: type[AdapterSpider]) -> type[AdapterSpider]:
+    """``spider_cls`` able to use Chromium (for a source with ``browser: true``)."""
+    if spider_cls.family_settings.get("DOWNLOAD_HANDLERS", {}).get("http") == HANDLER:
+        return spider_cls
+    return type(
+        f"Browser{spider_cls.__name__}",
+        (spider_cls,),
+        {"family_settings": {**spider_cls.family_settings, **playwright_settings()}},
+    )
