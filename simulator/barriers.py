@@ -110,21 +110,28 @@ class GuardedSite:
     def expected_t(self, s_value: str) -> str:
         return checksum(self._token(s_value) + str(self._nsd(s_value)))
 
-    def passed(self, request: Request) -> bool:
-        jar = SimpleCookie()
+    @staticmethod
+    def _cookies(request: Request) -> dict[str, str]:
+        jar: SimpleCookie = SimpleCookie()
         try:
             jar.load(request.header("cookie"))
         except CookieError:
-            return False
-        s = jar[COOKIE_S].value if COOKIE_S in jar else ""
-        t = jar[COOKIE_T].value if COOKIE_T in jar else ""
-        if len(s) != 24 or self._sign(s[:16]) != s:
-            return False
-        return t == self.expected_t(s)
+            return {}
+        return {k: m.value for k, m in jar.items()}
+
+    def _valid_s(self, request: Request) -> str | None:
+        s = self._cookies(request).get(COOKIE_S, "")
+        return s if len(s) == 24 and self._sign(s[:16]) == s else None
+
+    def passed(self, request: Request) -> bool:
+        s = self._valid_s(request)
+        return s is not None and self._cookies(request).get(COOKIE_T) == self.expected_t(s)
 
     def challenge_response(self, request: Request) -> Response:
         object.__setattr__(self, "challenges", self.challenges + 1)
-        s = self._sign(secrets.token_hex(8))
+        # Keep a valid first cookie: a parallel request (favicon.ico) must not invalidate the
+        # one the page's script is computing its answer from.
+        s = self._valid_s(request) or self._sign(secrets.token_hex(8))
         token, nsd = self._token(s), self._nsd(s)
         page = (
             "<!DOCTYPE html>\n<html><head>\n"

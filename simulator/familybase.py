@@ -357,7 +357,11 @@ class ColumnSite(RegionSite):
         if fmt == "zip":
             return zip_of(f"{pr.title}.docx", self.render_file(pr, "docx"))
         if fmt in ("doc", "wps"):
-            return cached_render(render.render_doc, "doc", pr.report, self.drift_of(pr))
+            # LibreOffice converts the (cached) DOCX: a .wps is served as the same OLE Word binary.
+            docx = self.render_file(pr, "docx")
+            return cached_render(
+                lambda *_a, **_k: render.docx_to(docx, "doc"), "doc", pr.report, self.drift_of(pr)
+            )
         raise ValueError(fmt)
 
     # -- shared template bits ------------------------------------------------------------------
