@@ -3,8 +3,8 @@
     import simulator.families  # noqa: F401  (then SimulatedPortal(family="hanweb", ...) works)
 
 Every family registered here also takes the barrier options of :mod:`simulator.barriers`
-(``challenge``, ``browser_only``, ``challenge_delay_ms``); ``with_barriers(TrsSite)`` gives TRS
-the same, for whoever owns its registration.
+(``challenge``, ``browser_only``, ``challenge_delay_ms``); "trs" is re-registered the same way
+(without barrier options the factory returns a plain TrsSite, so nothing changes for TRS users).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from simulator.hanweb import HanwebSite
 from simulator.jsonly import JsOnlySite
 from simulator.model import Region
 from simulator.portal import register_family
+from simulator.trs import TrsSite
 from simulator.ucap import UcapSite
 
 FAMILY_CLASSES: dict[str, type] = {
@@ -50,3 +51,5 @@ def with_barriers(cls: Callable[..., Any]) -> Callable[..., Any]:
 
 for _name, _cls in FAMILY_CLASSES.items():
     register_family(_name, with_barriers(_cls))
+# TRS too (Rivers challenges are met on TRS portals); without barrier options this is TrsSite itself.
+register_family("trs", with_barriers(TrsSite))

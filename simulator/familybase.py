@@ -119,6 +119,7 @@ class ColumnSite(RegionSite):
         self.dual_agency = self._pick_dual(owned, dual_agency)
         self.served_fmt = self._assign_formats(owned, special_formats)
         self.items = self._build_items(owned)
+        self._primary = {id(it.report): it for it in self.items if it.report is not None and it.primary}
         self.routes: dict[str, tuple[str, Item]] = self._build_routes()
 
     # -- set-up --------------------------------------------------------------------------------
@@ -272,7 +273,7 @@ class ColumnSite(RegionSite):
             if r is None or kind not in ("article", "wap", "attachment") or not self.item_visible(it):
                 continue
             final = self.attachment_final_path(it) if kind == "attachment" else path
-            primary = next(i for i in self.items if i.report is r and i.primary)
+            primary = self._primary[id(r)]
             out.append(
                 {
                     "url": self.base_url + path,
@@ -299,7 +300,7 @@ class ColumnSite(RegionSite):
         return [self.base_url + self.article_path(it) for it in self.entries() if it.report is None]
 
     def _item_of(self, pr: PlannedReport) -> Item:
-        return next(it for it in self.items if it.report is pr and it.primary)
+        return self._primary[id(pr)]
 
     def url_of(self, pr: PlannedReport) -> str:
         return self.base_url + self.article_path(self._item_of(pr))

@@ -12,7 +12,10 @@ What a crawler meets, as on real Hanweb portals (research/portals.md §1.1, §1.
   webname=..&permissiontype=0`` → ``<datastore><totalrecord>N</totalrecord><totalpage>P</totalpage>
   <recordset>…</recordset></datastore>``, a group of 3 pages per request;
   ``ignore_startrecord=True``: the server ignores startrecord/endrecord and pages by ``page=``
-  (1-based, ``perpage`` records per page; no ``page`` = page 1);
+  (1-based, ``perpage`` records per page; no ``page`` = page 1); ``max_records=300``: one
+  answer holds at most that many records (盐城/阜宁: big ``perpage`` values are truncated);
+- Zhejiang jcms style: ``/col/col<id>/index.html?uid=<unitid>&pageNum=<n>`` embeds page n
+  (``per_page`` records) in the datastore instead of the first group;
 - articles ``/art/YYYY/M/D/art_<col>_<id>.html`` (month and day not zero-padded) with the
   ``ZJEG_RSS`` / ``ContentStart`` markers, metas ArticleTitle / PubDate / ContentSource /
   i_columnid / i_articleid / Maketime, the 大汉版通 comment and the body in ``#zoom``;
@@ -49,6 +52,7 @@ class HanwebSite(ColumnSite):
         ignore_startrecord: bool = False,
         referer_required: bool = True,
         absolute_links: bool = False,
+        max_records: int | None = None,
         special_formats: tuple[str, ...] = ("zip", "doc"),
         **options: Any,
     ) -> None:
@@ -56,6 +60,7 @@ class HanwebSite(ColumnSite):
         self.ignore_startrecord = ignore_startrecord
         self.referer_required = referer_required
         self.absolute_links = absolute_links
+        self.max_records = max_records
         seed = stable(region.government.name + str(options.get("agencies")))
         self.webid = 1 + seed % 90
         self.xxgk_col = 1_229_000_000 + seed % 1_000_000
@@ -109,7 +114,10 @@ class HanwebSite(ColumnSite):
             return self.page(self.xxgk_page(), self.latest())
         for col in self.columns():
             if path == self.column_url(col):
-                return self.page(self.column_page(col), self.latest(col))
+                page_num = (
+                    _int(request.arg("pageNum"), 0) if request.arg("uid") == str(self.unit_ids[col]) else 0
+                )
+                return self.page(self.column_page(col, page_num), self.latest(col))
         if path == DOWNFILE:
             return self.downfile(request)
         route = self.routes.get(path)
@@ -156,6 +164,8 @@ class HanwebSite(ColumnSite):
         else:
             start = max(1, _int(arg("startrecord"), 1))
             end = _int(arg("endrecord"), start + perpage * GROUP_PAGES - 1)
+        if self.max_records:
+            end = min(end, start + self.max_records - 1)
         chunk = entries[start - 1 : max(start - 1, end)]
         total = len(entries)
         body = (
@@ -220,11 +230,15 @@ class HanwebSite(ColumnSite):
             + self._footer()
         )
 
-    def column_page(self, column: str) -> str:
+    def column_page(self, column: str, page_num: int = 0) -> str:
+        """The column; ``page_num`` >= 1 embeds that page (?uid=&pageNum=) instead of the first group."""
         entries = self.entries(column)
-        group = self.per_page * GROUP_PAGES
         col, unit = self.col_ids[column], self.unit_ids[column]
-        records = "".join(self.record(it) for it in entries[:group])
+        if page_num >= 1:
+            shown = entries[(page_num - 1) * self.per_page : page_num * self.per_page]
+        else:
+            shown = entries[: self.per_page * GROUP_PAGES]
+        records = "".join(self.record(it) for it in shown)
         webname = quote(self.site_name)
         nextgroup = f"{DATAPROXY}?page=1&webid={self.webid}&columnid={col}&unitid={unit}"
         label = self.column_label(column)

@@ -31,6 +31,8 @@ class JsOnlySite(ColumnSite):
     family = "jsonly"
 
     def __init__(self, region: Region, *, per_page: int = 10, delay_ms: int = 300, **options: Any) -> None:
+        if options.get("dual_agency"):
+            raise ValueError("the JS-only site has a single column: no dual_agency")
         self.per_page = per_page
         self.delay_ms = delay_ms
         super().__init__(region, **options)

@@ -456,3 +456,42 @@ def test_chromium_renders_the_js_list_and_passes_the_challenge(region):
             finally:
                 browser.close()
         assert p.site.challenges >= 2  # the plain fetch and the browser's first visit
+
+
+def test_hanweb_max_records_and_zhejiang_pagenum(region):
+    with SimulatedPortal(region, family="hanweb", today=TODAY, max_records=20) as p:
+        site = p.site
+        q = f"columnid={site.col_ids['main']}&unitid={site.unit_ids['main']}".encode()
+        xml = text_of(
+            f"{p.base_url}/module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=900&perpage=300", data=q
+        )
+        assert len(RECORD.findall(xml)) == 20  # a big request is cut short: go on from record 21
+        col = p.base_url + site.column_url()
+        page2 = text_of(f"{col}?uid={site.unit_ids['main']}&pageNum=2")
+        hrefs = [urljoin(col, re.search(r'href="([^"]+)"', r).group(1)) for r in RECORD.findall(page2)]
+        assert hrefs == [p.base_url + site.article_path(it) for it in site.entries()[15:30]]
+
+
+def test_mixed_families_in_one_portal_and_trs_behind_a_challenge(region):
+    depts = [a.name for a in region.agencies if a.kind == "department"]
+    subs = [
+        {"name": "hanweb-dept", "family": "hanweb", "agencies": depts[:2], "charset": "gbk"},
+        {"name": "ucap-dept", "family": "ucap", "agencies": depts[2:4], "per_page": 4},
+        {"name": "trs-guarded", "family": "trs", "agencies": depts[4:6], "challenge": True},
+    ]
+    with SimulatedPortal(region, family="gkmlpt", today=TODAY, subsites=subs) as p:
+        assert [type(s.site).__name__ for s in p.sites] == [
+            "GkmlptSite",
+            "HanwebSite",
+            "UcapSite",
+            "GuardedSite",
+        ]
+        urls = p.report_urls()
+        assert len({(r.agency.name, r.year) for r in urls.values()}) == len(
+            [r for r in region.reports if r.published_at and r.published_at <= TODAY]
+        )
+        for s in p.sites:
+            assert all(u.startswith(s.base_url) for u in s.site.report_urls())
+        guarded = p.sites[3]
+        assert fetch(guarded.start_url)[0] == 412 and type(guarded.site.inner).__name__ == "TrsSite"
+        assert p.url_of(depts[4], 2024).startswith(guarded.base_url)
