@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
@@ -75,6 +76,8 @@ def run_crawl(
     logging.getLogger("scrapy").setLevel(log_level)
     crawl_settings = config.section("crawl")
     started = []
+    full_walks: dict[str, bool] = {}
+    failures: dict[str, str] = {}
     with Store(config.storage_path) as store:
         for source in sources:
             store.upsert_source(
@@ -82,8 +85,12 @@ def run_crawl(
             )
             run_id = store.start_run(source["id"])
             known = store.known_urls(source["id"])
-            validators = {url: store.validators(url) for url in known} if revalidate else {}
-            children = store.attachments_by_page(source["id"]) if revalidate else {}
+            full = revalidate or _walk_due(
+                store.last_full_walk(source["id"]), crawl_settings["revalidate_days"]
+            )
+            full_walks[source["id"]] = full
+            validators = {url: store.validators(url) for url in known} if full else {}
+            children = store.attachments_by_page(source["id"]) if full else {}
             spider_cls = spider_for(source)
             if source.get("obey_robots") != crawl_settings["obey_robots"]:
                 spider_cls = type(
@@ -92,26 +99,49 @@ def run_crawl(
                     {"custom_settings": {"ROBOTSTXT_OBEY": source["obey_robots"]}},
                 )
             crawler = process.create_crawler(spider_cls)
-            process.crawl(
+            done = process.crawl(
                 crawler,
                 source=source,
                 known_urls=known,
                 validators=validators,
-                revalidate=revalidate,
+                revalidate=full and bool(known),
                 children=children,
+                recheck=store.pages(source["id"]) if full else (),
                 max_pages=int(crawl_settings["max_pages_per_source"]),
                 run_id=run_id,
             )
+            done.addErrback(_remember_failure, failures, source["id"])
             started.append((source, run_id, crawler))
     process.start()
     results = []
     with Store(config.storage_path) as store:
         for source, run_id, crawler in started:
             stats = _run_stats(crawler.stats.get_stats())
+            stats["full_walk"] = full_walks[source["id"]]
             status, reason = _run_status(stats)
+            if source["id"] in failures:  # the crawler itself broke: say so, never "finished"
+                status, reason = "failed", failures[source["id"]]
             store.finish_run(run_id, status, stats, reason)
             results.append(RunResult(source["id"], run_id, status, stats, reason))
     return results
+
+
+def _remember_failure(failure, failures: dict[str, str], source_id: str) -> None:
+    logging.getLogger(__name__).error("crawl of %s failed: %s", source_id, failure.getTraceback())
+    failures[source_id] = f"crawler error: {failure.getErrorMessage()}"
+
+
+def _walk_due(last: str | None, every_days: float) -> bool:
+    """Whether a source is due a full walk: never walked, or the last one is older than the period.
+
+    Ordinary crawls stop at the first list page that holds only known reports, which keeps a
+    daily crawl of an unchanged portal to a handful of requests; the periodic full walk is what
+    notices a report edited or removed after publication.
+    """
+    if last is None:
+        return True
+    age = datetime.now(UTC) - datetime.fromisoformat(last)
+    return age.total_seconds() >= every_days * 86400
 
 
 def _run_stats(raw: dict[str, Any]) -> dict[str, Any]:

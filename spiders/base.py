@@ -85,6 +85,7 @@ class PortalSpider(scrapy.Spider):
         validators: dict[str, tuple[str | None, str | None]] | None = None,
         revalidate: bool = False,
         children: dict[str, list[str]] | None = None,
+        recheck: Iterable[str] = (),
         max_pages: int = 5000,
         **kwargs: Any,
     ):
@@ -94,6 +95,7 @@ class PortalSpider(scrapy.Spider):
         self.validators = validators or {}
         self.revalidate = revalidate
         self.children = children or {}  # page URL -> its known attachments (re-checked on 304)
+        self.recheck = list(recheck)  # known article pages to re-check directly when revalidating
         self.max_pages = max_pages
         self.list_pages = 0
         self.seen_entries: set[str] = set()
@@ -104,6 +106,12 @@ class PortalSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for request in self.start_requests_for(self.source["start_url"]):
             yield request
+        # A revalidation also asks every known article directly, so a report that left its
+        # column (404/410) becomes a removal and one that came back a restoration.
+        if self.revalidate:
+            for url in self.recheck:
+                self.seen_entries.add(url)
+                yield self.article_request(Entry(url, ""))
 
     def start_requests_for(self, url: str) -> Iterator[scrapy.Request]:
         yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"depth": 0})
@@ -138,14 +146,15 @@ class PortalSpider(scrapy.Spider):
         for url in self.next_pages(response):
             yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth})
 
+    def conditional_headers(self, url: str) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since for a document we already hold."""
+        if url not in self.known:
+            return {}
+        etag, modified = self.validators.get(url, (None, None))
+        return {k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", modified)) if v}
+
     def article_request(self, entry: Entry) -> scrapy.Request:
-        headers = {}
-        if entry.url in self.known:
-            etag, modified = self.validators.get(entry.url, (None, None))
-            if etag:
-                headers["If-None-Match"] = etag
-            if modified:
-                headers["If-Modified-Since"] = modified
+        headers = self.conditional_headers(entry.url)
         callback = self.parse_attachment if is_attachment_url(entry.url) else self.parse_article
         kwargs = {"entry": entry} if callback == self.parse_article else {"parent": None, "entry": entry}
         return scrapy.Request(
@@ -191,7 +200,7 @@ class PortalSpider(scrapy.Spider):
                 callback=self.parse_attachment,
                 cb_kwargs={"parent": item, "entry": entry},
                 meta={"handle_httpstatus_list": KNOWN_STATUSES},
-                headers={"Referer": response.url},
+                headers={**self.conditional_headers(url), "Referer": response.url},
             )
 
     def parse_attachment(
@@ -289,13 +298,11 @@ class PortalSpider(scrapy.Spider):
             yield NotModifiedItem(response.url)
             # An unchanged page can still link a corrected file: re-check its known attachments.
             for url in self.children.get(response.url, []):
-                etag, modified = self.validators.get(url, (None, None))
-                headers = {k: v for k, v in (("If-None-Match", etag), ("If-Modified-Since", modified)) if v}
                 yield scrapy.Request(
                     url,
                     callback=self.parse_attachment,
                     cb_kwargs={"parent": None, "entry": Entry(url, "")},
-                    headers={**headers, "Referer": response.url},
+                    headers={**self.conditional_headers(url), "Referer": response.url},
                     meta={"handle_httpstatus_list": KNOWN_STATUSES},
                 )
         else:

@@ -154,6 +154,24 @@ class Store:
         rows = list(self.db.query("SELECT * FROM documents WHERE url = ?", [url]))
         return rows[0] if rows else None
 
+    def pages(self, source_id: str) -> list[str]:
+        """The article pages stored for a source (gone ones included), for a revalidation."""
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT url FROM documents WHERE source_id = ? AND kind = 'page' ORDER BY id", [source_id]
+            )
+        ]
+
+    def last_full_walk(self, source_id: str) -> str | None:
+        """When the source's last finished full walk (first crawl or revalidation) started."""
+        row = self.db.execute(
+            "SELECT started_at FROM crawl_runs WHERE source_id = ? AND status = 'finished' "
+            "AND json_extract(stats_json, '$.full_walk') = 1 ORDER BY id DESC LIMIT 1",
+            [source_id],
+        ).fetchone()
+        return row[0] if row else None
+
     def known_urls(self, source_id: str) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT url FROM documents WHERE source_id = ?", [source_id])}
 
@@ -257,6 +275,8 @@ class Store:
             latest = self.latest_version(doc["id"])
             self.db["documents"].update(doc["id"], {"last_seen": at, "gone_since": None})
             self._check(doc["id"], latest["id"] if latest else None, run_id, at, http_status, "not_modified")
+            if doc.get("gone_since"):
+                self._event(doc["id"], "restored", at, latest["id"] if latest else None, None, {})
 
     def record_gone(self, url: str, run_id: int | None, http_status: int, reason: str) -> bool:
         """A known document answered 404/410 or left its column; True when this is news."""

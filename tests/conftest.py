@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 # Tests must never reach the network: keep tldextract and friends on their bundled data.
 os.environ.setdefault("TLDEXTRACT_CACHE", str(Path(__file__).parent / ".tldextract-cache"))
+# Rendered simulator documents (DOCX takes ~1 s each) are shared by every test session.
+os.environ.setdefault("NIANBAO_SIM_CACHE", str(Path(tempfile.gettempdir()) / "nianbao-sim-cache"))
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEEDS = SHARED / "seeds"

@@ -1,0 +1,69 @@
+"""Incremental crawls and change events: edits, removals and restorations between crawls."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from simulator.portal import SimulatedPortal
+from tests.crawl_helpers import nianbao, write_config
+
+
+def _events(db) -> list[tuple[str, str]]:
+    return [
+        (kind, url)
+        for kind, url in db.execute(
+            "SELECT e.kind, d.url FROM events e JOIN documents d ON d.id = e.document_id ORDER BY e.id"
+        )
+    ]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("changes")
+    portal = SimulatedPortal(seed=11)
+    with portal:
+        config = write_config(tmp, [portal.start_url])
+        db = sqlite3.connect(tmp / "nianbao.db", isolation_level=None)
+        yield portal, config, db
+        db.close()
+
+
+def test_an_unchanged_recrawl_costs_under_a_tenth_of_the_first(site):
+    portal, config, db = site
+    portal.reset_requests()
+    nianbao(config, "crawl", "--quiet")
+    first = portal.request_count()
+    versions = db.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
+    portal.reset_requests()
+    nianbao(config, "crawl", "--quiet")
+    second = portal.request_count()
+    assert first > 100
+    assert second <= 0.1 * first, (first, second, portal.requests)
+    assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == versions
+    assert _events(db) == []
+
+
+def test_edit_remove_restore_give_exactly_the_right_events(site):
+    portal, config, db = site
+    site_ = portal.site
+    html_reports = [p for p in portal.region.published() if p.fmt == "html"]
+    edited, removed = html_reports[0], html_reports[1]
+    edited_url = portal.url_of(edited.agency.name, edited.year)
+    removed_url = portal.url_of(removed.agency.name, removed.year)
+    portal.edit(edited.agency.name, edited.year)
+    portal.remove(removed.agency.name, removed.year)
+    portal.reset_requests()
+    nianbao(config, "crawl", "--quiet", "--revalidate")
+    assert sorted(_events(db)) == [("modified", edited_url), ("removed", removed_url)]
+    assert site_.visible(edited)
+
+    portal.restore(removed.agency.name, removed.year)
+    nianbao(config, "crawl", "--quiet", "--revalidate")
+    assert _events(db)[2:] == [("restored", removed_url)]
+    # nothing changed since: a further revalidation adds no event and no version
+    versions = db.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
+    nianbao(config, "crawl", "--quiet", "--revalidate")
+    assert len(_events(db)) == 3
+    assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == versions
