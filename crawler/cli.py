@@ -169,6 +169,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                     "errors": last.get("errors"),
                     "blocked": last.get("blocked"),
                     "reason": last.get("reason"),
+                    "health": json.loads(last.get("stats_json") or "{}").get("health"),
                 }
             )
     if args.format == "json":
@@ -179,6 +180,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                 f"{r['source']:<20} {r['status']:<14} last run {r['last_run'] or '-':<26} "
                 f"documents {r['documents'] or 0:>5}  reports {r['reports'] or 0:>5}  errors {r['errors'] or 0:>4}"
                 + (f"  ({r['reason']})" if r["reason"] else "")
+                + (f"  warning: {r['health']}" if r["health"] else "")
             )
     return 0
 

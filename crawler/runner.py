@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -118,6 +119,7 @@ def run_crawl(
         for source, run_id, crawler in started:
             stats = _run_stats(crawler.stats.get_stats())
             stats["full_walk"] = full_walks[source["id"]]
+            stats["health"] = _health(stats, store.runs(source["id"], limit=20))
             status, reason = _run_status(stats)
             if source["id"] in failures:  # the crawler itself broke: say so, never "finished"
                 status, reason = "failed", failures[source["id"]]
@@ -144,6 +146,25 @@ def _walk_due(last: str | None, every_days: float) -> bool:
     return age.total_seconds() >= every_days * 86400
 
 
+def _health(stats: dict[str, Any], history: list[dict]) -> str | None:
+    """A warning for the monitor when a full walk lists no reports, or far fewer than the last one.
+
+    Portals get redesigned and columns move: a crawl that "succeeds" with nothing in it is the
+    quiet failure this catches.
+    """
+    if not stats["full_walk"]:
+        return None
+    if stats["listed"] == 0:
+        return "no reports listed in the column"
+    for run in history:
+        previous = json.loads(run["stats_json"] or "{}")
+        if run["status"] == "finished" and previous.get("full_walk") and previous.get("listed"):
+            if stats["listed"] < 0.5 * previous["listed"]:
+                return f"{stats['listed']} reports listed, against {previous['listed']} in run {run['id']}"
+            return None
+    return None
+
+
 def _run_stats(raw: dict[str, Any]) -> dict[str, Any]:
     errors = raw.get("log_count/ERROR", 0) + sum(
         v for k, v in raw.items() if k.startswith("downloader/exception_type_count/")
@@ -155,6 +176,7 @@ def _run_stats(raw: dict[str, Any]) -> dict[str, Any]:
         "new_versions": raw.get("nianbao/new_version", 0),
         "unchanged": raw.get("nianbao/unchanged", 0),
         "reports": raw.get("nianbao/reports", 0),
+        "listed": raw.get("nianbao/listed", 0),
         "removed": raw.get("nianbao/removed", 0),
         "errors": errors,
         "blocked": raw.get("nianbao/blocked", 0) + raw.get("robotstxt/forbidden", 0),

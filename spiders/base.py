@@ -129,6 +129,7 @@ class PortalSpider(scrapy.Spider):
                 continue
             new += 1
             yield self.article_request(entry)
+        self.crawler.stats.set_value("nianbao/listed", len(self.seen_entries))
         for url in self.subcolumns(response):
             yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1})
         if depth < MAX_DISCOVERY_DEPTH:
