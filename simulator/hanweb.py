@@ -37,6 +37,59 @@ from simulator.site import Request, Response
 DATAPROXY = "/module/web/jpage/dataproxy.jsp"
 DOWNFILE = "/module/download/downfile.jsp"
 GROUP_PAGES = 3  # jpage asks for three pages per request
+JPAGE_JS = "/module/web/jpage/jpage.js"
+
+# A small stand-in for jpage.js (and the bit of jQuery it needs): a browser shows the datastore's
+# records page by page and asks dataproxy.jsp for the next group, as on a real Hanweb column.
+_JPAGE = r"""(function () {
+  var REC = /<record><!\[CDATA\[([\s\S]*?)\]\]><\/record>/g;
+  function records(text) { var out = [], m; REC.lastIndex = 0; while ((m = REC.exec(text))) out.push(m[1]); return out; }
+  function jpage(el, cfg) {
+    var cache = {}, per = cfg.perPage, total = cfg.totalRecord, group = per * cfg.groupSize;
+    var pages = Math.max(1, Math.ceil(total / per));
+    records(el.querySelector('script[type="text/xml"]').textContent).forEach(function (r, i) { cache[i] = r; });
+    var box = document.createElement('div'); box.className = 'default_pgContainer'; el.appendChild(box);
+    var bar = document.createElement('div'); bar.className = 'default_pgPanel'; el.appendChild(bar);
+    function pager(p) {
+      bar.innerHTML = '';
+      for (var i = 1; i <= pages; i++) {
+        var a = document.createElement('a'); a.href = 'javascript:;'; a.textContent = i;
+        if (i === p) { a.className = 'default_pgCurrentPage'; }
+        a.onclick = (function (n) { return function () { show(n); }; })(i);
+        bar.appendChild(a);
+      }
+    }
+    function show(p) {
+      var start = (p - 1) * per;
+      function draw() {
+        var html = '';
+        for (var i = start; i < Math.min(start + per, total); i++) { html += cache[i] || ''; }
+        box.innerHTML = '<ul>' + html + '</ul>'; pager(p);
+      }
+      if (start >= total || cache[start] !== undefined) { draw(); return; }
+      var s = Math.floor(start / group) * group + 1;
+      var xhr = new XMLHttpRequest();
+      xhr.open('POST', cfg.proxyUrl + '?startrecord=' + s + '&endrecord=' + (s + group - 1) + '&perpage=' + per);
+      xhr.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded; charset=UTF-8');
+      xhr.onload = function () { records(xhr.responseText).forEach(function (r, i) { cache[s - 1 + i] = r; }); draw(); };
+      xhr.send(Object.keys(cfg.ajaxParam).map(function (k) {
+        return k + '=' + encodeURIComponent(cfg.ajaxParam[k]); }).join('&'));
+    }
+    show(1);
+  }
+  if (!window.$) {
+    window.$ = function (x) {
+      if (typeof x === 'function') {
+        if (document.readyState === 'loading') { document.addEventListener('DOMContentLoaded', x); } else { x(); }
+        return null;
+      }
+      // Hanweb unit ids are numeric: "#764752" is not a valid CSS id selector, jQuery copes.
+      var el = document.querySelector(x.replace(/^#(\w+)/, '[id="$1"]'));
+      return { jpage: function (cfg) { jpage(el, cfg); }, text: function () { return el ? el.textContent : ''; } };
+    };
+  }
+})();
+"""
 
 
 class HanwebSite(ColumnSite):
@@ -120,6 +173,8 @@ class HanwebSite(ColumnSite):
                 return self.page(self.column_page(col, page_num), self.latest(col))
         if path == DOWNFILE:
             return self.downfile(request)
+        if path == JPAGE_JS:
+            return Response(200, _JPAGE, "application/javascript")
         route = self.routes.get(path)
         if route is not None and route[0] == "file":
             it = route[1]
@@ -251,8 +306,8 @@ class HanwebSite(ColumnSite):
         }
         # jpage.js turns the datastore into the list and asks dataproxy.jsp for the next groups.
         script = (
-            '<script language="javascript" src="/module/web/jpage/jpage.js"></script>\n'
-            "<script>$(document).ready(function(){"
+            f'<script language="javascript" src="{JPAGE_JS}"></script>\n'
+            "<script>$(function(){"
             f"$('#{unit}').jpage({{dataStore:$('#{unit} script[type=\"text/xml\"]').text(),"
             f"proxyUrl:'{DATAPROXY}',perPage:{self.per_page},groupSize:{GROUP_PAGES},totalRecord:{len(entries)},"
             f"ajaxParam:{{col:1,appid:1,webid:{self.webid},path:'/',columnid:{col},sourceContentType:1,"

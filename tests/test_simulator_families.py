@@ -426,6 +426,7 @@ def test_every_report_article_is_served_and_removal_hides_it(region):
 # -- a real browser --------------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_chromium_renders_the_js_list_and_passes_the_challenge(region):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed")
@@ -495,3 +496,35 @@ def test_mixed_families_in_one_portal_and_trs_behind_a_challenge(region):
         guarded = p.sites[3]
         assert fetch(guarded.start_url)[0] == 412 and type(guarded.site.inner).__name__ == "TrsSite"
         assert p.url_of(depts[4], 2024).startswith(guarded.base_url)
+
+
+@pytest.mark.browser
+def test_chromium_shows_hanweb_jpage_groups_and_the_ucap_list(region):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    items = "div.default_pgContainer li a"
+    with (
+        SimulatedPortal(region, family="hanweb", today=TODAY, per_page=5) as hw,
+        SimulatedPortal(region, family="ucap", today=TODAY, per_page=6) as uc,
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(hw.base_url + hw.site.column_url())
+            page.wait_for_selector(items, timeout=10_000)
+            want = [hw.base_url + hw.site.article_path(it) for it in hw.site.entries()]
+            assert page.eval_on_selector_all(items, "els => els.map(e => e.href)") == want[:5]
+            # Page 4 lies beyond the embedded group: jpage posts to dataproxy.jsp for records 16-30.
+            page.click("div.default_pgPanel a:text-is('4')")
+            page.wait_for_selector("div.default_pgPanel a.default_pgCurrentPage:text-is('4')", timeout=10_000)
+            assert page.eval_on_selector_all(items, "els => els.map(e => e.href)") == want[15:20]
+            assert any("startrecord=16" in u for u in hw.requests)
+            page.goto(uc.base_url + uc.site.list_path())
+            page.wait_for_selector("ul#list li a", timeout=10_000)
+            got = page.eval_on_selector_all("ul#list li a", "els => els.map(e => e.href)")
+            assert got == [uc.base_url + uc.site.article_path(it) for it in uc.site.entries()[:6]]
+        finally:
+            browser.close()
