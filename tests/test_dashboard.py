@@ -348,5 +348,8 @@ def test_phone_screenshot_of_the_matrix(demo, browser, tmp_path):
     page.screenshot(path=str(out / "matrix-phone.png"))
     page.goto(demo["url"] + f"report/{demo['changed_report']}")
     page.screenshot(path=str(out / "report-phone.png"), full_page=False)
+    page.goto(demo["url"] + f"document/{demo['changed_document']}/diff")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(out / "diff-phone.png"), full_page=False)
     page.close()
     assert (out / "matrix-phone.png").stat().st_size > 10_000

@@ -33,7 +33,7 @@ def _html_text(body: bytes, content_type: str) -> str:
     for bad in root.xpath("//script|//style|//noscript|//template"):
         bad.drop_tree()
     # Block ends become line ends (and cells tabs), so the diff works line by line.
-    for el in root.xpath("//br|//p|//div|//tr|//li|//h1|//h2|//h3|//h4|//td|//th"):
+    for el in root.xpath("//title|//br|//p|//div|//tr|//li|//h1|//h2|//h3|//h4|//h5|//h6|//td|//th"):
         el.tail = ("\t" if el.tag in ("td", "th") else "\n") + (el.tail or "")
     return root.text_content()
 
