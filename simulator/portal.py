@@ -278,3 +278,6 @@ def big_region(
     first = parts[0]
     agencies = [a for p in parts for a in p.agencies]
     return Region(first.county, first.government, agencies, list(years), reports, seed)
+
+
+import simulator.families  # noqa: E402,F401  (registers the non-TRS families; at the bottom: circular import)
