@@ -242,6 +242,17 @@ def test_jobs_and_next_runs_survive_a_restart_and_a_second_scheduler_is_refused(
     assert first.stop() == 0
     assert "received SIGTERM" in first.text() and "scheduler stopped" in first.text()
     assert "not running" in list_output(config)
+    via_cli = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "--config", str(config), "schedule", "--list"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        via_cli.returncode == 0 and "crawl:s1" in via_cli.stdout and "Scheduler started" not in via_cli.stderr
+    )
 
     again = Proc(config)
     again.wait_for("crawl:s1 kept")
