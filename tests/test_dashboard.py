@@ -102,6 +102,24 @@ def demo(tmp_path_factory):
         )
     )
     store.save_report(rec.version_id, "test-1", evil_report)
+    # A DOCX report: no browser shows it, so the report page shows its text (escaped).
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(f"青山县测试局2024年政府信息公开工作年度报告{EVIL}")
+    buf = io.BytesIO()
+    document.save(buf)
+    rec = store.record_fetch(
+        Fetched(
+            "qingshan",
+            "http://qingshan.example/files/evil-2024.docx",
+            buf.getvalue(),
+            content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            kind="attachment",
+            run_id=run,
+        )
+    )
+    docx_report = store.save_report(rec.version_id, "test-1", dict(evil_report, year=2024))
     store.finish_run(run, "finished", {"pages": 40, "documents": 80, "new_versions": 80})
     failed = store.start_run("other")
     store.finish_run(failed, "failed", {"errors": 3}, reason="DNS lookup failed")
@@ -114,6 +132,7 @@ def demo(tmp_path_factory):
             "SELECT id FROM reports WHERE document_id = ?", [store.document(evil_url)["id"]]
         ).fetchone()[0],
         "government": r.agency.name,
+        "docx_report": docx_report,
     }
     store.close()
     server = start_server(config, today=lambda: AS_OF)
@@ -184,6 +203,17 @@ def test_original_document_is_served_sandboxed_and_versions_diff(demo):
     assert "本报告于发布后更正了第三部分的数据。" in html.split('class="line add"')[-1]
     assert '<div class="line del">' in html and "+2 行" in html
     assert get(demo["url"] + f"document/{demo['changed_document']}/diff?a=999999")[0] == 404
+
+
+def test_a_docx_report_shows_its_text_escaped(demo):
+    status, _, body = get(demo["url"] + f"report/{demo['docx_report']}")
+    html = body.decode()
+    assert status == 200 and '<div class="preview">' in html
+    assert "青山县测试局2024年政府信息公开工作年度报告&lt;script&gt;" in html and "<script>" not in html
+    vid = int(html.split("/version/")[1].split("/raw")[0])
+    status, headers, raw = get(demo["url"] + f"version/{vid}/raw")
+    assert status == 200 and raw.startswith(b"PK")
+    assert headers["Content-Disposition"].startswith('attachment; filename="evil-2024.docx"')
 
 
 def test_health_page_names_failing_sources(demo):

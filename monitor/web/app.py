@@ -103,6 +103,7 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
 )
+PREVIEW_CHARS = 30_000
 SAFE_CONTENT_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]+(\s*;\s*charset=[A-Za-z0-9_-]+)?$", re.I)
 
 
@@ -466,11 +467,18 @@ class Dashboard:
                     [rep["document_id"], document.get("parent_id") or -1],
                 )
             )
+            shown = next(
+                (v for v in versions if v["id"] == rep["version_id"]), versions[-1] if versions else None
+            )
+            preview = None
+            if shown and not self._inline_kind(shown["content_type"]):
+                # DOCX and the like: no browser shows them, so show their text.
+                from monitor.web.text import document_text
+
+                body = store.version_body(shown["id"])
+                preview = document_text(body, shown["content_type"])[:PREVIEW_CHARS]
         for e in events:
             e["detail"] = json.loads(e.get("detail_json") or "{}")
-        shown = next(
-            (v for v in versions if v["id"] == rep["version_id"]), versions[-1] if versions else None
-        )
         older = [v for v in versions if v["id"] < rep["version_id"]]
         return self.page(
             "report.html",
@@ -485,6 +493,7 @@ class Dashboard:
             events=events,
             tables=self._tables,
             inline=bool(shown and self._inline_kind(shown["content_type"])),
+            preview=preview,
         )
 
     def _tables(self, data: dict[str, Any]) -> dict[str, Any]:
