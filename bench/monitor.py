@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import sqlite3
@@ -161,7 +162,7 @@ def measure(what: str, db: Path) -> None:
     config = parse_config(cfg_path.read_text(encoding="utf-8"), cfg_path)
     store = Store(db)
     year = YEARS[-1]
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     if what == "status":
         rows = compute_status(store, config, AS_OF, years=[year])
         detail = f"{len(rows)} rows"
@@ -171,9 +172,12 @@ def measure(what: str, db: Path) -> None:
         out = db.with_name(f"digest-{year}.xlsx")
         write_digest(digest, "xlsx", out)
         detail = f"{len(digest.yoy)} agencies, build {built:.1f} s + xlsx {time.perf_counter() - t - built:.1f} s, {out.stat().st_size / 1e6:.1f} MB"
-    elapsed = time.perf_counter() - t
+    elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{what:7s} {elapsed:6.1f} s   peak RSS {peak:6.0f} MB   ({detail})")
+    load = os.getloadavg()[0]
+    print(
+        f"{what:7s} {elapsed:6.1f} s wall  {cpu:6.1f} s cpu  peak RSS {peak:5.0f} MB  load {load:.1f}  ({detail})"
+    )
 
 
 def main() -> None:

@@ -7,12 +7,16 @@ date), and its data is the best parse (fewest issues, then the latest version).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import Any
+
+try:  # twice as fast on the 100,000 parsed reports of a national digest
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    from json import loads as _loads
 
 from monitor.names import Match, match_names
 from storage.store import Store
@@ -210,5 +214,5 @@ def load_data(store: Store, report_ids: list[int]) -> dict[int, dict]:
         for rid, data in store.db.execute(
             f"SELECT id, data_json FROM reports WHERE id IN ({marks})", chunk
         ).fetchall():
-            out[rid] = json.loads(data) if data else {}
+            out[rid] = _loads(data) if data else {}
     return out

@@ -107,11 +107,14 @@ def _key(*parts: str) -> str:
     return k
 
 
+_NUMBER = (int, float)
+
+
 def changed_numbers(cur: dict[str, Any], prev: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """(key, previous, current) for every number of ``cur``'s three tables that differs from ``prev``.
 
-    Same keys and values as comparing ``flatten`` of both, but rows that are equal (most Table 2
-    rows: all zeros) are skipped with one comparison.
+    Same keys and values as comparing ``flatten`` of both (non-numbers count as None), but rows
+    that are equal (most Table 2 rows: all zeros) are skipped with one comparison.
     """
     out: list[tuple[str, Any, Any]] = []
     for table in ("table1", "table2", "table3"):
@@ -120,22 +123,27 @@ def changed_numbers(cur: dict[str, Any], prev: dict[str, Any]) -> list[tuple[str
             vb = b.get(key)
             if va == vb:
                 continue
-            if isinstance(va, list):
+            if type(va) is list:
                 if table != "table2":
                     continue
-                vb = vb if isinstance(vb, list) else []
-                for i, x in enumerate(va[: len(TABLE2_COLUMNS)]):
-                    y = vb[i] if i < len(vb) else None
-                    if x != y and (x := _num(x)) != (y := _num(y)):
-                        out.append((_key(table, key, TABLE2_COLUMNS[i]), y, x))
-            elif isinstance(va, dict):
-                vb = vb if isinstance(vb, dict) else {}
-                for f, x in va.items():
-                    y = vb.get(f)
-                    if x != y and (x := _num(x)) != (y := _num(y)):
-                        out.append((_key(table, key, f), y, x))
-            elif table == "table1" and (x := _num(va)) != (y := _num(vb)):
-                out.append((_key(table, key), y, x))
+                vb = vb if type(vb) is list else ()
+                pairs = zip(TABLE2_COLUMNS, va, [*vb, *([None] * (len(va) - len(vb)))], strict=False)
+            elif type(va) is dict:
+                vb = vb if type(vb) is dict else {}
+                pairs = ((f, x, vb.get(f)) for f, x in va.items())
+            elif table == "table1":
+                pairs = ((None, va, vb),)
+            else:
+                continue
+            for col, x, y in pairs:
+                if x == y:
+                    continue
+                if type(x) not in _NUMBER or type(x) is bool:
+                    x = None
+                if type(y) not in _NUMBER or type(y) is bool:
+                    y = None
+                if x != y:
+                    out.append((_key(table, key, col) if col else _key(table, key), y, x))
     return out
 
 
@@ -197,6 +205,12 @@ def _char_bound(a: str, b: str) -> float:
     """An upper bound of SequenceMatcher.ratio (difflib's quick_ratio, with C-speed Counters)."""
     common = sum((Counter(a) & Counter(b)).values())
     return 2.0 * common / (len(a) + len(b))
+
+
+def _count_swing(current: float, previous: float, threshold: float) -> bool:
+    """is_swing for two known, different counts (the hot path over every changed cell)."""
+    diff = abs(current - previous)
+    return diff >= MIN_SWING_ABS and (previous == 0 or diff >= threshold * abs(previous))
 
 
 def similarity(a: str | None, b: str | None, threshold: float) -> float | None:
@@ -296,7 +310,10 @@ def _compare_one(
         }
     changes = []
     if cur and prev:
-        changes = [(k, p, c, is_swing(c, p, swing_at)) for k, p, c in changed_numbers(cur, prev)]
+        changes = [
+            (k, p, c, p is not None and c is not None and _count_swing(c, p, swing_at))
+            for k, p, c in changed_numbers(cur, prev)
+        ]
     sims: dict[str, float | None] = {}
     copied = []
     for section in COPY_SECTIONS:
