@@ -30,12 +30,13 @@ def read_document(data: bytes, content_type: str | None = None) -> Doc:
     if kind == "pdf":
         from reports import read_pdf
 
-        texts = read_pdf.page_texts(data)
-        if read_pdf.looks_scanned(texts):
+        doc = read_pdf.read_pdf_fast(data)
+        text = "".join(doc.paragraphs()) + "".join(c or "" for r in doc.rows() for c in r)
+        if read_pdf.looks_scanned(text, doc.meta.get("pages", 1)):
             from reports.read_ocr import read_scanned_pdf
 
             return read_scanned_pdf(data)
-        return read_pdf.read_pdf_text(data)
+        return doc
     if kind == "docx":
         from reports.read_docx import read_docx
 
@@ -127,7 +128,19 @@ def parse_bytes(
     if len(data) > max_bytes:
         raise ParseError(f"document is {len(data)} bytes, over the {max_bytes}-byte cap")
     doc = read_document(bytes(data), content_type)
-    return parse_doc(doc, meta)
+    try:
+        report = parse_doc(doc, meta)
+    except ParseError:
+        if doc.fmt != "pdf":
+            raise
+        report = None
+    if doc.fmt == "pdf" and (report is None or report["template"] == "legacy"):
+        # The fast ruling-line reader found no tables: pdfplumber's finder is slower but
+        # copes with more ways of drawing a table.
+        from reports.read_pdf import read_pdf_text
+
+        return parse_doc(read_pdf_text(bytes(data)), meta)
+    return report
 
 
 def parse_file(path: str | Path, **kwargs: Any) -> dict[str, Any]:

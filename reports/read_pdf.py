@@ -23,23 +23,11 @@ def _open_pdfium(data: bytes):
         raise ParseError(f"unreadable PDF (truncated or corrupt): {msg}") from e
 
 
-def page_texts(data: bytes) -> list[str]:
-    """Fast text of every page (pypdfium2): used to tell text PDFs from scans."""
-    pdf = _open_pdfium(data)
-    try:
-        if len(pdf) == 0:
-            raise ParseError("PDF has no pages")
-        return [pdf[i].get_textpage().get_text_range() for i in range(min(len(pdf), MAX_PAGES))]
-    finally:
-        pdf.close()
-
-
-def looks_scanned(texts: list[str]) -> bool:
+def looks_scanned(text: str, pages: int) -> bool:
     """Too few readable CJK characters for a report: a scan, or a text layer without ToUnicode."""
-    text = "".join(texts)
     n_cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in text)
     bad = text.count("(cid:") + sum(ch < " " and ch not in "\r\n\t" for ch in text)
-    return n_cjk < 20 * max(1, len(texts)) // 2 or bad > n_cjk
+    return n_cjk < 10 * max(1, pages) or bad > n_cjk
 
 
 def _inside(obj: dict, boxes: list[tuple[float, float, float, float]]) -> bool:
@@ -76,3 +64,132 @@ def read_pdf_text(data: bytes) -> Doc:
                 else:
                     doc.para(val)
     return doc
+
+
+# -- the fast path: pypdfium2 ruling lines + text in rectangles ---------------------------------
+
+_TOL = 2.0
+
+
+def _segments(page) -> tuple[list, list]:
+    """Horizontal (x0, x1, y) and vertical (y0, y1, x) rulings, from path objects' bounds."""
+    import pypdfium2.raw as raw
+
+    hs, vs = [], []
+    for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_PATH], max_depth=3):
+        left, bottom, right, top = obj.get_bounds()
+        w, h = right - left, top - bottom
+        if h <= 2.5 and w > 3:
+            hs.append((left, right, (bottom + top) / 2))
+        elif w <= 2.5 and h > 3:
+            vs.append((bottom, top, (left + right) / 2))
+        elif w > 3 and h > 3 and raw.FPDFPath_CountSegments(obj.raw) <= 6:
+            # A rectangle (a cell border drawn with 're'): its four edges.
+            hs += [(left, right, bottom), (left, right, top)]
+            vs += [(bottom, top, left), (bottom, top, right)]
+    return hs, vs
+
+
+def _cluster(values: list[float]) -> list[float]:
+    out: list[float] = []
+    for v in sorted(values):
+        if out and v - out[-1] <= _TOL:
+            continue
+        out.append(v)
+    return out
+
+
+def _tables(hs: list, vs: list) -> list[tuple[list, list]]:
+    """Group rulings that touch each other into tables."""
+    n = len(hs) + len(vs)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, (x0, x1, y) in enumerate(hs):
+        for j, (y0, y1, x) in enumerate(vs):
+            if x0 - _TOL <= x <= x1 + _TOL and y0 - _TOL <= y <= y1 + _TOL:
+                parent[find(i)] = find(len(hs) + j)
+    groups: dict[int, tuple[list, list]] = {}
+    for i, s in enumerate(hs):
+        groups.setdefault(find(i), ([], []))[0].append(s)
+    for j, s in enumerate(vs):
+        groups.setdefault(find(len(hs) + j), ([], []))[1].append(s)
+    return [g for g in groups.values() if len(g[0]) >= 2 and len(g[1]) >= 2]
+
+
+def _lattice(
+    hs: list, vs: list, textpage
+) -> tuple[tuple[float, float, float, float], list[list[str | None]]]:
+    xs = _cluster([x for _, _, x in vs])
+    ys = _cluster([y for _, _, y in hs])[::-1]  # top to bottom (PDF y grows upwards)
+
+    def has_v(x: float, y: float) -> bool:
+        return any(abs(sx - x) <= _TOL and y0 - _TOL <= y <= y1 + _TOL for y0, y1, sx in vs)
+
+    def has_h(y: float, x: float) -> bool:
+        return any(abs(sy - y) <= _TOL and x0 - _TOL <= x <= x1 + _TOL for x0, x1, sy in hs)
+
+    nr, nc = len(ys) - 1, len(xs) - 1
+    owner = [[(r, c) for c in range(nc)] for r in range(nr)]
+    for r in range(nr):
+        ym = (ys[r] + ys[r + 1]) / 2
+        for c in range(nc):
+            xm = (xs[c] + xs[c + 1]) / 2
+            if c > 0 and not has_v(xs[c], ym):
+                owner[r][c] = owner[r][c - 1]
+            elif r > 0 and not has_h(ys[r], xm):
+                owner[r][c] = owner[r - 1][c]
+    extent: dict[tuple[int, int], list[int]] = {}
+    for r in range(nr):
+        for c in range(nc):
+            e = extent.setdefault(owner[r][c], [r, c, r, c])
+            e[2], e[3] = max(e[2], r), max(e[3], c)
+    grid: list[list[str | None]] = [[None] * nc for _ in range(nr)]
+    for (r, c), (r0, c0, r1, c1) in extent.items():
+        if (r, c) != (r0, c0):
+            continue
+        text = textpage.get_text_bounded(
+            left=xs[c0] + 0.5, bottom=ys[r1 + 1] + 0.5, right=xs[c1 + 1] - 0.5, top=ys[r0] - 0.5
+        )
+        grid[r0][c0] = re.sub(r"\s+", "", text)
+    return (xs[0], ys[-1], xs[-1], ys[0]), grid
+
+
+def read_pdf_fast(data: bytes) -> Doc:
+    """Tables from ruling lines (pypdfium2 path objects) and text by rectangle: ~10x faster than
+    pdfplumber on born-digital reports; api falls back to pdfplumber when this finds no tables."""
+    pdf = _open_pdfium(data)
+    doc = Doc(fmt="pdf")
+    try:
+        if len(pdf) == 0:
+            raise ParseError("PDF has no pages")
+        doc.meta["pages"] = min(len(pdf), MAX_PAGES)
+        for i in range(min(len(pdf), MAX_PAGES)):
+            page = pdf[i]
+            width, height = page.get_size()
+            textpage = page.get_textpage()
+            found = [_lattice(h, v, textpage) for h, v in _tables(*_segments(page))]
+            found.sort(key=lambda t: -t[0][3])  # top of the page first
+            top = height
+            for (_x0, y0, _x1, y1), grid in found:
+                _band(doc, textpage, width, top, y1)
+                for row in grid:
+                    doc.row(row)
+                top = y0
+            _band(doc, textpage, width, top, 0)
+    finally:
+        pdf.close()
+    return doc
+
+
+def _band(doc: Doc, textpage, width: float, top: float, bottom: float) -> None:
+    if top - bottom < 1:
+        return
+    text = textpage.get_text_bounded(left=0, bottom=bottom, right=width, top=top)
+    for line in text.replace("\r", "\n").split("\n"):
+        doc.para(line)

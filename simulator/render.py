@@ -764,6 +764,11 @@ def render_doc(report: dict[str, Any], **drift: Any) -> bytes:
     return docx_to(render_docx(report, **drift), "doc")
 
 
+def render_pdf_office(report: dict[str, Any], **drift: Any) -> bytes:
+    """A PDF as an office suite exports it (LibreOffice from ``render_docx``, embedded fonts)."""
+    return docx_to(render_docx(report, **drift), "pdf")
+
+
 def render_wps(report: dict[str, Any], **drift: Any) -> bytes:
     """A .wps as most portals serve it: the same OLE Word binary as a .doc."""
     return render_doc(report, **drift)

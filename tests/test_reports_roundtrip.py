@@ -196,3 +196,17 @@ def test_scanned_pdf_via_ocr():
     assert got["table2"] == rep["table2"]
     assert got["table3"] == rep["table3"]
     assert got["table1"] == rep["table1"]
+
+
+def test_pdf_exported_by_an_office_suite_and_the_pdfplumber_path():
+    from reports.api import parse_doc
+    from reports.read_pdf import read_pdf_text
+
+    rep = make("government", seed=23, name="青山县人民政府")
+    data = render.render_pdf_office(rep, title=True, split_labels=True)
+    got = reports.parse_bytes(data)
+    assert_same(got, rep)
+    assert got["issues"] == []
+    # The slower pdfplumber reader (the fallback) reads the same.
+    assert_same(parse_doc(read_pdf_text(data)), rep)
+    assert_same(parse_doc(read_pdf_text(render.render_pdf(rep))), rep)
