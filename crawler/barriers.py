@@ -20,6 +20,7 @@ document as gone).  0-byte bodies, 429 and 5xx slow that host down (15/45/120 s 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -103,7 +104,10 @@ class BarrierMiddleware:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.stats = crawler.stats
-        base = crawler.settings.getfloat("NIANBAO_BACKOFF_BASE", DEFAULT_BACKOFF_BASE)
+        # The setting, else the environment (a test or an operator can shorten it without a
+        # config key), else 15 s.
+        default = float(os.environ.get("NIANBAO_BACKOFF_BASE") or DEFAULT_BACKOFF_BASE)
+        base = crawler.settings.getfloat("NIANBAO_BACKOFF_BASE", default)
         self.backoff = [base * step for step in BACKOFF_STEPS]
         self.browser = (
             crawler.settings.getdict("DOWNLOAD_HANDLERS")
@@ -111,6 +115,7 @@ class BarrierMiddleware:
             .endswith("ScrapyPlaywrightDownloadHandler")
         )
         self.earned: dict[str, dict[str, str]] = {}  # host -> cookies the browser earned
+        self.agents: dict[str, str] = {}  # host -> the User-Agent those cookies were earned with
         self.base_delay: dict[str, float] = {}  # slot -> its delay before we raised it
 
     @classmethod
@@ -124,6 +129,9 @@ class BarrierMiddleware:
         if host in self.earned and not request.meta.get("playwright"):
             cookies = request.cookies if isinstance(request.cookies, dict) else {}
             request.cookies = {**self.earned[host], **cookies}
+            # Challenge cookies are tied to the client that earned them, and a WAF that refuses
+            # non-browsers refuses our own User-Agent: speak as the browser did on this host.
+            request.headers["User-Agent"] = self.agents[host]
         return None
 
     # -- responses --------------------------------------------------------------------------
@@ -136,6 +144,11 @@ class BarrierMiddleware:
         if retry is not None:
             return retry
         body = response.text if isinstance(response, TextResponse) else ""
+        passing = request.meta.get("nianbao_challenge") and request.meta.get("playwright")
+        # The browser's status is its first answer's (the 412); judge what it ended up showing.
+        if passing and body and not challenge_reason(200, body) and visible_text(body):
+            self.stats.inc_value("nianbao/challenges_passed")
+            return response.replace(status=200)
         reason = (
             challenge_reason(response.status, body, _headers(response))
             if body
@@ -192,6 +205,7 @@ class BarrierMiddleware:
             host = urlsplit(request.url).netloc
             hostname = urlsplit(request.url).hostname or ""
             jar = self.earned.setdefault(host, {})
+            self.agents[host] = await page.evaluate("navigator.userAgent")
             for c in cookies:
                 if hostname.endswith(c.get("domain", "").lstrip(".")):
                     jar[c["name"]] = c["value"]
@@ -245,7 +259,8 @@ class BarrierMiddleware:
         found = self._slot(request)
         if found and found[0] in self.base_delay:
             key, slot = found
-            slot.delay = max(self.base_delay[key], slot.delay / 3)
+            # Slowly: a host that throttles bursts throttles again at the old pace.
+            slot.delay = max(self.base_delay[key], slot.delay * 0.9 - 0.01)
             if slot.delay == self.base_delay[key]:
                 del self.base_delay[key]
 

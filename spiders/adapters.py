@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import urldefrag
+from urllib.parse import urldefrag, urlsplit
 
 import scrapy
 from scrapy.http import Response
@@ -29,6 +29,11 @@ BARRIERS_MIDDLEWARE = "crawler.barriers.BarrierMiddleware"
 # Between RetryMiddleware (550) and the cookie middleware (700): it sees responses before Retry
 # does, and can add browser-earned cookies before the cookie middleware builds the header.
 BARRIERS_PRIORITY = 650
+_PAGER_URL = re.compile(
+    r"[?&](?:page|pageNo|pageNum|pageNumber|pageIndex|cur_page|currentPage|current)=\d+"
+    r"|/(?:index|list|default)_\d+\.s?html?$|-index-\d+\.s?html?$"
+)
+_PAGER_TEXT = re.compile(r"\d{1,4}|下一?页|尾页|末页|>|»|›")
 # Attachment paths written inside scripts (gkmlpt keeps the article in window._CONFIG JSON).
 _SCRIPT_FILE = re.compile(
     r"""["']((?:https?:)?[^"'\s<>]*?\.(?:pdf|docx?|wps|xlsx?|zip|rar|rtf|ofd))["']""", re.I
@@ -57,8 +62,11 @@ class ListAdapter:
         return None
 
     def next_pages(self, spider: AdapterSpider, response: Response) -> Iterable[str]:
-        """GET pages that continue the column (followed like the base walk's)."""
-        return TrsSpider.next_pages(spider, response)  # type: ignore[arg-type]
+        """GET pages that continue the column: the TRS pager, else the page's pager links."""
+        pages = list(TrsSpider.next_pages(spider, response))  # type: ignore[arg-type]
+        if pages or _is_data(response) or (response.selector.type != "html"):
+            return pages
+        return pager_links(response)
 
     def follow_ups(
         self, spider: AdapterSpider, response: Response, fresh: int, entries: list[Entry]
@@ -119,7 +127,7 @@ class AdapterSpider(PortalSpider):
     def parse_column(self, response: Response, depth: int = 0) -> Iterator[Any]:
         if self._wants_browser(response):
             self.logger.info("%s: list filled in by script, rendering %s", self.source["id"], response.url)
-            yield self.browser_request(response.url, depth)
+            yield self.browser_request(response, depth)
             return
         adapter = self.adapter_for(response)
         entries = self._entries_of(response, adapter)
@@ -148,6 +156,16 @@ class AdapterSpider(PortalSpider):
         self._pager_reached.add(id(response))
         return self.adapter_for(response).next_pages(self, response)
 
+    def subcolumns(self, response: Response) -> Iterator[str]:
+        if _is_data(response):  # an API answer has no sub-column links (and no CSS)
+            return iter(())
+        return super().subcolumns(response)
+
+    def column_links(self, response: Response) -> tuple[list[str], list[str]]:
+        if _is_data(response):
+            return [], []
+        return super().column_links(response)
+
     def attachment_links(self, response: Response) -> list[str]:
         urls = super().attachment_links(response)
         extra = self.extra_attachments.get(response.url, []) + self.adapter_for(response).attachment_urls(
@@ -173,15 +191,16 @@ class AdapterSpider(PortalSpider):
         """Whether this source may use the browser (``browser: true``, or the JS-only family)."""
         return bool(self.source.get("browser")) or self.family == "jsonly"
 
-    def browser_request(self, url: str, depth: int) -> scrapy.Request:
-        """The list page again, rendered by Chromium (only spiders with the handler get here)."""
+    def browser_request(self, response: Response, depth: int) -> scrapy.Request:
+        """The list page again, rendered by Chromium, once its script has added links."""
         from spiders.browser import render_meta
 
+        links = len(response.css("a[href]"))
         return scrapy.Request(
-            url,
+            response.url,
             callback=self.parse_column,
             cb_kwargs={"depth": depth},
-            meta=render_meta(),
+            meta=render_meta(links_over=links),
             dont_filter=True,
         )
 
@@ -195,6 +214,33 @@ class AdapterSpider(PortalSpider):
             return False
         adapter = self.adapter_for(response)
         return not [e for e in self._entries_of(response, adapter) if _report_like(e)]
+
+
+def pager_links(response: Response) -> list[str]:
+    """Links of a static pager (§1.2.7: ``?page=N``, ``index_N.html``, 下一页) on the same path."""
+    here = urlsplit(response.url)
+    folder = here.path.rsplit("/", 1)[0] + "/"
+    out = []
+    for a in response.css("a[href]"):
+        href = a.attrib["href"].strip()
+        if not href or href.startswith(("javascript:", "#", "mailto:")):
+            continue
+        text = re.sub(r"\s+", "", " ".join(a.css("::text").getall()))
+        url = urldefrag(response.urljoin(href))[0]
+        parts = urlsplit(url)
+        if parts.netloc != here.netloc or not parts.path.startswith(folder) or url == response.url:
+            continue
+        if (_PAGER_URL.search(url) or _PAGER_TEXT.fullmatch(text)) and url not in out:
+            out.append(url)
+    return out
+
+
+def _is_data(response: Response) -> bool:
+    """An API answer (JSON, or XML records) rather than an HTML page."""
+    if response.meta.get(FAMILY_META):
+        return True
+    sel = getattr(response, "selector", None)
+    return sel is None or getattr(sel, "type", "html") not in ("html", "xml")
 
 
 def _report_like(entry: Entry) -> bool:

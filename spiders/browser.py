@@ -22,9 +22,10 @@ NAVIGATION_TIMEOUT_MS = 45_000  # a 瑞数 challenge needs 30–45 s on real por
 PAGE_READY = """() => {
   const b = document.body;
   if (!b) return false;
-  if (document.querySelector('meta#9DhefwqGPrzGxEp9hPaoag, script[r="m"]')) return false;
+  if (document.querySelector('meta[id="9DhefwqGPrzGxEp9hPaoag"], script[r="m"]')) return false;
   return b.innerText.replace(/\\s+/g, '').length > 20;
 }"""
+LINKS_ADDED = "() => document.querySelectorAll('a[href]').length > %d"
 
 
 def playwright_settings(
@@ -38,19 +39,28 @@ def playwright_settings(
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout_ms,
         "PLAYWRIGHT_MAX_CONTEXTS": 1,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 4,
+        # The browser sends its own headers: a WAF that refuses non-browsers must see a browser.
+        "PLAYWRIGHT_PROCESS_REQUEST_HEADERS": None,
     }
 
 
-def render_meta(timeout_ms: int = NAVIGATION_TIMEOUT_MS, include_page: bool = False) -> dict[str, Any]:
-    """Request meta that renders a page and waits until its scripts have filled it in."""
+def render_meta(
+    timeout_ms: int = NAVIGATION_TIMEOUT_MS, include_page: bool = False, links_over: int | None = None
+) -> dict[str, Any]:
+    """Request meta that renders a page and waits until its scripts have filled it in.
+
+    ``links_over``: the number of links the plain page had; a script-filled list is there once
+    the rendered page has more.  Without it, wait for real text and no challenge markers.
+    """
     from scrapy_playwright.page import PageMethod
 
+    ready = PAGE_READY if links_over is None else LINKS_ADDED % int(links_over)
     return {
         "playwright": True,
         "playwright_include_page": include_page,
         "playwright_page_methods": [
             PageMethod("wait_for_load_state", "networkidle", timeout=timeout_ms),
-            PageMethod("wait_for_function", PAGE_READY, timeout=timeout_ms),
+            PageMethod("wait_for_function", ready, timeout=timeout_ms),
         ],
     }
 
