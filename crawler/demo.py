@@ -109,7 +109,7 @@ def _dashboard(config: Config, serve: bool, port: int, as_of: date) -> None:
     """Print the dashboard address; with --serve keep serving until interrupted."""
     from monitor.web import start_server
 
-    server = start_server(config, host="127.0.0.1", port=port, today=as_of)
+    server = start_server(config, host="127.0.0.1", port=port, today=lambda: as_of)
     print(f"dashboard: {server.url}")
     if not serve:
         server.stop()

@@ -84,6 +84,7 @@ def run_crawl(
             store.upsert_source(
                 source["id"], source["name"], source["start_url"], source.get("family"), source
             )
+            store.close_stale_runs(source["id"])
             run_id = store.start_run(source["id"])
             known = store.known_urls(source["id"])
             full = revalidate or _walk_due(
@@ -108,6 +109,7 @@ def run_crawl(
                 revalidate=full and bool(known),
                 children=children,
                 recheck=store.pages(source["id"]) if full else (),
+                orphans=store.orphan_attachments(source["id"]),
                 max_pages=int(crawl_settings["max_pages_per_source"]),
                 run_id=run_id,
             )

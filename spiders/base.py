@@ -86,6 +86,7 @@ class PortalSpider(scrapy.Spider):
         revalidate: bool = False,
         children: dict[str, list[str]] | None = None,
         recheck: Iterable[str] = (),
+        orphans: Iterable[dict[str, Any]] = (),
         max_pages: int = 5000,
         **kwargs: Any,
     ):
@@ -96,6 +97,7 @@ class PortalSpider(scrapy.Spider):
         self.revalidate = revalidate
         self.children = children or {}  # page URL -> its known attachments (re-checked on 304)
         self.recheck = list(recheck)  # known article pages to re-check directly when revalidating
+        self.orphans = list(orphans)  # attachments of stored pages that were never fetched
         self.max_pages = max_pages
         self.list_pages = 0
         self.seen_entries: set[str] = set()
@@ -112,6 +114,26 @@ class PortalSpider(scrapy.Spider):
             for url in self.recheck:
                 self.seen_entries.add(url)
                 yield self.article_request(Entry(url, ""))
+        # A crawl cut short between a page and its files: fetch the files now.
+        for o in self.orphans:
+            parent = DocumentItem(
+                url=o["page_url"],
+                body=b"",
+                http_status=200,
+                headers={},
+                content_type="",
+                title=o["title"],
+                column_name=o["column_name"],
+                published_at=o["published_at"],
+                date_source=o["date_source"],
+            )
+            yield scrapy.Request(
+                o["url"],
+                callback=self.parse_attachment,
+                cb_kwargs={"parent": parent, "entry": Entry(o["url"], o["title"] or "")},
+                headers={"Referer": o["page_url"]},
+                meta={"handle_httpstatus_list": KNOWN_STATUSES},
+            )
 
     def start_requests_for(self, url: str) -> Iterator[scrapy.Request]:
         yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"depth": 0})
@@ -194,8 +216,11 @@ class PortalSpider(scrapy.Spider):
             url_date=_iso(url_date(response.url)),
             meta=meta,
         )
+        attachments = self.attachment_links(response)
+        if attachments:
+            item.meta = {**meta, "attachments": attachments}  # lets a later crawl finish a cut-short one
         yield item
-        for url in self.attachment_links(response):
+        for url in attachments:
             yield scrapy.Request(
                 url,
                 callback=self.parse_attachment,

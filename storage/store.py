@@ -154,6 +154,44 @@ class Store:
         rows = list(self.db.query("SELECT * FROM documents WHERE url = ?", [url]))
         return rows[0] if rows else None
 
+    def orphan_attachments(self, source_id: str) -> list[dict[str, Any]]:
+        """Attachments a stored page links but that were never stored (a crawl cut short).
+
+        Each comes with its page's URL, title and publication date, so it can be fetched with
+        the Referer and the date it inherits.
+        """
+        out = []
+        rows = self.db.execute(
+            "SELECT url, title, published_at, date_source, column_name, meta_json FROM documents "
+            "WHERE source_id = ? AND kind = 'page' AND meta_json LIKE '%attachments%'",
+            [source_id],
+        ).fetchall()
+        stored = self.known_urls(source_id)
+        for url, title, published_at, date_source, column_name, meta_json in rows:
+            for link in json.loads(meta_json).get("attachments", []):
+                if link not in stored:
+                    out.append(
+                        {
+                            "page_url": url,
+                            "url": link,
+                            "title": title,
+                            "published_at": published_at,
+                            "date_source": date_source,
+                            "column_name": column_name,
+                        }
+                    )
+        return out
+
+    def close_stale_runs(self, source_id: str) -> int:
+        """Mark runs left 'running' by a crawl that was killed as 'interrupted'; returns how many."""
+        with self.transaction():
+            cur = self.db.execute(
+                "UPDATE crawl_runs SET status = 'interrupted', reason = 'the crawl process ended before finishing', "
+                "finished_at = COALESCE(finished_at, ?) WHERE source_id = ? AND status = 'running'",
+                [now_iso(), source_id],
+            )
+            return cur.rowcount
+
     def pages(self, source_id: str) -> list[str]:
         """The article pages stored for a source (gone ones included), for a revalidation."""
         return [
