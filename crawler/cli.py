@@ -188,7 +188,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_schedule(args: argparse.Namespace) -> int:
     from crawler.schedule import run
 
-    return run(_config(args), list_only=args.list)
+    return run(_config(args), list_only=args.list, every=args.every)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -276,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("schedule", cmd_schedule, "Run crawls, parsing, the monitor and alerts on a schedule.")
     p.add_argument("--list", action="store_true", help="show each job and its next run, then exit")
+    p.add_argument(
+        "--every",
+        type=float,
+        metavar="SECONDS",
+        help="run every source's chain this often instead (for trying it out)",
+    )
 
     p = add("serve", cmd_serve, "Serve the web dashboard.")
     p.add_argument("--host", help="address to bind (default from config: 127.0.0.1)")
