@@ -7,7 +7,9 @@ date), and its data is the best parse (fewest issues, then the latest version).
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -39,6 +41,23 @@ _NAMES_SQL = """
 SELECT agency, year FROM reports WHERE error IS NULL AND agency IS NOT NULL AND year IS NOT NULL
 GROUP BY agency, year
 """
+
+
+@contextmanager
+def bulk():
+    """Pause the cyclic garbage collector while building many small objects, restoring it after.
+
+    The monitor's data are trees without reference cycles; with the collector running, scanning
+    the growing heap again and again costs more than the work itself (half the time of a
+    150,000-report digest).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def parse_date(value: Any) -> date | None:
@@ -145,6 +164,11 @@ def _best_date(*candidates: tuple[Any, Any]) -> tuple[date | None, str | None]:
 
 def load_catalogue(store: Store, config: Any) -> Catalogue:
     """Read every report's metadata in one query and group it per canonical (agency, year)."""
+    with bulk():
+        return _load_catalogue(store, config)
+
+
+def _load_catalogue(store: Store, config: Any) -> Catalogue:
     seen: dict[str, set[int]] = {}
     for name, year in store.db.execute(_NAMES_SQL):
         seen.setdefault(name, set()).add(int(year))
@@ -208,6 +232,12 @@ def _most_common(counts: Counter[tuple[str, Any]]) -> dict[str, Any]:
 def load_data(store: Store, report_ids: list[int]) -> dict[int, dict]:
     """report id → its parsed data model, fetched in chunks (no per-row queries)."""
     out: dict[int, dict] = {}
+    with bulk():
+        _load_chunks(store, report_ids, out)
+    return out
+
+
+def _load_chunks(store: Store, report_ids: list[int], out: dict[int, dict]) -> None:
     for i in range(0, len(report_ids), 900):
         chunk = report_ids[i : i + 900]
         marks = ",".join("?" * len(chunk))
@@ -215,4 +245,3 @@ def load_data(store: Store, report_ids: list[int]) -> dict[int, dict]:
             f"SELECT id, data_json FROM reports WHERE id IN ({marks})", chunk
         ).fetchall():
             out[rid] = _loads(data) if data else {}
-    return out

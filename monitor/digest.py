@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.catalogue import load_catalogue
+from monitor.catalogue import bulk, load_catalogue
 from monitor.expectations import report_years
 from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES, status_from
 from monitor.yoy import FIGURE_LABELS, FIGURES, compare_from
@@ -82,48 +82,49 @@ def build_digest(
     store: Store, config: Any, year: int, region: str | None = None, as_of: date | None = None
 ) -> Digest:
     """Everything the digest shows for ``year`` (optionally one region or source id), as of a date."""
-    as_of = as_of or date.today()
-    catalogue = load_catalogue(store, config)
-    years = [y for y in report_years(catalogue, date(year + 1, 1, 1), None) if y <= year] or [year]
-    status = [r for r in status_from(catalogue, config, store, as_of, years) if _in_region(r, region)]
-    yoy = compare_from(catalogue, config, store, year, as_of, status)
-    quality = []
-    changes = []
-    urls = {(r["agency"], r["year"]): r["url"] for r in status if r["year"] == year}
-    for y in yoy:
-        url = urls.get((y["agency"], year))
-        for i in y["quality"]:
-            code = i.get("code", "")
-            quality.append(
-                {
-                    "agency": y["agency"],
-                    "year": year,
-                    "code": code,
-                    "label": ISSUE_LABELS.get(code, code),
-                    "where": i.get("where", ""),
-                    "message": i.get("message", ""),
-                    "url": url,
-                }
-            )
-        for section in y["copied_sections"]:
-            quality.append(
-                {
-                    "agency": y["agency"],
-                    "year": year,
-                    "code": "copied_text",
-                    "label": ISSUE_LABELS["copied_text"],
-                    "where": f"sections.{section}",
-                    "message": f"与{year - 1}年报告相似度 {y['similarity'][section]:.0%}",
-                    "url": url,
-                }
-            )
-        for e in y["events"]:
-            changes.append(
-                {"agency": y["agency"], "year": year, **e, "label": EVENT_LABELS.get(e["kind"], "")}
-            )
-    agencies = {r["agency"] for r in status}
-    matches = [m.as_dict() for m in catalogue.matches if m.canonical in agencies]
-    return Digest(year, region, as_of, years, status, yoy, quality, changes, matches)
+    with bulk():
+        as_of = as_of or date.today()
+        catalogue = load_catalogue(store, config)
+        years = [y for y in report_years(catalogue, date(year + 1, 1, 1), None) if y <= year] or [year]
+        status = [r for r in status_from(catalogue, config, store, as_of, years) if _in_region(r, region)]
+        yoy = compare_from(catalogue, config, store, year, as_of, status)
+        quality = []
+        changes = []
+        urls = {(r["agency"], r["year"]): r["url"] for r in status if r["year"] == year}
+        for y in yoy:
+            url = urls.get((y["agency"], year))
+            for i in y["quality"]:
+                code = i.get("code", "")
+                quality.append(
+                    {
+                        "agency": y["agency"],
+                        "year": year,
+                        "code": code,
+                        "label": ISSUE_LABELS.get(code, code),
+                        "where": i.get("where", ""),
+                        "message": i.get("message", ""),
+                        "url": url,
+                    }
+                )
+            for section in y["copied_sections"]:
+                quality.append(
+                    {
+                        "agency": y["agency"],
+                        "year": year,
+                        "code": "copied_text",
+                        "label": ISSUE_LABELS["copied_text"],
+                        "where": f"sections.{section}",
+                        "message": f"与{year - 1}年报告相似度 {y['similarity'][section]:.0%}",
+                        "url": url,
+                    }
+                )
+            for e in y["events"]:
+                changes.append(
+                    {"agency": y["agency"], "year": year, **e, "label": EVENT_LABELS.get(e["kind"], "")}
+                )
+        agencies = {r["agency"] for r in status}
+        matches = [m.as_dict() for m in catalogue.matches if m.canonical in agencies]
+        return Digest(year, region, as_of, years, status, yoy, quality, changes, matches)
 
 
 # -- plain renderings --------------------------------------------------------------------------

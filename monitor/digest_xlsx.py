@@ -15,6 +15,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from monitor.catalogue import bulk
 from monitor.digest import SHOWN_FIGURES, Digest, yoy_cells, yoy_headers
 from monitor.status import KIND_LABELS, STATUS_LABELS
 
@@ -110,6 +111,11 @@ def _list_sheet(
 
 
 def write_xlsx(digest: Digest, path: Path) -> None:
+    with bulk():
+        _write(digest, path)
+
+
+def _write(digest: Digest, path: Path) -> None:
     wb = Workbook(write_only=True)
     _status_sheet(wb, digest)
     _yoy_sheet(wb, digest)

@@ -12,7 +12,7 @@ import unicodedata
 from datetime import date
 from typing import Any
 
-from monitor.catalogue import Catalogue, load_catalogue
+from monitor.catalogue import Catalogue, bulk, load_catalogue
 from monitor.expectations import KIND_ORDER, Deadlines, Expected, expected_from, infer_kind
 from storage.store import Store
 
@@ -115,27 +115,28 @@ def status_from(
     catalogue: Catalogue, config: Any, store: Store, as_of: date, years: list[int] | None = None
 ) -> list[dict[str, Any]]:
     """``compute_status`` on an already loaded catalogue."""
-    expected = expected_from(catalogue, config, as_of, years)
-    wanted = {e.year for e in expected} or set(years or [])
-    # Reports found for a pair nobody expected (e.g. after a configured abolition) still count.
-    have = {(e.agency, e.year) for e in expected}
-    deadlines = Deadlines(config)
-    for (agency, year), f in catalogue.found.items():
-        if (agency, year) in have or year not in wanted or not f.earliest(as_of):
-            continue
-        kind = catalogue.kinds.get(agency)
-        kind = kind if kind in KIND_ORDER else infer_kind(agency)
-        sid = catalogue.sources.get(agency)
-        source = next((s for s in config.sources if s["id"] == sid), {})
-        region = source.get("region")
-        expected.append(
-            Expected(agency, kind, year, deadlines.due(kind, year, sid, region, None), sid, region, False)
-        )
-    failing = int(config.section("monitor").get("failing_runs_before_alert", 3))
-    unreachable = source_health(store, failing)
-    rows = [_row(e, catalogue, as_of, unreachable) for e in expected]
-    rows.sort(key=lambda r: (r["region"] or "", KIND_ORDER.get(r["kind"], 9), r["agency"], r["year"]))
-    return rows
+    with bulk():
+        expected = expected_from(catalogue, config, as_of, years)
+        wanted = {e.year for e in expected} or set(years or [])
+        # Reports found for a pair nobody expected (e.g. after a configured abolition) still count.
+        have = {(e.agency, e.year) for e in expected}
+        deadlines = Deadlines(config)
+        for (agency, year), f in catalogue.found.items():
+            if (agency, year) in have or year not in wanted or not f.earliest(as_of):
+                continue
+            kind = catalogue.kinds.get(agency)
+            kind = kind if kind in KIND_ORDER else infer_kind(agency)
+            sid = catalogue.sources.get(agency)
+            source = next((s for s in config.sources if s["id"] == sid), {})
+            region = source.get("region")
+            expected.append(
+                Expected(agency, kind, year, deadlines.due(kind, year, sid, region, None), sid, region, False)
+            )
+        failing = int(config.section("monitor").get("failing_runs_before_alert", 3))
+        unreachable = source_health(store, failing)
+        rows = [_row(e, catalogue, as_of, unreachable) for e in expected]
+        rows.sort(key=lambda r: (r["region"] or "", KIND_ORDER.get(r["kind"], 9), r["agency"], r["year"]))
+        return rows
 
 
 def compute_status(

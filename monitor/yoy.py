@@ -15,7 +15,7 @@ from datetime import date
 from difflib import SequenceMatcher
 from typing import Any
 
-from monitor.catalogue import Catalogue, load_catalogue, load_data
+from monitor.catalogue import Catalogue, bulk, load_catalogue, load_data
 from monitor.status import status_from
 from reports.model import TABLE2_COLUMNS, TABLE3_GROUPS
 from storage.store import Store
@@ -258,32 +258,33 @@ def compare_from(
     status: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """``compare`` on an already loaded catalogue (and, optionally, this year's status rows)."""
-    as_of = as_of or date.today()
-    monitor = config.section("monitor")
-    swing_at = float(monitor.get("swing_threshold", 0.5))
-    copied_at = float(monitor.get("copied_text_threshold", 0.9))
-    if status is None:
-        status = status_from(catalogue, config, store, as_of, [year])
-    status = [r for r in status if r["year"] == year]
-    doc_ids = {d.document_id for (_a, y), f in catalogue.found.items() if y == year for d in f.docs}
-    events = _events_by_document(store, doc_ids)
-    rows = []
-    for start in range(0, len(status), BATCH):
-        part = status[start : start + BATCH]
-        chosen: dict[tuple[str, int], Any] = {}
-        for r in part:
-            for y in (year, year - 1):
-                found = catalogue.found.get((r["agency"], y))
-                best = found.best() if found else None
-                if best:
-                    chosen[(r["agency"], y)] = best
-        data = load_data(store, [d.report_id for d in chosen.values()])
-        for r in part:
-            cur_doc, prev_doc = chosen.get((r["agency"], year)), chosen.get((r["agency"], year - 1))
-            cur = data.get(cur_doc.report_id, {}) if cur_doc else {}
-            prev = data.get(prev_doc.report_id, {}) if prev_doc else {}
-            rows.append(_compare_one(r, cur, prev, year, swing_at, copied_at, catalogue, events))
-    return rows
+    with bulk():
+        as_of = as_of or date.today()
+        monitor = config.section("monitor")
+        swing_at = float(monitor.get("swing_threshold", 0.5))
+        copied_at = float(monitor.get("copied_text_threshold", 0.9))
+        if status is None:
+            status = status_from(catalogue, config, store, as_of, [year])
+        status = [r for r in status if r["year"] == year]
+        doc_ids = {d.document_id for (_a, y), f in catalogue.found.items() if y == year for d in f.docs}
+        events = _events_by_document(store, doc_ids)
+        rows = []
+        for start in range(0, len(status), BATCH):
+            part = status[start : start + BATCH]
+            chosen: dict[tuple[str, int], Any] = {}
+            for r in part:
+                for y in (year, year - 1):
+                    found = catalogue.found.get((r["agency"], y))
+                    best = found.best() if found else None
+                    if best:
+                        chosen[(r["agency"], y)] = best
+            data = load_data(store, [d.report_id for d in chosen.values()])
+            for r in part:
+                cur_doc, prev_doc = chosen.get((r["agency"], year)), chosen.get((r["agency"], year - 1))
+                cur = data.get(cur_doc.report_id, {}) if cur_doc else {}
+                prev = data.get(prev_doc.report_id, {}) if prev_doc else {}
+                rows.append(_compare_one(r, cur, prev, year, swing_at, copied_at, catalogue, events))
+        return rows
 
 
 def _compare_one(
