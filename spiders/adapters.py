@@ -19,7 +19,7 @@ from urllib.parse import urldefrag, urlsplit
 import scrapy
 from scrapy.http import Response
 
-from spiders.base import MAX_DISCOVERY_DEPTH, Entry, PortalSpider
+from spiders.base import MAX_DISCOVERY_DEPTH, REPORT_COLUMN_TEXT, Entry, PortalSpider
 from spiders.detect import detect_family, needs_browser
 from spiders.pages import is_attachment_url
 from spiders.trs import TrsSpider
@@ -33,6 +33,8 @@ _PAGER_URL = re.compile(
     r"[?&](?:page|pageNo|pageNum|pageNumber|pageIndex|cur_page|currentPage|current)=\d+"
     r"|/(?:index|list|default)_\d+\.s?html?$|-index-\d+\.s?html?$"
 )
+# Article (not column) URLs of the families: a long link name there is a report's own title.
+_ARTICLE_URL = re.compile(r"/art/\d{4}/|/t\d{8}_\d+|content_\d+|post_\d+|/\d{6,}\.s?html?$")
 _PAGER_TEXT = re.compile(r"\d{1,4}|下一?页|尾页|末页|>|»|›")
 # Attachment paths written inside scripts (gkmlpt keeps the article in window._CONFIG JSON).
 _SCRIPT_FILE = re.compile(
@@ -142,7 +144,9 @@ class AdapterSpider(PortalSpider):
         entries = self._entries.get(id(response))
         if entries is None:
             entries = self._entries_of(response, self.adapter_for(response))
-        return iter(entries)
+        # "<机构>政府信息公开年报" linking a column page names a column, not a report: it is
+        # followed as a column (column_links), never stored as an article.
+        return iter([e for e in entries if not _column_entry(e)])
 
     def _entries_of(self, response: Response, adapter: ListAdapter) -> list[Entry]:
         if id(response) not in self._entries:
@@ -164,7 +168,25 @@ class AdapterSpider(PortalSpider):
     def column_links(self, response: Response) -> tuple[list[str], list[str]]:
         if _is_data(response):
             return [], []
-        return super().column_links(response)
+        columns, sections = super().column_links(response)
+        # The base walk skips names over 16 characters; a department's own column is often
+        # "<机构全称>政府信息公开年报" (a city column and a department column list the same reports).
+        host = urlsplit(response.url).netloc
+        for a in response.css("a[href]"):
+            text = re.sub(r"\s+", "", " ".join(a.css("::text").getall()) or a.attrib.get("title", ""))
+            url = urldefrag(response.urljoin(a.attrib["href"]))[0]
+            if (
+                16 < len(text) <= 40
+                and not re.search(r"\d", text)
+                and REPORT_COLUMN_TEXT.search(text)
+                and urlsplit(url).netloc == host
+                and not _ARTICLE_URL.search(url)
+                and not is_attachment_url(url)
+                and url not in columns
+                and url != response.url
+            ):
+                columns.append(url)
+        return columns, sections
 
     def attachment_links(self, response: Response) -> list[str]:
         urls = super().attachment_links(response)
@@ -233,6 +255,14 @@ def pager_links(response: Response) -> list[str]:
         if (_PAGER_URL.search(url) or _PAGER_TEXT.fullmatch(text)) and url not in out:
             out.append(url)
     return out
+
+
+_COLUMN_URL = re.compile(r"/$|/(?:index|list|default)\.s?html?$|/col/col\d+/|/pc/list\.html$")
+
+
+def _column_entry(entry: Entry) -> bool:
+    """A link named like a column (no year) that points at a column page."""
+    return not re.search(r"\d", entry.title) and bool(_COLUMN_URL.search(urlsplit(entry.url).path))
 
 
 def _is_data(response: Response) -> bool:

@@ -122,13 +122,18 @@ def api_entries(data: dict[str, Any], base_url: str) -> tuple[list[Entry], dict[
             continue
         url = urldefrag(urljoin(base_url, str(art["url"])))[0]
         entries.append(Entry(url, re.sub(r"\s+", "", str(art.get("title", ""))), article_date(art)))
-        attached = _file_urls(art.get("attachment") or art.get("attachments"), url)
+        attached = file_urls(art.get("attachment") or art.get("attachments"), url)
         if attached:
             files[url] = attached
     return entries, files
 
 
-def _file_urls(value: Any, base_url: str) -> list[str]:
+URL_KEYS = ("url", "link", "href", "path", "filePath", "file_path", "fileUrl", "file_url", "downloadUrl")
+
+
+def file_urls(value: Any, base_url: str) -> list[str]:
+    """Files named in an API's attachment field: dicts (URL keys first; never a bare file name),
+    strings, or either JSON-encoded."""
     out: list[str] = []
     if isinstance(value, str):
         try:
@@ -137,10 +142,16 @@ def _file_urls(value: Any, base_url: str) -> list[str]:
             value = [value]
     items = value if isinstance(value, list) else [value] if value else []
     for item in items:
-        candidates = item.values() if isinstance(item, dict) else [item]
+        if isinstance(item, dict):
+            keyed = [item[k] for k in URL_KEYS if isinstance(item.get(k), str)]
+            candidates = keyed or [v for v in item.values() if isinstance(v, str) and "/" in v]
+        else:
+            candidates = [item]
         for c in candidates:
-            if isinstance(c, str) and is_attachment_url(urljoin(base_url, c)):
-                out.append(urldefrag(urljoin(base_url, c))[0])
+            url = urldefrag(urljoin(base_url, c))[0] if isinstance(c, str) else ""
+            if url and is_attachment_url(url):
+                if url not in out:
+                    out.append(url)
                 break
     return out
 

@@ -21,8 +21,7 @@ from scrapy.http import Response
 
 from spiders.adapters import AdapterSpider, ListAdapter, response_text
 from spiders.base import Entry
-from spiders.gkmlpt import article_date
-from spiders.pages import is_attachment_url
+from spiders.gkmlpt import article_date, file_urls
 
 PAGE_SIZE = 20
 _CODE = {
@@ -90,19 +89,8 @@ def article_url(source: dict[str, Any], base_url: str) -> str | None:
 
 
 def article_files(source: dict[str, Any], base_url: str) -> list[str]:
-    """Files in ``articleFiles`` (list of dicts or strings, maybe JSON-encoded)."""
-    files = _decoded(source.get("articleFiles"))
-    items = files if isinstance(files, list) else [files] if files else []
-    out = []
-    for item in items:
-        values = item.values() if isinstance(item, dict) else [item]
-        for v in values:
-            if isinstance(v, str) and is_attachment_url(urljoin(base_url, v)):
-                url = urldefrag(urljoin(base_url, v))[0]
-                if url not in out:
-                    out.append(url)
-                break
-    return out
+    """Files in ``articleFiles`` (dicts with ``filePath``, strings, maybe JSON-encoded)."""
+    return file_urls(_decoded(source.get("articleFiles")), base_url)
 
 
 def results(data: Any) -> tuple[list[dict[str, Any]], int | None]:
