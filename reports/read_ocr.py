@@ -25,7 +25,8 @@ def engine():
         if _ENGINE is None:
             from rapidocr import RapidOCR
 
-            _ENGINE = RapidOCR(params={"Global.log_level": "warning"})
+            # Report pages are never rotated: skip the angle classifier (a model run per box).
+            _ENGINE = RapidOCR(params={"Global.log_level": "warning", "Global.use_cls": False})
     return _ENGINE
 
 
