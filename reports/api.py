@@ -26,6 +26,16 @@ MAX_BYTES = 50 * 2**20
 
 def read_document(data: bytes, content_type: str | None = None) -> Doc:
     """Any supported format to a Doc (paragraphs and table rows in reading order)."""
+    try:
+        return _read(data, content_type)
+    except ParseError:
+        raise
+    except (RecursionError, MemoryError, ValueError, KeyError, IndexError, AssertionError, OSError) as e:
+        # Libraries fail in many ways on damaged files; the caller gets one kind of error.
+        raise ParseError(f"cannot read the document: {type(e).__name__}: {e}") from e
+
+
+def _read(data: bytes, content_type: str | None) -> Doc:
     kind = sniff(data, content_type)
     if kind == "pdf":
         from reports import read_pdf

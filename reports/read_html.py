@@ -166,7 +166,9 @@ def read_html(raw: bytes, charset: str | None = None) -> Doc:
     except (etree.ParserError, ValueError) as e:
         raise ParseError(f"unreadable HTML: {e}") from e
     for bad in root.xpath("//script|//style|//noscript|//comment()"):
-        bad.drop_tree() if hasattr(bad, "drop_tree") else None
+        parent = bad.getparent()
+        if parent is not None:
+            bad.drop_tree()
     doc = Doc(fmt="html")
     for m in root.xpath("//meta[@name]"):
         key = _META_NAMES.get((m.get("name") or "").lower())

@@ -26,7 +26,8 @@ def sniff(data: bytes, content_type: str | None = None) -> str:
     if stripped.startswith((b"\xff\xfe", b"\xfe\xff")):
         stripped = head.decode("utf-16", errors="ignore").encode("utf-8")
     is_html_type = (content_type or "").startswith(("text/html", "application/xhtml"))
-    if (_HTML.search(stripped[:1024]) or is_html_type) and _HTML.search(data[:65536]):
+    starts_tag = stripped[:1] == b"<"
+    if (_HTML.search(stripped[:1024]) or is_html_type or starts_tag) and _HTML.search(data[:65536]):
         return "html"
     if _looks_text(data):
         return "text"

@@ -141,3 +141,29 @@ def test_title_and_date_helpers():
     assert parse_date("2024/01/05") == "2024-01-05"
     assert parse_date("二〇二三年十二月三十一日") == "2023-12-31"
     assert parse_date("no date") is None
+
+
+def test_report_inside_a_real_portal_page():
+    """A saved 邯郸 article page (navigation, metadata block, footer, injected script) with a
+    report put where its article body was: PubDate is written 2020年08月02日 there."""
+    from pathlib import Path
+
+    page = (Path(__file__).parent / "fixtures" / "handan-article-page.html").read_text("utf-8")
+    rep = make(name="邯郸市教育局", year=2019)
+    rep["sections"]["other"] = "本机关未收取信息处理费。"
+    notice = "邯郸市教育局关于印发《全市教育系统安全专项整治三年行动实施方案》的通知"
+    assert notice in page
+    page = page.replace(notice, render.title_of(rep))
+    marker = '<div class="dhlm clearfix">'
+    assert marker in page
+    page = page.replace(
+        marker, f'<div class="TRS_Editor">{render.render_html_fragment(rep)}</div>{marker}', 1
+    )
+    got = reports.parse_bytes(page.encode("utf-8"))
+    assert (got["agency"], got["year"], got["kind"]) == ("邯郸市教育局", 2019, "department")
+    assert (got["published_at"], got["published_at_source"]) == ("2020-08-02", "meta")
+    assert (
+        got["table2"] == rep["table2"] and got["table1"] == rep["table1"] and got["table3"] == rep["table3"]
+    )
+    assert got["sections"]["other"] == "本机关未收取信息处理费。"  # no navigation or footer text
+    assert got["issues"] == []

@@ -210,3 +210,33 @@ def test_pdf_exported_by_an_office_suite_and_the_pdfplumber_path():
     # The slower pdfplumber reader (the fallback) reads the same.
     assert_same(parse_doc(read_pdf_text(data)), rep)
     assert_same(parse_doc(read_pdf_text(render.render_pdf(rep))), rep)
+
+
+def test_html_with_all_tables_in_one_table_element():
+    import re
+
+    rep = make("government", seed=31, name="青山县人民政府")
+    html = render.render_html_fragment(rep, no_headings=True)
+    # Glue the three tables into one <table>: the paragraphs between them become rows.
+    one = re.sub(r"</tbody></table>\s*(<p[^>]*>.*?</p>\s*)*<table[^>]*><tbody>", "", html, flags=re.S)
+    assert one.count("<table") == 1
+    got = reports.parse_bytes(one.encode())
+    assert (
+        got["table1"] == rep["table1"] and got["table2"] == rep["table2"] and got["table3"] == rep["table3"]
+    )
+
+
+def test_gbk_text_file():
+    rep = make(seed=32)
+    got = reports.parse_bytes(render.render_text(rep, "tabs", title=True).encode("gb18030"))
+    assert_same(got, rep)
+
+
+def test_docx_named_wps_and_sniffed_by_content(tmp_path):
+    rep = make(seed=33)
+    p = tmp_path / "report.wps"
+    p.write_bytes(render.render_docx(rep, title=True))
+    assert_same(reports.parse_file(p), rep)
+    q = tmp_path / "report.pdf"  # an HTML page saved with the wrong extension
+    q.write_bytes(render.render_html_page(rep).encode())
+    assert_same(reports.parse_file(q), rep)
