@@ -143,6 +143,8 @@ class BarrierMiddleware:
         retry = self._backoff(request, response)
         if retry is not None:
             return retry
+        if urlsplit(request.url).path == "/robots.txt":
+            return response  # the robots middleware reads any failure as "allowed"; never render it
         body = response.text if isinstance(response, TextResponse) else ""
         passing = request.meta.get("nianbao_challenge") and request.meta.get("playwright")
         # The browser's status is its first answer's (the 412); judge what it ended up showing.
@@ -182,9 +184,10 @@ class BarrierMiddleware:
         ):
             logger.info("%s: %s — passing it in the browser", request.url, reason)
             self.stats.inc_value("nianbao/challenges_passed_with_browser")
-            from spiders.browser import render_meta
+            from spiders.browser import browser_timeout_ms, render_meta
 
-            meta = {**request.meta, **render_meta(include_page=True), "nianbao_challenge": reason}
+            timeout = browser_timeout_ms(self.crawler.settings)
+            meta = {**request.meta, **render_meta(timeout, include_page=True), "nianbao_challenge": reason}
             return request.replace(meta=meta, dont_filter=True)
         if request.meta.get("nianbao_challenge") and request.meta.get("playwright"):
             reason = f"{reason}; still there after the browser"

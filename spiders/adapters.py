@@ -100,6 +100,15 @@ class AdapterSpider(PortalSpider):
         settings.set("DOWNLOADER_MIDDLEWARES", mws, priority="spider")
         for key, value in cls.family_settings.items():
             settings.set(key, value, priority="spider")
+        if "PLAYWRIGHT_LAUNCH_OPTIONS" in cls.family_settings:
+            # config.yaml's crawl.browser (executable, timeout in s), when the runner passes them.
+            executable = settings.get("NIANBAO_BROWSER_EXECUTABLE")
+            if executable:
+                launch = {**cls.family_settings["PLAYWRIGHT_LAUNCH_OPTIONS"], "executable_path": executable}
+                settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="spider")
+            timeout = settings.getint("NIANBAO_BROWSER_TIMEOUT", 0)
+            if timeout:
+                settings.set("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", timeout * 1000, priority="spider")
         super().update_settings(settings)
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -107,6 +116,7 @@ class AdapterSpider(PortalSpider):
         self._pager_reached: set[int] = set()
         self._entries: dict[int, list[Entry]] = {}
         self.extra_attachments: dict[str, list[str]] = {}  # article URL -> files an API named
+        self._canonical: dict[str, str] = {}  # canonical_url -> the first URL listed for it
 
     # -- choosing the adapter ---------------------------------------------------------------
 
@@ -144,9 +154,18 @@ class AdapterSpider(PortalSpider):
         entries = self._entries.get(id(response))
         if entries is None:
             entries = self._entries_of(response, self.adapter_for(response))
-        # "<机构>政府信息公开年报" linking a column page names a column, not a report: it is
-        # followed as a column (column_links), never stored as an article.
-        return iter([e for e in entries if not _column_entry(e)])
+        out = []
+        for e in entries:
+            # "<机构>政府信息公开年报" linking a column page names a column, not a report: it is
+            # followed as a column (column_links), never stored as an article.
+            if _column_entry(e):
+                continue
+            # One report, several URLs: a mobile _wap copy or the http/https twin is not fetched
+            # again (the same report in a department column, at another path, still is).
+            first = self._canonical.setdefault(canonical_url(e.url), e.url)
+            if first == e.url:
+                out.append(e)
+        return iter(out)
 
     def _entries_of(self, response: Response, adapter: ListAdapter) -> list[Entry]:
         if id(response) not in self._entries:
@@ -215,14 +234,14 @@ class AdapterSpider(PortalSpider):
 
     def browser_request(self, response: Response, depth: int) -> scrapy.Request:
         """The list page again, rendered by Chromium, once its script has added links."""
-        from spiders.browser import render_meta
+        from spiders.browser import browser_timeout_ms, render_meta
 
         links = len(response.css("a[href]"))
         return scrapy.Request(
             response.url,
             callback=self.parse_column,
             cb_kwargs={"depth": depth},
-            meta=render_meta(links_over=links),
+            meta=render_meta(browser_timeout_ms(self.settings), links_over=links),
             dont_filter=True,
         )
 
@@ -236,6 +255,13 @@ class AdapterSpider(PortalSpider):
             return False
         adapter = self.adapter_for(response)
         return not [e for e in self._entries_of(response, adapter) if _report_like(e)]
+
+
+def canonical_url(url: str) -> str:
+    """A URL without its scheme and without a mobile ``_wap`` suffix (the same page either way)."""
+    parts = urlsplit(url)
+    path = re.sub(r"_wap(\.s?html?)$", r"\1", parts.path)
+    return parts.netloc.lower() + path + ("?" + parts.query if parts.query else "")
 
 
 def pager_links(response: Response) -> list[str]:

@@ -44,6 +44,14 @@ def playwright_settings(
     }
 
 
+def browser_timeout_ms(settings: Any) -> int:
+    """How long the browser may take over a page (PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT)."""
+    return (
+        settings.getint("PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT", NAVIGATION_TIMEOUT_MS)
+        or NAVIGATION_TIMEOUT_MS
+    )
+
+
 def render_meta(
     timeout_ms: int = NAVIGATION_TIMEOUT_MS, include_page: bool = False, links_over: int | None = None
 ) -> dict[str, Any]:

@@ -376,3 +376,15 @@ def test_js_only_column_is_read_with_chromium(tmp_path):
         articles = [d["url"] for d in portal.documents() if d["kind"] == "article"]
         assert {portal.requests[u] for u in articles} == {1}
         db.close()
+
+
+def test_wap_copy_and_https_twin_are_one_entry():
+    spider = GenericSpider(source={"id": "t", "start_url": "http://x.gov.cn/"})
+    body = (
+        '<li><a href="/nb/202401/t20240126_1.html">青山县2023年政府信息公开工作年度报告</a></li>'
+        '<li><a href="/nb/202401/t20240126_1_wap.html">青山县2023年政府信息公开工作年度报告</a></li>'
+        '<li><a href="https://x.gov.cn/nb/202401/t20240126_1.html">青山县2023年政府信息公开工作年度报告</a></li>'
+        '<li><a href="/nb/">青山县发展和改革局政府信息公开年报</a></li>'
+    )
+    entries = list(spider.list_entries(_html("http://x.gov.cn/nb/index.html", body)))
+    assert [e.url for e in entries] == ["http://x.gov.cn/nb/202401/t20240126_1.html"]
