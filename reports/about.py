@@ -12,6 +12,9 @@ _TITLE = re.compile(
     r"(?P<agency>[\u4e00-\u9fff（）()·]{2,40}?)[（(]?(?P<year>(?:19|20)\d{2})年度?[）)]?(?:度)?"
     r"(?:政府|政务)?信息公开(?:工作)?(?:年度)?(?:工作)?报告"
 )
+_TITLE_YEAR_FIRST = re.compile(
+    r"(?P<year>(?:19|20)\d{2})年度?(?P<agency>[\u4e00-\u9fff（）()]{2,30}?)(?:政府|政务)?信息公开(?:工作)?(?:年度)?(?:工作)?报告"
+)
 _BY = re.compile(
     r"本(?:年度)?报告(?:是)?由(?P<agency>[\u4e00-\u9fff（）()]{2,40}?)(?:根据|按照|依据|依照|遵照|编制|制作)"
 )
@@ -90,20 +93,22 @@ def title_match(text: str | None) -> tuple[str | None, int | None]:
     """(agency, year) from a title such as 金乡县科学技术局2023年政府信息公开工作年度报告."""
     m = _TITLE.search(norm(text))
     if not m:
-        return None, None
+        m = _TITLE_YEAR_FIRST.search(norm(text))
+        if not m or m.start() > 30:
+            return None, None
     agency = _NOISE_PREFIX.sub("", m.group("agency")) or m.group("agency")
     agency = agency.strip("（）()·")
     return (agency if len(agency) >= 2 else None), int(m.group("year"))
 
 
 def kind_of(agency: str | None) -> str | None:
-    """government (…人民政府), township (镇/乡/街道), else department."""
+    """government (…人民政府, or a bare division name), township (镇/乡/街道), else department."""
     if not agency:
         return None
     if re.search(r"(镇|乡|街道|街道办事处|街道办)(人民政府)?$", agency):
         return "township"
-    if agency.endswith("人民政府"):
-        return "government"
+    if agency.endswith("人民政府") or re.search(r"(省|市|县|区|自治州|自治县|旗|盟)$", agency):
+        return "government"  # a title naming a division (福州市晋安区) is its government's report
     return "department"
 
 
@@ -124,11 +129,13 @@ def part_of(paragraph: str) -> str | None:
 def who_and_when(paras: list[str], meta: dict[str, Any], page_text: str) -> dict[str, Any]:
     """agency, year, kind, published_at(+source) and year_mismatch issues."""
     issues = []
-    head = paras[:8]
+    # The title sits before the first part heading (after any portal header lines).
+    first_part = next((i for i, p in enumerate(paras[:40]) if part_of(p)), min(len(paras), 12))
+    head = paras[: max(first_part, 3)]
     # The title: page metadata first, then the first paragraphs (a title may wrap over two).
     t_agency, t_year = None, None
     titles = [meta.get("title"), meta.get("page_title"), *meta.get("html_titles", [])]
-    for i in range(min(len(head), 6)):
+    for i in range(min(len(head), 30)):
         titles.append(head[i])
         if i + 1 < len(head):
             titles.append(head[i] + head[i + 1])
@@ -150,7 +157,7 @@ def who_and_when(paras: list[str], meta: dict[str, Any], page_text: str) -> dict
         year = int(m.group(1)) if m else None
     if t_year and p_year and t_year != p_year:
         issues.append(issue("year_mismatch", f"title says {t_year}, statistics period says {p_year}", "year"))
-    published, source = _published(paras, meta, page_text, agency)
+    published, source = _published(paras, meta, page_text or "\n".join(head), agency)
     return {
         "agency": agency,
         "year": year,

@@ -82,6 +82,18 @@ def _read(data: bytes, content_type: str | None) -> Doc:
     raise ParseError(f"not a report document: unrecognised binary content (starts {data[:8]!r})")
 
 
+def _table_zone(paras: list[str]) -> list[str]:
+    start = end = None
+    for i, p in enumerate(paras):
+        part = about.part_of(p)
+        if part == "table1" and start is None:
+            start = i + 1
+        elif part in ("problems", "other") and start is not None:
+            end = i
+            break
+    return paras[start:end] if start is not None else []
+
+
 def _is_report(doc: Doc, report: dict[str, Any], n_parts: int) -> bool:
     if report["template"] in ("2021", "2019-trial"):
         return True
@@ -100,6 +112,12 @@ def parse_doc(doc: Doc, meta: dict[str, Any] | None = None) -> dict[str, Any]:
     report = empty_report()
     paras = doc.paragraphs()
     tables = template.read_tables(doc.rows())
+    if tables["template"] is None:
+        # Tables flattened to one paragraph per cell: read the paragraphs between the part 二
+        # heading and the part 五 heading as single-cell rows.
+        zone = _table_zone(paras)
+        if zone:
+            tables = template.read_tables([[p] for p in zone], allow_empty=True)
     who = about.who_and_when(paras, meta, doc.page_text)
     report.update({k: who[k] for k in ("agency", "year", "kind", "published_at", "published_at_source")})
     n_parts = len({about.part_of(p) for p in paras} - {None})

@@ -156,11 +156,11 @@ def _t2_key(row: Row, done: set[str], keys: tuple[str, ...]) -> str | None:
     return best if score >= 0.75 else None
 
 
-def table2_rows(rows: list[Row]) -> dict[str, Row]:
+def table2_rows(rows: list[Row], allow_empty: bool = False) -> dict[str, Row]:
     found: dict[str, Row] = {}
     keys = tuple(dict.fromkeys(TABLE2_KEYS[:20] + ("other_processing",) + TABLE2_KEYS[20:]))
     for row in rows:
-        if not row.values:
+        if not row.values and not (allow_empty and len(row.label) <= 40):
             continue
         key = _t2_key(row, set(found), keys)
         if key:
@@ -183,11 +183,11 @@ def read_table2(found: dict[str, Row], trial: bool, rd: Reader) -> dict[str, lis
     return out
 
 
-def _t1_rows(rows: list[Row], spec: dict[str, tuple], stop: int) -> dict[str, Row]:
+def _t1_rows(rows: list[Row], spec: dict[str, tuple], stop: int, allow_empty: bool = False) -> dict[str, Row]:
     """Rows whose label starts with the item's name; then, for items still missing, rows whose
     label contains it (OCR glues neighbouring headings onto labels)."""
     found: dict[str, Row] = {}
-    cands = [r for r in rows[:stop] if r.values and r.label and len(r.label) <= 80]
+    cands = [r for r in rows[:stop] if (r.values or allow_empty) and r.label and len(r.label) <= 80]
     for search in (False, True):
         for row in cands:
             if any(row is r for r in found.values()):
@@ -209,10 +209,12 @@ def table1_template(rows: list[Row]) -> str | None:
     return "2019-trial" if old > new else "2021"
 
 
-def read_table1(rows: list[Row], trial: bool, stop: int, rd: Reader) -> tuple[dict[str, Any], int]:
+def read_table1(
+    rows: list[Row], trial: bool, stop: int, rd: Reader, allow_empty: bool = False
+) -> tuple[dict[str, Any], int]:
     out: dict[str, Any] = {}
     if trial:
-        found = _t1_rows(rows, T1_TRIAL, stop)
+        found = _t1_rows(rows, T1_TRIAL, stop, allow_empty)
         for key, (pattern, fields, money) in T1_TRIAL.items():
             row = found.get(key)
             if row is None:
@@ -225,7 +227,7 @@ def read_table1(rows: list[Row], trial: bool, stop: int, rd: Reader) -> tuple[di
                 for f, v in zip(fields, vals, strict=True)
             }
         return out, len(found)
-    found = _t1_rows(rows, T1_2021, stop)
+    found = _t1_rows(rows, T1_2021, stop, allow_empty)
     for key, (pattern, n, money) in T1_2021.items():
         row = found.get(key)
         label = pattern.split("|")[0]
@@ -290,11 +292,15 @@ def read_table3(rows: list[Row], start: int, rd: Reader) -> tuple[dict[str, Any]
     return out, True
 
 
-def read_tables(raw_rows: list[list[str | None]]) -> dict[str, Any]:
-    """template, table1..3 and the issues met while reading them."""
+def read_tables(raw_rows: list[list[str | None]], allow_empty: bool = False) -> dict[str, Any]:
+    """template, table1..3 and the issues met while reading them.
+
+    ``allow_empty``: rows may have no value cells at all (the table was flattened to one
+    paragraph per cell and its empty number cells vanished): such rows read as blank cells.
+    """
     rows = [Row(r) for r in raw_rows]
     rd = Reader()
-    t2_found = table2_rows(rows)
+    t2_found = table2_rows(rows, allow_empty)
     t1_kind = table1_template(rows)
     has_t2 = len(t2_found) >= 5
     if not has_t2 and t1_kind is None:
@@ -304,7 +310,7 @@ def read_tables(raw_rows: list[list[str | None]]) -> dict[str, Any]:
     )
     trial = t1_kind == "2019-trial" if t1_kind else trial_t2
     first_t2 = min(rows.index(r) for r in t2_found.values()) if has_t2 else len(rows)
-    table1, _ = read_table1(rows, trial, first_t2, rd) if t1_kind or has_t2 else ({}, 0)
+    table1, _ = read_table1(rows, trial, first_t2, rd, allow_empty) if t1_kind or has_t2 else ({}, 0)
     if has_t2:
         table2 = read_table2(t2_found, trial, rd)
         start3 = max(rows.index(r) for r in t2_found.values())
