@@ -49,8 +49,8 @@ def _sheet(wb: Workbook, title: str, headers: list[str], widths: list[float]):
 def _status_sheet(wb: Workbook, digest: Digest) -> None:
     years = digest.years
     headers = ["机关", "类别", "地区", "来源", *[f"{y}年" for y in years]]
-    headers += ["截止日期", "发布日期", "逾期天数", "日期来源", "链接", "依据"]
-    widths = [30, 8, 16, 12, *[8] * len(years), 11, 11, 8, 10, 50, 40]
+    headers += ["截止日期", "发布日期", "逾期天数", "链接", "依据"]  # the date's source is in 依据
+    widths = [30, 8, 16, 12, *[8] * len(years), 11, 11, 8, 50, 40]
     ws = _sheet(wb, "状态", headers, widths)
     n = 1
     for row, cells in digest.matrix():
@@ -65,7 +65,6 @@ def _status_sheet(wb: Workbook, digest: Digest) -> None:
                 row["deadline"],
                 row["published_at"],
                 row["days_late"] or None,
-                row["date_source"],
                 row["url"],
                 row["evidence"],
             ]
@@ -84,17 +83,15 @@ def _status_sheet(wb: Workbook, digest: Digest) -> None:
 
 def _yoy_sheet(wb: Workbook, digest: Digest) -> None:
     heads = yoy_headers()
-    headers = ["机关", "类别", "状态", "发布日期", *heads]
-    ws = _sheet(wb, "同比", headers, [30, 8, 8, 11, *[10] * len(heads)])
+    headers = ["机关", *heads]  # kind, status and dates are on 状态, one sheet over
+    ws = _sheet(wb, "同比", headers, [30, *[10] * len(heads)])
     swing_offsets = {key: 3 * i for i, key in enumerate(SHOWN_FIGURES)}
     for y in digest.yoy:
-        row: list[Any] = [y["agency"], KIND_LABELS.get(y["kind"], y["kind"]), STATUS_LABELS.get(y["status"])]
-        row.append(y["published_at"])
-        row += yoy_cells(y)
+        row: list[Any] = [y["agency"], *yoy_cells(y)]
         # Only the few swung cells get a style: styled cells are what makes big sheets slow.
         for key in y["swings"]:
             if key in swing_offsets:
-                i = 4 + swing_offsets[key]
+                i = 1 + swing_offsets[key]
                 if row[i] is not None:
                     c = WriteOnlyCell(ws, value=row[i])
                     c.fill = SWING_FILL

@@ -107,16 +107,28 @@ def _key(*parts: str) -> str:
     return k
 
 
-_NUMBER = (int, float)
+def _row_keys(key: str) -> tuple[str, ...]:
+    """The seven dotted keys of a Table 2 row, built once."""
+    keys = _ROW_KEYS.get(key)
+    if keys is None:
+        keys = _ROW_KEYS[key] = tuple(f"table2.{key}.{c}" for c in TABLE2_COLUMNS)
+    return keys
 
 
-def changed_numbers(cur: dict[str, Any], prev: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(key, previous, current) for every number of ``cur``'s three tables that differs from ``prev``.
+_ROW_KEYS: dict[str, tuple[str, ...]] = {}
+
+
+def changed_numbers(
+    cur: dict[str, Any], prev: dict[str, Any], swing_at: float = 0.5
+) -> list[tuple[str, Any, Any, bool]]:
+    """(key, previous, current, swing) for every number of ``cur``'s tables that differs from ``prev``.
 
     Same keys and values as comparing ``flatten`` of both (non-numbers count as None), but rows
-    that are equal (most Table 2 rows: all zeros) are skipped with one comparison.
+    that are equal (most Table 2 rows: all zeros) are skipped with one comparison.  This is the
+    hot loop of a national digest, hence the inlined checks.
     """
-    out: list[tuple[str, Any, Any]] = []
+    out: list[tuple[str, Any, Any, bool]] = []
+    append = out.append
     for table in ("table1", "table2", "table3"):
         a, b = cur.get(table) or {}, prev.get(table) or {}
         for key, va in a.items():
@@ -126,24 +138,33 @@ def changed_numbers(cur: dict[str, Any], prev: dict[str, Any]) -> list[tuple[str
             if type(va) is list:
                 if table != "table2":
                     continue
-                vb = vb if type(vb) is list else ()
-                pairs = zip(TABLE2_COLUMNS, va, [*vb, *([None] * (len(va) - len(vb)))], strict=False)
+                keys = _row_keys(key)
+                if type(vb) is not list:
+                    vb = ()
+                n = len(vb)
+                cells = zip(keys, va, vb if n >= 7 else [*vb, *([None] * (7 - n))], strict=False)
             elif type(va) is dict:
-                vb = vb if type(vb) is dict else {}
-                pairs = ((f, x, vb.get(f)) for f, x in va.items())
+                if type(vb) is not dict:
+                    vb = {}
+                cells = ((_key(table, key, f), x, vb.get(f)) for f, x in va.items())
             elif table == "table1":
-                pairs = ((None, va, vb),)
+                cells = ((_key(table, key), va, vb),)
             else:
                 continue
-            for col, x, y in pairs:
+            for k, x, y in cells:
                 if x == y:
                     continue
-                if type(x) not in _NUMBER or type(x) is bool:
+                tx, ty = type(x), type(y)
+                if tx is not int and tx is not float:
                     x = None
-                if type(y) not in _NUMBER or type(y) is bool:
+                if ty is not int and ty is not float:
                     y = None
-                if x != y:
-                    out.append((_key(table, key, col) if col else _key(table, key), y, x))
+                if x is None or y is None:
+                    if x is not y:
+                        append((k, y, x, False))
+                else:  # is_swing for two known, different counts
+                    diff = abs(x - y)
+                    append((k, y, x, diff >= MIN_SWING_ABS and (y == 0 or diff >= swing_at * abs(y))))
     return out
 
 
@@ -205,12 +226,6 @@ def _char_bound(a: str, b: str) -> float:
     """An upper bound of SequenceMatcher.ratio (difflib's quick_ratio, with C-speed Counters)."""
     common = sum((Counter(a) & Counter(b)).values())
     return 2.0 * common / (len(a) + len(b))
-
-
-def _count_swing(current: float, previous: float, threshold: float) -> bool:
-    """is_swing for two known, different counts (the hot path over every changed cell)."""
-    diff = abs(current - previous)
-    return diff >= MIN_SWING_ABS and (previous == 0 or diff >= threshold * abs(previous))
 
 
 def similarity(a: str | None, b: str | None, threshold: float) -> float | None:
@@ -311,10 +326,7 @@ def _compare_one(
         }
     changes = []
     if cur and prev:
-        changes = [
-            (k, p, c, p is not None and c is not None and _count_swing(c, p, swing_at))
-            for k, p, c in changed_numbers(cur, prev)
-        ]
+        changes = changed_numbers(cur, prev, swing_at)
     sims: dict[str, float | None] = {}
     copied = []
     for section in COPY_SECTIONS:
