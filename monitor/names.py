@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
+from typing import Any
 
 # (full form, short form) — the short form is the normal form; longest full forms first.
 ABBREVIATIONS: tuple[tuple[str, str], ...] = tuple(
@@ -202,3 +203,10 @@ def _fuzzy(
         if head in target:
             canonical, score = target[head]
             mapping[name], how[name] = canonical, ("fuzzy", round(score, 3))
+
+
+def match_log(store: Any, config: Any) -> list[dict]:
+    """Every agency name in ``store``'s reports that the monitor maps to another name, and how."""
+    from monitor.catalogue import load_catalogue  # here: catalogue itself builds on this module
+
+    return [m.as_dict() for m in load_catalogue(store, config).matches]

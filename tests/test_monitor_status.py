@@ -235,3 +235,12 @@ def test_format_table_aligns_chinese(tmp_path, region):
         year = str(rows[0]["year"])[:2]
         assert display_width(line[: line.index(year)]) == offset
     assert "缺报" in text or "按时" in text
+
+
+def test_match_log_from_store(tmp_path, region):
+    from monitor.names import match_log
+
+    store = build_store(tmp_path, region)
+    short = next(r for r in region.reports if "short_agency_name" in r.planted)
+    log = match_log(store, config_for(tmp_path, region))
+    assert {"name": short.title_agency, "canonical": short.agency.name, "method": "abbreviation", "score": 1.0} in log
