@@ -66,7 +66,7 @@ class ListAdapter:
     def next_pages(self, spider: AdapterSpider, response: Response) -> Iterable[str]:
         """GET pages that continue the column: the TRS pager, else the page's pager links."""
         pages = list(TrsSpider.next_pages(spider, response))  # type: ignore[arg-type]
-        if pages or _is_data(response) or (response.selector.type != "html"):
+        if pages or _is_data(response):
             return pages
         return pager_links(response)
 
@@ -137,18 +137,23 @@ class AdapterSpider(PortalSpider):
     # -- the walk, with adapters ------------------------------------------------------------
 
     def parse_column(self, response: Response, depth: int = 0) -> Iterator[Any]:
-        if self._wants_browser(response):
-            self.logger.info("%s: list filled in by script, rendering %s", self.source["id"], response.url)
-            yield self.browser_request(response, depth)
-            return
-        adapter = self.adapter_for(response)
-        entries = self._entries_of(response, adapter)
-        fresh = len({e.url for e in entries if e.url not in self.seen_entries})
-        yield from super().parse_column(response, depth)
-        if id(response) in self._pager_reached:  # the base walk did not stop here
-            self._pager_reached.discard(id(response))
-            yield from adapter.follow_ups(self, response, fresh, entries)
-        self._entries.pop(id(response), None)
+        key = id(response)  # per-response caches, dropped when this page is done
+        try:
+            if self._wants_browser(response):
+                self.logger.info(
+                    "%s: list filled in by script, rendering %s", self.source["id"], response.url
+                )
+                yield self.browser_request(response, depth)
+                return
+            adapter = self.adapter_for(response)
+            entries = self._entries_of(response, adapter)
+            fresh = len({e.url for e in entries if e.url not in self.seen_entries})
+            yield from super().parse_column(response, depth)
+            if key in self._pager_reached:  # the base walk did not stop before its next pages
+                yield from adapter.follow_ups(self, response, fresh, entries)
+        finally:
+            self._entries.pop(key, None)
+            self._pager_reached.discard(key)
 
     def list_entries(self, response: Response) -> Iterator[Entry]:
         entries = self._entries.get(id(response))

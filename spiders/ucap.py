@@ -38,14 +38,16 @@ _LIST_PATH = re.compile(r"/([\w-]+)/([\w-]+)/pc/list(?:_\d+)?\.html")
 
 def list_config(text: str, url: str) -> dict[str, Any] | None:
     """Endpoint, codes and page size of a Ucap list page, or None when it is not one."""
-    if "queryList" not in text:
+    path = _LIST_PATH.search(urlsplit(url).path)
+    # The script may live in an external file: a /pc/list.html page of a Ucap site still lists
+    # through /queryList.
+    if "queryList" not in text and not (path and re.search(r"ucap", text, re.I)):
         return None
     codes = {}
     for key in ("webSiteCode", "channelCode"):
         m = _CODE[key].search(text) or _ATTR_CODE[key].search(text)
         if m:
             codes[key] = m.group(1)
-    path = _LIST_PATH.search(urlsplit(url).path)
     if path:  # the list URL itself is /<siteCode>/<channelCode>/pc/list.html
         codes.setdefault("webSiteCode", path.group(1))
         codes.setdefault("channelCode", path.group(2))

@@ -165,6 +165,9 @@ def test_ucap_config_and_query_list_answer():
             ],
         },
     }
+    external = '<html><body><ul id="list"></ul><script src="/ucap/js/list.js"></script></body></html>'
+    assert list_config(external, url)["codes"] == {"webSiteCode": "jxszfhcxjst", "channelCode": "gqcyc"}
+    assert list_config(external, "http://x.gov.cn/nb/index.html") is None
     sources, total = results(answer)
     assert total == 31
     page = article_url(sources[0], url)
