@@ -208,3 +208,77 @@ def test_apprise_gets_the_same_message(tmp_path, region, smtp):
         assert len(Receiver.posts) == 1
     finally:
         http.shutdown()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 (trusted by the client through SSL_CERT_FILE)."""
+    import subprocess
+
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem"),
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return d / "cert.pem", d / "key.pem"
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_and_login_with_password_from_environment(tmp_path, region, certificate, monkeypatch, security):
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.login == b"monitor" and auth_data.password == b"s3cret")
+
+    inbox, port = Inbox(), free_port()
+    tls = (
+        {"tls_context": server_tls, "require_starttls": True}
+        if security == "starttls"
+        else {"ssl_context": server_tls}
+    )
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=security == "starttls",  # aiosmtpd does not see implicit TLS as TLS
+        **tls,
+    )
+    controller.start()
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        extra = (
+            "alerts:\n"
+            f"  smtp: {{host: 127.0.0.1, port: {port}, security: {security}, username: monitor,"
+            " password_env: NIANBAO_TEST_SMTP_PASSWORD, from: monitor@example.gov.cn, timeout: 5}\n"
+            "  groups:\n    - {name: 公开办, emails: [gkb@example.gov.cn]}\n"
+        )
+        store = build_store(tmp_path, region)
+        config = config_for(tmp_path, region, extra=extra)
+        when = date(region.years[-1] + 1, 6, 1)
+        monkeypatch.delenv("NIANBAO_TEST_SMTP_PASSWORD", raising=False)
+        down = run_alerts(store, config, when)
+        assert down["sent"] == 0 and down["pending"] > 0 and not inbox.messages
+        error = store.db.execute("SELECT last_error FROM alerts LIMIT 1").fetchone()[0]
+        assert "NIANBAO_TEST_SMTP_PASSWORD" in error
+        monkeypatch.setenv("NIANBAO_TEST_SMTP_PASSWORD", "s3cret")
+        up = run_alerts(store, config, when)
+        assert up["messages"] == 1 and up["pending"] == 0 and up["sent"] == down["pending"]
+        assert logins == [(b"monitor", b"s3cret")]
+        assert len(inbox.messages) == 1 and inbox.messages[0][0] == ["gkb@example.gov.cn"]
+    finally:
+        controller.stop()
