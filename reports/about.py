@@ -184,6 +184,8 @@ def _published(
         return d, "list"
     for p in reversed(paras[-6:]):
         n = norm(p)
+        if agency and n.startswith(agency):  # "青山县教育局 2024年1月26日" on one line
+            n = n[len(agency) :]
         if len(n) <= 16:
             d = parse_date(n) if re.fullmatch(r"[\d年月日〇○零一二三四五六七八九十.\-/]+", n) else None
             if d:

@@ -302,6 +302,10 @@ def read_tables(raw_rows: list[list[str | None]], allow_empty: bool = False) -> 
     rd = Reader()
     t2_found = table2_rows(rows, allow_empty)
     t1_kind = table1_template(rows)
+    # No column headings among the rows (OCR keeps heading lines as text): the item rows.
+    if t1_kind is None and len(_t1_rows(rows, T1_2021, len(rows))) >= 3:
+        trial_only = _t1_rows(rows, {k: T1_TRIAL[k] for k in ("other_services", "procurement")}, len(rows))
+        t1_kind = "2019-trial" if trial_only else "2021"
     has_t2 = len(t2_found) >= 5
     if not has_t2 and t1_kind is None:
         return {"template": None, "table1": {}, "table2": {}, "table3": {}, "issues": []}
@@ -309,9 +313,11 @@ def read_tables(raw_rows: list[list[str | None]], allow_empty: bool = False) -> 
         {"other_no_correction", "other_unpaid_fee"} & set(t2_found)
     )
     trial = t1_kind == "2019-trial" if t1_kind else trial_t2
-    first_t2 = min(rows.index(r) for r in t2_found.values()) if has_t2 else len(rows)
+    # With Table 1 found, even a few Table 2 rows count (a page of a longer scan).
+    use_t2 = has_t2 or bool(t1_kind and t2_found)
+    first_t2 = min(rows.index(r) for r in t2_found.values()) if use_t2 else len(rows)
     table1, _ = read_table1(rows, trial, first_t2, rd, allow_empty) if t1_kind or has_t2 else ({}, 0)
-    if has_t2:
+    if use_t2:
         table2 = read_table2(t2_found, trial, rd)
         start3 = max(rows.index(r) for r in t2_found.values())
     else:

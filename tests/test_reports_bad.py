@@ -151,3 +151,13 @@ def _cfb_with_stream(name: str, payload: bytes) -> bytes:
     dir_sector = dir_sector.ljust(sector, b"\x00")
     fat_bytes = struct.pack(f"<{sector // 4}I", *fat)
     return bytes(header) + fat_bytes + dir_sector + payload
+
+
+def test_encrypted_pdf():
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, encrypt="secret")
+    c.drawString(100, 700, "hello")
+    c.save()
+    _raises(buf.getvalue(), "encrypted")

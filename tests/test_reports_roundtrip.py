@@ -240,3 +240,20 @@ def test_docx_named_wps_and_sniffed_by_content(tmp_path):
     q = tmp_path / "report.pdf"  # an HTML page saved with the wrong extension
     q.write_bytes(render.render_html_page(rep).encode())
     assert_same(reports.parse_file(q), rep)
+
+
+def test_page_image_via_ocr():
+    import io
+
+    import pypdfium2 as pdfium
+
+    rep = make("department", seed=19)
+    pdf = pdfium.PdfDocument(render.render_pdf(rep, title=True))
+    img = pdf[0].render(scale=150 / 72, grayscale=True).to_pil()
+    pdf.close()
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    got = reports.parse_bytes(buf.getvalue())
+    assert (got["agency"], got["year"], got["template"]) == (rep["agency"], rep["year"], "2021")
+    assert got["table1"] == rep["table1"]
+    assert got["table2"]["new_received"] == rep["table2"]["new_received"]  # the rows on page 1
