@@ -102,3 +102,19 @@ def test_values_survive_render_and_parse(rep, fmt, drift):
     }
     got_cols = {i["where"].rsplit(".", 1)[1] for i in got["issues"] if "row1+row2=row24+row25" in i["where"]}
     assert got_cols == cols
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rep=report(), seed=st.integers(0, 10**6), fmt=st.sampled_from(sorted(FORMATS)), drift=DRIFT)
+def test_trial_template_values_survive(rep, seed, fmt, drift):
+    import random
+
+    trial = render.trial_report(rep, random.Random(seed))
+    got = reports.parse_bytes(FORMATS[fmt](trial, **drift))
+    assert got["template"] == "2019-trial"
+    assert (got["table1"], got["table2"], got["table3"]) == (
+        trial["table1"],
+        trial["table2"],
+        trial["table3"],
+    )
+    assert not [i for i in got["issues"] if i["code"] != "sum_mismatch"]
