@@ -33,6 +33,11 @@ _PAGER_URL = re.compile(
     r"[?&](?:page|pageNo|pageNum|pageNumber|pageIndex|cur_page|currentPage|current)=\d+"
     r"|/(?:index|list|default)_\d+\.s?html?$|-index-\d+\.s?html?$"
 )
+# The report column's usual directory names (portals.md §0.4, §1.3).
+_COLUMN_SLUG = re.compile(
+    r"/(?:zfxxgknb|xxgknb|gknb|ndbg|zfxxgkndbg|zfxxgkgzndbg|zfxxgkzl/gknb|annualreport)(?:_\d+)?(?:/|$|/index\.s?html?$)",
+    re.I,
+)
 # Article (not column) URLs of the families: a long link name there is a report's own title.
 _ARTICLE_URL = re.compile(r"/art/\d{4}/|/t\d{8}_\d+|content_\d+|post_\d+|/\d{6,}\.s?html?$")
 _PAGER_TEXT = re.compile(r"\d{1,4}|下一?页|尾页|末页|>|»|›")
@@ -199,10 +204,12 @@ class AdapterSpider(PortalSpider):
         for a in response.css("a[href]"):
             text = re.sub(r"\s+", "", " ".join(a.css("::text").getall()) or a.attrib.get("title", ""))
             url = urldefrag(response.urljoin(a.attrib["href"]))[0]
+            named = 16 < len(text) <= 40 and REPORT_COLUMN_TEXT.search(text)
+            # A link with no usable name (an image, "更多") found by the column's usual slug.
+            slugged = len(text) <= 16 and _COLUMN_SLUG.search(urlsplit(url).path)
             if (
-                16 < len(text) <= 40
+                (named or slugged)
                 and not re.search(r"\d", text)
-                and REPORT_COLUMN_TEXT.search(text)
                 and urlsplit(url).netloc == host
                 and not _ARTICLE_URL.search(url)
                 and not is_attachment_url(url)

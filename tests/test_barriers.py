@@ -66,6 +66,7 @@ BARRIER_SITES = [
     ("gkmlpt", {"browser_only": True}, "", "blocked"),
     ("hanweb", {"burst_limit": 4, "burst_window": 1.0, "per_page": 4}, "    family: hanweb\n", "finished"),
     ("hanweb", {"soft_404": True, "per_page": 4}, "    family: hanweb\n", "finished"),
+    ("ucap", {"fail_every": 6, "per_page": 4}, "", "finished"),  # every 6th answer a 500
 ]
 
 
@@ -140,6 +141,14 @@ def test_zero_byte_bursts_are_backed_off_and_retried(crawled):
     portal = portals[4]
     check_complete(portal, stored_documents(db))
     # a crawl asks for each URL once; the 0-byte burst answers were asked for again after a pause
+    retried = [url for url, n in portal.requests.items() if n > 1 and not url.endswith("/robots.txt")]
+    assert retried
+
+
+def test_server_errors_are_backed_off_and_retried(crawled):
+    portals, _, db, _ = crawled
+    portal = portals[6]
+    check_complete(portal, stored_documents(db))
     retried = [url for url, n in portal.requests.items() if n > 1 and not url.endswith("/robots.txt")]
     assert retried
 

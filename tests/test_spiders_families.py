@@ -391,3 +391,16 @@ def test_wap_copy_and_https_twin_are_one_entry():
     )
     entries = list(spider.list_entries(_html("http://x.gov.cn/nb/index.html", body)))
     assert [e.url for e in entries] == ["http://x.gov.cn/nb/202401/t20240126_1.html"]
+
+
+def test_discovery_by_link_text_and_by_column_slug():
+    spider = GenericSpider(source={"id": "t", "start_url": "http://x.gov.cn/"})
+    home = (
+        '<a href="/zwgk/">政务公开</a><a href="/zwgk/zfxxgknb_73584/"><img src="nb.png"></a>'
+        '<a href="/bm/jyj/nb/">青山县教育局政府信息公开工作年度报告</a>'
+        '<a href="/zfxxgknb/202401/t20240126_1.html"><img src="a.png"></a>'
+        '<a href="http://other.gov.cn/zfxxgknb/">政府信息公开年报</a>'
+    )
+    columns, sections = spider.column_links(_html("http://x.gov.cn/", home))
+    assert columns == ["http://x.gov.cn/zwgk/zfxxgknb_73584/", "http://x.gov.cn/bm/jyj/nb/"]
+    assert sections == ["http://x.gov.cn/zwgk/"]
