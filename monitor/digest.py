@@ -87,7 +87,7 @@ def build_digest(
         catalogue = load_catalogue(store, config)
         years = [y for y in report_years(catalogue, date(year + 1, 1, 1), None) if y <= year] or [year]
         status = [r for r in status_from(catalogue, config, store, as_of, years) if _in_region(r, region)]
-        yoy = compare_from(catalogue, config, store, year, as_of, status)
+        yoy = compare_from(catalogue, config, store, year, as_of, status, details=False)
         quality = []
         changes = []
         urls = {(r["agency"], r["year"]): r["url"] for r in status if r["year"] == year}
@@ -236,7 +236,7 @@ def to_json(digest: Digest) -> dict[str, Any]:
         "summary": digest.summary(),
         "figures": [{"key": f.key, "label": f.label} for f in FIGURES],
         "status": digest.status,
-        "yoy": [{**y, "changes": [list(c) for c in y["changes"]]} for y in digest.yoy],
+        "yoy": [{k: v for k, v in y.items() if k != "changes"} for y in digest.yoy],
         "quality": digest.quality,
         "changes": digest.changes,
         "matches": digest.matches,

@@ -271,8 +271,13 @@ def compare_from(
     year: int,
     as_of: date | None = None,
     status: list[dict[str, Any]] | None = None,
+    details: bool = True,
 ) -> list[dict[str, Any]]:
-    """``compare`` on an already loaded catalogue (and, optionally, this year's status rows)."""
+    """``compare`` on an already loaded catalogue (and, optionally, this year's status rows).
+
+    ``details=False`` skips the cell-by-cell ``changes`` (left None): the digest shows only the
+    headline figures, and the cell comparison is a third of the work on a national store.
+    """
     with bulk():
         as_of = as_of or date.today()
         monitor = config.section("monitor")
@@ -298,7 +303,7 @@ def compare_from(
                 cur_doc, prev_doc = chosen.get((r["agency"], year)), chosen.get((r["agency"], year - 1))
                 cur = data.get(cur_doc.report_id, {}) if cur_doc else {}
                 prev = data.get(prev_doc.report_id, {}) if prev_doc else {}
-                rows.append(_compare_one(r, cur, prev, year, swing_at, copied_at, catalogue, events))
+                rows.append(_compare_one(r, cur, prev, year, swing_at, copied_at, catalogue, events, details))
         return rows
 
 
@@ -311,6 +316,7 @@ def _compare_one(
     copied_at: float,
     catalogue: Catalogue,
     events: dict[int, list[dict]],
+    details: bool = True,
 ) -> dict[str, Any]:
     d_cur, d_prev = derived(cur), derived(prev)
     figures = {}
@@ -324,8 +330,8 @@ def _compare_one(
             "relative": rel,
             "swing": bool(cur and prev) and is_swing(c, p, swing_at, f.rate),
         }
-    changes = []
-    if cur and prev:
+    changes: list | None = [] if details else None
+    if details and cur and prev:
         changes = changed_numbers(cur, prev, swing_at)
     sims: dict[str, float | None] = {}
     copied = []
@@ -357,7 +363,7 @@ def _compare_one(
         "template": cur.get("template"),
         "figures": figures,
         "swings": [k for k, v in figures.items() if v["swing"]],
-        "changes": changes,  # (key, previous, current, swing) for every number that differs
+        "changes": changes,  # (key, previous, current, swing) per differing number; None: not computed
         "similarity": sims,
         "copied_text": bool(copied),
         "copied_sections": copied,
