@@ -11,13 +11,14 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.formatting.rule import CellIsRule
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from monitor.catalogue import bulk
 from monitor.digest import SHOWN_FIGURES, Digest, yoy_cells, yoy_headers
 from monitor.status import KIND_LABELS, STATUS_LABELS
+from monitor.yoy import FIGURE_LABELS
 
 STATUS_FILLS = {
     "on_time": "C6EFCE",
@@ -26,7 +27,7 @@ STATUS_FILLS = {
     "pending": "DDEBF7",
     "not_checkable": "D9D9D9",
 }
-SWING_FILL = PatternFill("solid", fgColor="FFC7CE")
+SWING_FILL = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
 HEAD_FONT = Font(bold=True)
 HEAD_FILL = PatternFill("solid", fgColor="F2F2F2")
 
@@ -85,18 +86,21 @@ def _yoy_sheet(wb: Workbook, digest: Digest) -> None:
     heads = yoy_headers()
     headers = ["机关", *heads]  # kind, status and dates are on 状态, one sheet over
     ws = _sheet(wb, "同比", headers, [30, *[10] * len(heads)])
-    swing_offsets = {key: 3 * i for i, key in enumerate(SHOWN_FIGURES)}
+    n = 1
     for y in digest.yoy:
-        row: list[Any] = [y["agency"], *yoy_cells(y)]
-        # Only the few swung cells get a style: styled cells are what makes big sheets slow.
-        for key in y["swings"]:
-            if key in swing_offsets:
-                i = 1 + swing_offsets[key]
-                if row[i] is not None:
-                    c = WriteOnlyCell(ws, value=row[i])
-                    c.fill = SWING_FILL
-                    row[i] = c
-        ws.append(row)
+        ws.append([y["agency"], *yoy_cells(y)])
+        n += 1
+    # Swings are highlighted by rule: a figure's cells are coloured when the 显著变化 column (the
+    # swings monitor.yoy found) names it.  Per-cell styles would triple the time of a big sheet.
+    swings = get_column_letter(len(headers))
+    for i, key in enumerate(SHOWN_FIGURES):
+        first, last = get_column_letter(2 + 3 * i), get_column_letter(4 + 3 * i)
+        rule = FormulaRule(formula=[f'ISNUMBER(SEARCH("{FIGURE_LABELS[key]}",${swings}2))'], fill=SWING_FILL)
+        ws.conditional_formatting.add(f"{first}2:{last}{max(n, 2)}", rule)
+    copied = get_column_letter(headers.index("文字雷同") + 1)
+    similar = get_column_letter(headers.index("五部分相似度（%）") + 1)
+    rule = FormulaRule(formula=[f'${copied}2="是"'], fill=SWING_FILL)
+    ws.conditional_formatting.add(f"{similar}2:{copied}{max(n, 2)}", rule)
 
 
 def _list_sheet(

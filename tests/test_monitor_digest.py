@@ -120,3 +120,20 @@ def test_unknown_format(built, tmp_path):
     _, digest, _ = built
     with pytest.raises(ValueError):
         write_digest(digest, "pdf", tmp_path / "x.pdf")
+
+
+def test_xlsx_swings_are_highlighted_by_rule(built):
+    region, digest, paths = built
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    yoy = wb["同比"]
+    head = [c.value for c in yoy[1]]
+    rules = {str(rng.sqref): [r.formula[0] for r in rng.rules] for rng in yoy.conditional_formatting}
+    assert any("本年新收申请数" in f for fs in rules.values() for f in fs)
+    # The 显著变化 column the rules read names exactly the swings monitor.yoy found.
+    col = head.index("显著变化")
+    written = {r[0]: r[col] or "" for r in yoy.iter_rows(min_row=2, values_only=True)}
+    for y in digest.yoy:
+        for key in y["swings"]:
+            from monitor.yoy import FIGURE_LABELS
+
+            assert FIGURE_LABELS[key] in written[y["agency"]]
