@@ -128,11 +128,21 @@ def _lattice(
     xs = _cluster([x for _, _, x in vs])
     ys = _cluster([y for _, _, y in hs])[::-1]  # top to bottom (PDF y grows upwards)
 
-    def has_v(x: float, y: float) -> bool:
-        return any(abs(sx - x) <= _TOL and y0 - _TOL <= y <= y1 + _TOL for y0, y1, sx in vs)
+    # Rulings by grid line, so a border test looks at one line's segments only.
+    v_at: dict[int, list[tuple[float, float]]] = {}
+    for y0, y1, x in vs:
+        k = min(range(len(xs)), key=lambda i: abs(xs[i] - x))
+        v_at.setdefault(k, []).append((y0 - _TOL, y1 + _TOL))
+    h_at: dict[int, list[tuple[float, float]]] = {}
+    for x0, x1, y in hs:
+        k = min(range(len(ys)), key=lambda i: abs(ys[i] - y))
+        h_at.setdefault(k, []).append((x0 - _TOL, x1 + _TOL))
 
-    def has_h(y: float, x: float) -> bool:
-        return any(abs(sy - y) <= _TOL and x0 - _TOL <= x <= x1 + _TOL for x0, x1, sy in hs)
+    def has_v(k: int, y: float) -> bool:
+        return any(a <= y <= b for a, b in v_at.get(k, ()))
+
+    def has_h(k: int, x: float) -> bool:
+        return any(a <= x <= b for a, b in h_at.get(k, ()))
 
     nr, nc = len(ys) - 1, len(xs) - 1
     owner = [[(r, c) for c in range(nc)] for r in range(nr)]
@@ -140,9 +150,9 @@ def _lattice(
         ym = (ys[r] + ys[r + 1]) / 2
         for c in range(nc):
             xm = (xs[c] + xs[c + 1]) / 2
-            if c > 0 and not has_v(xs[c], ym):
+            if c > 0 and not has_v(c, ym):
                 owner[r][c] = owner[r][c - 1]
-            elif r > 0 and not has_h(ys[r], xm):
+            elif r > 0 and not has_h(r, xm):
                 owner[r][c] = owner[r - 1][c]
     extent: dict[tuple[int, int], list[int]] = {}
     for r in range(nr):

@@ -144,13 +144,19 @@ def _t2_key(row: Row, done: set[str], keys: tuple[str, ...]) -> str | None:
             if key == "other_processing" and re.search(T2_PATTERNS["other_no_correction"], row.label):
                 continue
             return key
-    # Typo fallback: the closest template leaf label, if close enough.
+    # Typo fallback: the closest template leaf label, if close enough (Table 2 rows only:
+    # they carry seven cells).
+    if len(row.values) < 5 or header:
+        return None
     best, score = None, 0.0
     for key in keys:
         if key in done or key in _LEAF_ONLY or key not in T2_LEAVES:
             continue
         leaf = T2_LEAVES[key]
-        s = difflib.SequenceMatcher(None, row.label[-len(leaf) - 2 :], leaf).ratio()
+        sm = difflib.SequenceMatcher(None, row.label[-len(leaf) - 2 :], leaf)
+        if sm.real_quick_ratio() <= score or sm.quick_ratio() <= score:
+            continue
+        s = sm.ratio()
         if s > score:
             best, score = key, s
     return best if score >= 0.75 else None
