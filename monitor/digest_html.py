@@ -68,8 +68,12 @@ def stacked_bars(categories: list[str], series: dict[str, list[int]], colours: d
     return "".join(parts)
 
 
-def paired_hbars(rows: list[tuple[str, float, float]], labels: tuple[str, str]) -> str:
-    """Horizontal bars: for each label, this year's value over last year's (grey)."""
+def paired_hbars(rows: list[tuple[str, float, float]], labels: tuple[str, str], per_row: bool = False) -> str:
+    """Horizontal bars: for each label, this year's value over last year's (grey).
+
+    ``per_row`` scales each pair to its own larger value: for figures of different magnitudes
+    (thousands of licences, a handful of lawsuits) side by side.
+    """
     bar_w, row_h, left = 260, 30, 190
     height = row_h * len(rows) + 30
     top = max([max(a or 0, b or 0) for _, a, b in rows] + [1])
@@ -78,16 +82,19 @@ def paired_hbars(rows: list[tuple[str, float, float]], labels: tuple[str, str]) 
     ]
     for i, (label, cur, prev) in enumerate(rows):
         y = 10 + i * row_h
+        scale = max(cur or 0, prev or 0, 1) if per_row else top
         parts.append(
             f'<text x="{left - 6}" y="{y + 14}" text-anchor="end" font-size="12">{escape(label)}</text>'
         )
         for j, (v, colour) in enumerate(((cur, "#1976d2"), (prev, "#bdbdbd"))):
-            w = (v or 0) / top * bar_w
+            w = (v or 0) / scale * bar_w
             parts.append(
                 f'<rect x="{left}" y="{y + j * 11}" width="{w:.1f}" height="10" fill="{colour}">'
                 f"<title>{escape(label)} {escape(labels[j])}: {fmt_number(v)}</title></rect>"
             )
-        parts.append(f'<text x="{left + bar_w + 6}" y="{y + 10}" font-size="11">{fmt_number(cur)}</text>')
+        parts.append(
+            f'<text x="{left + bar_w + 6}" y="{y + 10}" font-size="11">{fmt_number(cur)} / {fmt_number(prev)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -112,7 +119,7 @@ def _charts(digest: Digest) -> str:
         prev = sum(y["figures"][key]["previous"] or 0 for y in digest.yoy)
         totals.append((FIGURE_LABELS[key], cur, prev))
     labels = (f"{digest.year}年", f"{digest.year - 1}年")
-    totals_svg = paired_hbars(totals, labels)
+    totals_svg = paired_hbars(totals, labels, per_row=True)
     top = sorted(digest.yoy, key=lambda y: -(y["figures"]["applications"]["current"] or 0))[:15]
     top_rows = [
         (y["agency"], y["figures"]["applications"]["current"], y["figures"]["applications"]["previous"])

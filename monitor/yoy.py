@@ -295,7 +295,7 @@ def compare_from(
             for r in part:
                 for y in (year, year - 1):
                     found = catalogue.found.get((r["agency"], y))
-                    best = found.best() if found else None
+                    best = found.best(as_of) if found else None
                     if best:
                         chosen[(r["agency"], y)] = best
             data = load_data(store, [d.report_id for d in chosen.values()])

@@ -110,3 +110,16 @@ def test_similarity_and_derived_on_trial_template():
     d = derived(trial)
     assert d["licensing"] == 42 and d["normative_docs_issued"] == 4 and d["applications"] == 1
     assert d["review_total"] is None and d["disclosure_rate"] is None
+
+
+def test_yoy_counts_only_reports_published_by_as_of(tmp_path, region):
+    store = build_store(tmp_path, region)
+    config = config_for(tmp_path, region)
+    last = region.years[-1]
+    gov = region.report(region.government.name, last)
+    as_of = gov.published_at.replace(day=1) if gov.published_at.day > 1 else gov.published_at
+    as_of = min(as_of, date(last + 1, 2, 1))
+    rows = {r["agency"]: r for r in compare(store, config, last, as_of=as_of)}
+    row = rows[region.government.name]
+    assert row["status"] == "pending" and not row["present"] and row["previous_present"]
+    assert row["figures"]["applications"]["current"] is None
