@@ -235,7 +235,7 @@ def similarity(a: str | None, b: str | None, threshold: float) -> float | None:
     the exact ratio: the texts are clearly different, and the exact ratio is the expensive part of
     a digest over tens of thousands of agencies.
     """
-    if not a or not b:
+    if not a or not b or not isinstance(a, str) or not isinstance(b, str):
         return None
     a, b = "".join(a.split()), "".join(b.split())
     if a == b:
