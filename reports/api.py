@@ -30,9 +30,10 @@ def read_document(data: bytes, content_type: str | None = None) -> Doc:
         return _read(data, content_type)
     except ParseError:
         raise
-    except (RecursionError, MemoryError, ValueError, KeyError, IndexError, AssertionError, OSError) as e:
-        # Libraries fail in many ways on damaged files; the caller gets one kind of error.
-        raise ParseError(f"cannot read the document: {type(e).__name__}: {e}") from e
+    except Exception as e:
+        # Libraries (zlib, pdfium, pdfminer, lxml, olefile) fail in many ways on damaged files;
+        # the caller gets one kind of error, naming the original one.
+        raise ParseError(f"cannot read the document (damaged?): {type(e).__name__}: {e}") from e
 
 
 def _read(data: bytes, content_type: str | None) -> Doc:
@@ -44,6 +45,9 @@ def _read(data: bytes, content_type: str | None) -> Doc:
         text = "".join(doc.paragraphs()) + "".join(c or "" for r in doc.rows() for c in r)
         if read_pdf.looks_scanned(text, doc.meta.get("pages", 1)):
             from reports.read_ocr import read_scanned_pdf
+
+            if not read_pdf.has_images(data):
+                raise ParseError("PDF has no readable text layer and no page images to OCR")
 
             return read_scanned_pdf(data)
         return doc
@@ -167,7 +171,13 @@ def parse_bytes(
         # copes with more ways of drawing a table.
         from reports.read_pdf import read_pdf_text
 
-        return parse_doc(read_pdf_text(bytes(data)), meta)
+        try:
+            slow = read_pdf_text(bytes(data))
+        except ParseError:
+            raise
+        except Exception as e:
+            raise ParseError(f"cannot read the PDF (damaged?): {type(e).__name__}: {e}") from e
+        return parse_doc(slow, meta)
     return report
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 from lxml import etree
 
@@ -37,7 +38,7 @@ def check_zip(data: bytes) -> zipfile.ZipFile:
         raise ParseError(f"DOCX refused as a zip bomb: {total} bytes unpacked from {packed}")
     try:
         bad = zf.testzip()  # every member's CRC: a damaged part means a damaged file
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as e:
         raise ParseError(f"corrupt DOCX: {e}") from e
     if bad:
         raise ParseError(f"corrupt DOCX: CRC error in {bad}")
@@ -96,7 +97,7 @@ def read_docx(data: bytes) -> Doc:
     zf = check_zip(data)
     try:
         xml = zf.read("word/document.xml")
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as e:
         raise ParseError(f"corrupt DOCX (cannot unpack word/document.xml): {e}") from e
     if len(xml) > MAX_UNPACKED:
         raise ParseError("DOCX refused as a zip bomb: word/document.xml too large")

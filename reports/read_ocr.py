@@ -26,7 +26,7 @@ def engine():
             from rapidocr import RapidOCR
 
             # Report pages are never rotated: skip the angle classifier (a model run per box).
-            _ENGINE = RapidOCR(params={"Global.log_level": "warning", "Global.use_cls": False})
+            _ENGINE = RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False})
     return _ENGINE
 
 

@@ -30,6 +30,20 @@ def looks_scanned(text: str, pages: int) -> bool:
     return n_cjk < 10 * max(1, pages) or bad > n_cjk
 
 
+def has_images(data: bytes) -> bool:
+    """Does any page hold an image (a scan to OCR)?"""
+    import pypdfium2.raw as raw
+
+    pdf = _open_pdfium(data)
+    try:
+        for i in range(min(len(pdf), MAX_PAGES)):
+            if next(iter(pdf[i].get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=3)), None) is not None:
+                return True
+        return False
+    finally:
+        pdf.close()
+
+
 def _inside(obj: dict, boxes: list[tuple[float, float, float, float]]) -> bool:
     cx, cy = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
     return any(x0 <= cx <= x1 and t <= cy <= b for x0, t, x1, b in boxes)

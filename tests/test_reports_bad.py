@@ -161,3 +161,36 @@ def test_encrypted_pdf():
     c.drawString(100, 700, "hello")
     c.save()
     _raises(buf.getvalue(), "encrypted")
+
+
+def test_damaged_documents_give_a_report_or_parse_error(rep):
+    """Truncated, bit-flipped, zeroed documents of every kind: a dict or ParseError, nothing else."""
+    rng = random.Random(5)
+    docs = {
+        "html": render.render_html_page(rep).encode("gb18030"),
+        "docx": render.render_docx(rep),
+        "pdf": render.render_pdf(rep),
+        "text": render.render_text(rep, "cells").encode(),
+    }
+    outcomes = set()
+    for _ in range(80):
+        name = rng.choice(sorted(docs))
+        d = bytearray(docs[name])
+        op = rng.choice(["trunc", "flip", "zero"])
+        if op == "trunc":
+            d = d[: rng.randrange(1, len(d))]
+        elif op == "flip":
+            for _ in range(rng.randint(1, 30)):
+                d[rng.randrange(len(d))] = rng.randrange(256)
+        else:
+            a = rng.randrange(len(d))
+            d[a : a + 2000] = b"\0" * len(d[a : a + 2000])
+        try:
+            got = reports.parse_bytes(bytes(d))
+        except ParseError as e:
+            assert str(e)
+            outcomes.add("error")
+        else:
+            assert set(got) >= {"agency", "year", "table1", "table2", "table3", "issues"}
+            outcomes.add("report")
+    assert outcomes == {"error", "report"}
