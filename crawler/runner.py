@@ -98,7 +98,12 @@ def run_crawl(
                 spider_cls = type(
                     spider_cls.__name__,
                     (spider_cls,),
-                    {"custom_settings": {"ROBOTSTXT_OBEY": source["obey_robots"]}},
+                    {
+                        "custom_settings": {
+                            **(spider_cls.custom_settings or {}),
+                            "ROBOTSTXT_OBEY": source["obey_robots"],
+                        }
+                    },
                 )
             crawler = process.create_crawler(spider_cls)
             done = process.crawl(
@@ -179,6 +184,9 @@ def _run_stats(raw: dict[str, Any]) -> dict[str, Any]:
         "unchanged": raw.get("nianbao/unchanged", 0),
         "reports": raw.get("nianbao/reports", 0),
         "listed": raw.get("nianbao/listed", 0),
+        "backoffs": raw.get("nianbao/backoff", 0),
+        "soft_404": raw.get("nianbao/soft_404", 0),
+        "challenges_passed": raw.get("nianbao/challenges_passed", 0),
         "removed": raw.get("nianbao/removed", 0),
         "errors": errors,
         "blocked": raw.get("nianbao/blocked", 0) + raw.get("robotstxt/forbidden", 0),

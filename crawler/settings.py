@@ -35,7 +35,13 @@ def build_settings(config: Config, *, log_level: str = "WARNING") -> dict[str, A
         "DOWNLOAD_WARNSIZE": 0,
         "COOKIES_ENABLED": True,
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.ChineseEncodingMiddleware": 950},
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.ChineseEncodingMiddleware": 950,
+            # challenge pages, soft 404s, back-off on 0-byte/429/5xx (sees responses before Retry)
+            "crawler.barriers.BarrierMiddleware": 650,
+        },
+        "NIANBAO_BROWSER_EXECUTABLE": crawl["browser"]["executable"],
+        "NIANBAO_BROWSER_TIMEOUT": int(crawl["browser"]["timeout"]),
         "EXTENSIONS": {"crawler.progress.Progress": 500},
         # A crawler is not a service to be remote-controlled: both open local ports by default.
         "TELNETCONSOLE_ENABLED": False,

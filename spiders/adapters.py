@@ -19,7 +19,7 @@ from urllib.parse import urldefrag, urlsplit
 import scrapy
 from scrapy.http import Response
 
-from spiders.base import MAX_DISCOVERY_DEPTH, REPORT_COLUMN_TEXT, Entry, PortalSpider
+from spiders.base import MAX_DISCOVERY_DEPTH, Entry, PortalSpider
 from spiders.detect import detect_family, needs_browser
 from spiders.pages import is_attachment_url
 from spiders.trs import TrsSpider
@@ -33,13 +33,6 @@ _PAGER_URL = re.compile(
     r"[?&](?:page|pageNo|pageNum|pageNumber|pageIndex|cur_page|currentPage|current)=\d+"
     r"|/(?:index|list|default)_\d+\.s?html?$|-index-\d+\.s?html?$"
 )
-# The report column's usual directory names (portals.md §0.4, §1.3).
-_COLUMN_SLUG = re.compile(
-    r"/(?:zfxxgknb|xxgknb|gknb|ndbg|zfxxgkndbg|zfxxgkgzndbg|zfxxgkzl/gknb|annualreport)(?:_\d+)?(?:/|$|/index\.s?html?$)",
-    re.I,
-)
-# Article (not column) URLs of the families: a long link name there is a report's own title.
-_ARTICLE_URL = re.compile(r"/art/\d{4}/|/t\d{8}_\d+|content_\d+|post_\d+|/\d{6,}\.s?html?$")
 _PAGER_TEXT = re.compile(r"\d{1,4}|下一?页|尾页|末页|>|»|›")
 # Attachment paths written inside scripts (gkmlpt keeps the article in window._CONFIG JSON).
 _SCRIPT_FILE = re.compile(
@@ -166,10 +159,6 @@ class AdapterSpider(PortalSpider):
             entries = self._entries_of(response, self.adapter_for(response))
         out = []
         for e in entries:
-            # "<机构>政府信息公开年报" linking a column page names a column, not a report: it is
-            # followed as a column (column_links), never stored as an article.
-            if _column_entry(e):
-                continue
             # One report, several URLs: a mobile _wap copy or the http/https twin is not fetched
             # again (the same report in a department column, at another path, still is).
             first = self._canonical.setdefault(canonical_url(e.url), e.url)
@@ -197,27 +186,7 @@ class AdapterSpider(PortalSpider):
     def column_links(self, response: Response) -> tuple[list[str], list[str]]:
         if _is_data(response):
             return [], []
-        columns, sections = super().column_links(response)
-        # The base walk skips names over 16 characters; a department's own column is often
-        # "<机构全称>政府信息公开年报" (a city column and a department column list the same reports).
-        host = urlsplit(response.url).netloc
-        for a in response.css("a[href]"):
-            text = re.sub(r"\s+", "", " ".join(a.css("::text").getall()) or a.attrib.get("title", ""))
-            url = urldefrag(response.urljoin(a.attrib["href"]))[0]
-            named = 16 < len(text) <= 40 and REPORT_COLUMN_TEXT.search(text)
-            # A link with no usable name (an image, "更多") found by the column's usual slug.
-            slugged = len(text) <= 16 and _COLUMN_SLUG.search(urlsplit(url).path)
-            if (
-                (named or slugged)
-                and not re.search(r"\d", text)
-                and urlsplit(url).netloc == host
-                and not _ARTICLE_URL.search(url)
-                and not is_attachment_url(url)
-                and url not in columns
-                and url != response.url
-            ):
-                columns.append(url)
-        return columns, sections
+        return super().column_links(response)
 
     def attachment_links(self, response: Response) -> list[str]:
         urls = super().attachment_links(response)
@@ -293,14 +262,6 @@ def pager_links(response: Response) -> list[str]:
         if (_PAGER_URL.search(url) or _PAGER_TEXT.fullmatch(text)) and url not in out:
             out.append(url)
     return out
-
-
-_COLUMN_URL = re.compile(r"/$|/(?:index|list|default)\.s?html?$|/col/col\d+/|/pc/list\.html$")
-
-
-def _column_entry(entry: Entry) -> bool:
-    """A link named like a column (no year) that points at a column page."""
-    return not re.search(r"\d", entry.title) and bool(_COLUMN_URL.search(urlsplit(entry.url).path))
 
 
 def _is_data(response: Response) -> bool:

@@ -21,8 +21,11 @@ from scrapy.http import Response
 from crawler.items import DocumentItem, GoneItem, NotModifiedItem
 from spiders.pages import (
     content_disposition_filename,
+    has_column_slug,
     is_attachment_url,
     is_report_title,
+    looks_like_article,
+    looks_like_column,
     page_meta,
     page_text,
     page_title,
@@ -59,6 +62,7 @@ SUBCOLUMN_TEXT = re.compile(
 REPORT_COLUMN_TEXT = re.compile(r"(政府)?信息公开(工作)?(年度)?(年报|年度报告)|^年度报告$|^年报$")
 DISCLOSURE_TEXT = re.compile(r"^(政府)?信息公开$|政府信息公开(平台|专栏|目录)?$|^政务公开$")
 MAX_DISCOVERY_DEPTH = 2
+MAX_COLUMN_DEPTH = 5  # home → 政府信息公开 → report column → department column → year column
 KNOWN_STATUSES = [304, 404, 410]
 
 
@@ -141,7 +145,13 @@ class PortalSpider(scrapy.Spider):
     def parse_column(self, response: Response, depth: int = 0) -> Iterator[Any]:
         """A list page: follow its report entries, its sub-columns and (maybe) its next pages."""
         self.list_pages += 1
-        entries = [e for e in self.list_entries(response) if is_report_title(e.title)]
+        # A link titled like a report that leads to a column index is a (department) column.
+        titled = [e for e in self.list_entries(response) if is_report_title(e.title)]
+        entries = [e for e in titled if not looks_like_column(e.url)]
+        if depth < MAX_COLUMN_DEPTH:
+            for e in titled:
+                if looks_like_column(e.url) and e.url != response.url:
+                    yield response.follow(e.url, self.parse_column, cb_kwargs={"depth": depth + 1})
         new = 0
         for entry in entries:
             if entry.url in self.seen_entries:
@@ -298,9 +308,12 @@ class PortalSpider(scrapy.Spider):
             url = urldefrag(response.urljoin(a.attrib["href"]))[0]
             if urlsplit(url).netloc != host or url == response.url:
                 continue
-            if len(text) > 16 or re.search(r"\d", text):  # a report's own title, not a column name
+            # A report's own title (it has a year) or an article link is not the way to a column.
+            if len(text) > 40 or re.search(r"\d", text) or looks_like_article(url) or is_attachment_url(url):
                 continue
-            if REPORT_COLUMN_TEXT.search(text) and url not in columns:
+            # Named like the column, or an unnamed link (an image, "更多") in a column's usual directory.
+            named = REPORT_COLUMN_TEXT.search(text)
+            if (named or (len(text) <= 16 and has_column_slug(url))) and url not in columns:
                 columns.append(url)
             elif DISCLOSURE_TEXT.search(text) and url not in sections:
                 sections.append(url)

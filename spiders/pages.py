@@ -37,6 +37,35 @@ def is_report_title(title: str | None) -> bool:
     return bool(_REPORT_TITLE.search(t)) and not _NOT_REPORT.search(t)
 
 
+_ARTICLE_URL = re.compile(
+    r"/t\d{8}_\d+|/art/\d{4}/|/art_\d+_\d+|content_\d+|post_\d+|/\d{5,}\.s?html?$|/[0-9a-f]{24,}\.s?html?$",
+    re.I,
+)
+_COLUMN_URL = re.compile(
+    r"(/|/(index|default)(_\d+)?\.s?html?|/col/col\d+/?(index\.html)?|/list\.s?html?)$", re.I
+)
+# The report column's usual directory names (portals.md §0.4, §1.3).
+_COLUMN_SLUG = re.compile(
+    r"/(?:zfxxgknb|xxgknb|gknb|ndbg|zfxxgkndbg|zfxxgkgzndbg|zfxxgkzl/gknb|annualreport)(?:_\d+)?(?:/|$|/index\.s?html?$)",
+    re.I,
+)
+
+
+def looks_like_article(url: str) -> bool:
+    """An article URL of a known CMS shape (TRS t-date, Hanweb art_, Ucap content_, gkmlpt post_, …)."""
+    return bool(_ARTICLE_URL.search(urlsplit(url).path))
+
+
+def looks_like_column(url: str) -> bool:
+    """A column index URL: a directory, index.html / index_N.html, a Hanweb /col/colN/, a list page."""
+    return bool(_COLUMN_URL.search(urlsplit(url).path)) and not looks_like_article(url)
+
+
+def has_column_slug(url: str) -> bool:
+    """A URL in a directory named like a report column (zfxxgknb, xxgknb, gknb, ndbg, annualreport …)."""
+    return bool(_COLUMN_SLUG.search(urlsplit(url).path))
+
+
 def title_year(title: str | None) -> int | None:
     """The report year a title names ("2023年", "2023年度"), if any."""
     m = re.search(r"((?:19|20)\d\d)\s*年", title or "")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 # Tests must never reach the network: keep tldextract and friends on their bundled data.
-os.environ.setdefault("TLDEXTRACT_CACHE", str(Path(__file__).parent / ".tldextract-cache"))
+os.environ.setdefault("TLDEXTRACT_CACHE", str(Path(tempfile.gettempdir()) / "nianbao-tldextract-cache"))
 # Rendered simulator documents (DOCX takes ~1 s each) are shared by every test session.
 os.environ.setdefault("NIANBAO_SIM_CACHE", str(Path(tempfile.gettempdir()) / "nianbao-sim-cache"))
 
