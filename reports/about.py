@@ -149,8 +149,8 @@ def who_and_when(paras: list[str], meta: dict[str, Any], page_text: str) -> dict
     b_agency = by.group("agency") if by else None
     period = _PERIOD.search(body) or _PERIOD.search(norm("".join(paras)))
     p_year = int(period.group("y2")) if period else None
-    candidates = [a for a in (b_agency, t_agency) if a and _ORG_END.search(a)]
-    agency = max(candidates, key=len) if candidates else (t_agency or b_agency or meta.get("content_source"))
+    agency = _pick_agency(t_agency, b_agency if b_agency and _ORG_END.search(b_agency) else None)
+    agency = agency or meta.get("content_source")
     year = t_year or p_year
     if year is None:
         m = re.search(r"((?:19|20)\d{2})年", body)
@@ -166,6 +166,19 @@ def who_and_when(paras: list[str], meta: dict[str, Any], page_text: str) -> dict
         "published_at_source": source,
         "issues": issues,
     }
+
+
+def _pick_agency(title: str | None, compiler: str | None) -> str | None:
+    """The title's agency, unless it is a short form of the full name in "本报告由…编制"
+    (科技局 for 科学技术局).  A government's report is often compiled by its 办公室: keep the
+    government then."""
+    if not title or not compiler or title == compiler:
+        return title or compiler
+    if compiler.startswith(title):
+        return title
+    if len(compiler) > len(title) and compiler[:2] == title[:2] and compiler[-1] == title[-1]:
+        return compiler
+    return title
 
 
 def _published(

@@ -167,3 +167,12 @@ def test_report_inside_a_real_portal_page():
     )
     assert got["sections"]["other"] == "本机关未收取信息处理费。"  # no navigation or footer text
     assert got["issues"] == []
+
+
+def test_government_report_compiled_by_its_office_stays_the_government():
+    rep = make(name="青山县人民政府", kind="government")
+    text = render.render_text(rep, "tabs", title=True).replace(
+        "本报告由青山县人民政府根据", "本报告由青山县人民政府办公室根据"
+    )
+    got = reports.parse_bytes(text.encode())
+    assert (got["agency"], got["kind"]) == ("青山县人民政府", "government")
