@@ -243,4 +243,9 @@ def test_match_log_from_store(tmp_path, region):
     store = build_store(tmp_path, region)
     short = next(r for r in region.reports if "short_agency_name" in r.planted)
     log = match_log(store, config_for(tmp_path, region))
-    assert {"name": short.title_agency, "canonical": short.agency.name, "method": "abbreviation", "score": 1.0} in log
+    assert {
+        "name": short.title_agency,
+        "canonical": short.agency.name,
+        "method": "abbreviation",
+        "score": 1.0,
+    } in log
