@@ -44,8 +44,8 @@ T2_PATTERNS: dict[str, str] = {
     "rejected_confirm_reissue": "重新出具|确认或重新",
     "other_no_correction": "不补正",
     "other_unpaid_fee": "缴纳费用|收费通知",
-    "other_other": "^其他$",  # matched on the leaf label only
-    "other_processing": "其他处理$",  # the leaf of the 2019 trial template's single row
+    "other_other": "^其他$",  # these three: on the label without its group headings (_core)
+    "other_processing": "其他处理$",  # the 2019 trial template's single （六） row
     "total_handled": "总计$",
     "carried_forward": "结转下年|继续办理",
 }
@@ -132,6 +132,17 @@ class Reader:
         self.issues.append(issue("row_missing", f"row {label} not found", where))
 
 
+_RESULTS = re.compile(r"^三?本年度办理结果")
+_GROUPS = re.compile(r"^[一二三四五六七八九]?(不予公开|无法提供|不予处理|其他处理(?=.))")
+
+
+def _core(row: Row) -> str:
+    """The label without the merged group headings in front (三、本年度办理结果, （六）其他处理):
+    the row's own words, even when they were split over several cells."""
+    core = _RESULTS.sub("", row.label)
+    return _GROUPS.sub("", core) if len(core) > 4 else core
+
+
 def _t2_key(row: Row, done: set[str], keys: tuple[str, ...]) -> str | None:
     if not row.label:
         return None
@@ -139,7 +150,7 @@ def _t2_key(row: Row, done: set[str], keys: tuple[str, ...]) -> str | None:
     for key in keys:
         if key in done or (header and key in _LEAF_ONLY):
             continue
-        target = row.leaf if key in _LEAF_ONLY else row.label
+        target = _core(row) if key in _LEAF_ONLY else row.label
         if re.search(T2_PATTERNS[key], target):
             if key == "other_processing" and re.search(T2_PATTERNS["other_no_correction"], row.label):
                 continue

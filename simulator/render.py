@@ -40,6 +40,7 @@ DRIFT_OPTIONS = (
     "stray_chars",  # a stray digit glued to labels ("0二、上年结转…"), [bookmark: _GoBack] markers
     "halfwidth_brackets",  # (一) for （一）
     "split_labels",  # long labels broken over two lines inside their cell
+    "split_cells",  # Table 2 labels that span columns written across those cells instead
     "no_headings",  # no "表1 …" table headings
     "drop_rows",  # iterable of "table1.<key>" / "table2.<key>": rows left out
     "blank_cells",  # iterable of where-strings ("table2.disclosed.natural_person"): empty cells
@@ -287,9 +288,18 @@ def _table2(t2: dict[str, Any], d: _Drift, trial: bool) -> Table:
     }
     handled = [k for k in present if k not in ("new_received", "carried_over", "carried_forward")]
     r = 3
+
+    def spanning(row: int, col: int, text: str, span: int) -> None:
+        if d.o.get("split_cells"):  # the label cut into pieces, one per grid cell
+            cut = [len(text) * i // span for i in range(span + 1)]
+            for i in range(span):
+                t.add(row, col + i, text[cut[i] : cut[i + 1]], head=True)
+        else:
+            t.add(row, col, text, 1, span, True)
+
     for k in present:
         if k in ("new_received", "carried_over", "carried_forward"):
-            t.add(r, 0, d.row_label(labels[k]), 1, 3, True)
+            spanning(r, 0, d.row_label(labels[k]), 3)
         else:
             if k == handled[0]:
                 t.add(r, 0, d.label("三、本年度办理结果"), len(handled), 1, True)
@@ -300,7 +310,7 @@ def _table2(t2: dict[str, Any], d: _Drift, trial: bool) -> Table:
                     t.add(r, 1, d.label(groups[prefix]), len(members), 1, True)
                 t.add(r, 2, d.row_label(labels[k]), head=True)
             else:
-                t.add(r, 1, d.row_label(labels[k]), 1, 2, True)
+                spanning(r, 1, d.row_label(labels[k]), 2)
         for c, col in enumerate(TABLE2_COLUMNS):
             t.add(r, 3 + c, d.number(t2[k][c], f"table2.{k}.{col}"))
         r += 1

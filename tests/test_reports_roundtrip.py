@@ -85,6 +85,8 @@ DRIFTS = [
     {"stray_chars": True},
     {"halfwidth_brackets": True},
     {"split_labels": True},
+    {"split_cells": True},
+    {"split_cells": True, "stray_chars": True, "halfwidth_brackets": True},
     {"no_headings": True},
     {"fullwidth_digits": True},
     {"padded_numbers": True},
@@ -113,7 +115,11 @@ def _drift_id(d: dict) -> str:
 
 # PDF is slower to read: it gets the structural and the combined drifts only.
 CASES = [(f, d) for d in DRIFTS for f in ("html_fragment", "docx", "text_tabs", "text_cells")]
-CASES += [("pdf", d) for d in DRIFTS if len(d) > 1 or {"split_labels", "drop_rows", "blank_cells"} & set(d)]
+CASES += [
+    ("pdf", d)
+    for d in DRIFTS
+    if len(d) > 1 or {"split_labels", "split_cells", "drop_rows", "blank_cells"} & set(d)
+]
 
 
 @pytest.mark.parametrize(("fmt", "drift"), CASES, ids=[f"{f}-{_drift_id(d)}" for f, d in CASES])
