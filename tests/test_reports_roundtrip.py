@@ -263,3 +263,10 @@ def test_page_image_via_ocr():
     assert (got["agency"], got["year"], got["template"]) == (rep["agency"], rep["year"], "2021")
     assert got["table1"] == rep["table1"]
     assert got["table2"]["new_received"] == rep["table2"]["new_received"]  # the rows on page 1
+
+
+def test_rtf_via_libreoffice():
+    rep = make(seed=37)
+    data = render.docx_to(render.render_docx(rep, title=True), "rtf")
+    assert data.startswith(b"{\\rtf")
+    assert_same(reports.parse_bytes(data), rep)
