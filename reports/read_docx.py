@@ -63,6 +63,9 @@ def _grid(tbl: etree._Element) -> list[list[str | None]]:
     grid: list[list[str | None]] = []
     for tr in tbl.iterchildren(f"{W}tr"):
         row: list[str | None] = []
+        before = tr.find(f"{W}trPr/{W}gridBefore")  # grid columns skipped at the row start
+        if before is not None and (before.get(f"{W}val") or "").isdigit():
+            row.extend([None] * min(int(before.get(f"{W}val")), 64))
         for tc in tr.iterchildren(f"{W}tc"):
             pr = tc.find(f"{W}tcPr")
             span, cont = 1, False

@@ -112,36 +112,48 @@ def table_grid(table: etree._Element) -> list[list[str | None]]:
 
 
 class _Walker:
-    def __init__(self, doc: Doc):
+    """Paragraphs from the report body only; table rows from the whole page (a portal may put
+    the tables in a sibling of the element that holds most of the prose)."""
+
+    def __init__(self, doc: Doc, body: etree._Element):
         self.doc = doc
+        self.body = body
+        self.inside = False
         self.buf: list[str] = []
 
     def flush(self) -> None:
         text = re.sub(r"[ \t\r\n\u00a0\u3000]+", " ", "".join(self.buf)).strip()
         self.buf = []
-        if text:
+        if text and self.inside:
             self.doc.para(text)
 
     def walk(self, el: etree._Element) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
         if tag in _SKIP or not tag:
             return
+        entering = el is self.body
+        if entering:
+            self.flush()
+            self.inside = True
         if tag == "table" and not el.xpath(".//table"):
             self.flush()
             for row in table_grid(el):
                 self.doc.row(row)
-            return
-        block = tag in _BLOCK
-        if block:
+        else:
+            block = tag in _BLOCK
+            if block:
+                self.flush()
+            if el.text:
+                self.buf.append(el.text)
+            for child in el:
+                self.walk(child)
+                if child.tail:
+                    self.buf.append(child.tail)
+            if block:
+                self.flush()
+        if entering:
             self.flush()
-        if el.text:
-            self.buf.append(el.text)
-        for child in el:
-            self.walk(child)
-            if child.tail:
-                self.buf.append(child.tail)
-        if block:
-            self.flush()
+            self.inside = False
 
 
 def _body(root: etree._Element) -> etree._Element:
@@ -180,5 +192,5 @@ def read_html(raw: bytes, charset: str | None = None) -> Doc:
     if body_el is None:
         body_el = root
     doc.page_text = re.sub(r"[ \t\u00a0\u3000]+", " ", body_el.text_content())
-    _Walker(doc).walk(_body(body_el))
+    _Walker(doc, _body(body_el)).walk(body_el)
     return doc

@@ -176,3 +176,14 @@ def test_government_report_compiled_by_its_office_stays_the_government():
     )
     got = reports.parse_bytes(text.encode())
     assert (got["agency"], got["kind"]) == ("青山县人民政府", "government")
+
+
+def test_tables_in_a_sibling_of_the_prose_container():
+    rep = make()
+    rep["sections"]["overview"] = rep["sections"]["overview"] * 40  # most of the text is prose
+    html = render.render_html_fragment(rep)
+    first_table = html.index("<table")
+    prose, tables = html[:first_table], html[first_table:]
+    page = f"<html><body><div class='nav'>首页</div><div class='main'><div class='text'>{prose}</div><div class='tbl'>{tables}</div></div></body></html>"
+    got = reports.parse_bytes(page.encode())
+    assert got["table2"] == rep["table2"] and got["table3"] == rep["table3"]
