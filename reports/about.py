@@ -96,7 +96,8 @@ def title_match(text: str | None) -> tuple[str | None, int | None]:
         m = _TITLE_YEAR_FIRST.search(norm(text))
         if not m or m.start() > 30:
             return None, None
-    agency = _NOISE_PREFIX.sub("", m.group("agency")) or m.group("agency")
+    raw_agency = re.sub(r"(关于|的)$", "", m.group("agency"))
+    agency = _NOISE_PREFIX.sub("", raw_agency) or raw_agency
     agency = agency.strip("（）()·")
     return (agency if len(agency) >= 2 else None), int(m.group("year"))
 

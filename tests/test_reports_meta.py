@@ -137,6 +137,8 @@ def test_kind(name, kind):
 def test_title_and_date_helpers():
     assert title_match("金乡县科学技术局 2023 年政府信息公开 工作年度报告") == ("金乡县科学技术局", 2023)
     assert title_match("关于青山县教育局2021年度政府信息公开工作年度报告") == ("青山县教育局", 2021)
+    assert title_match("青山县教育局关于2021年度政府信息公开工作年度报告的公告") == ("青山县教育局", 2021)
+    assert title_match("2022年度螅镇政府信息公开工作年度报告") == ("螅镇", 2022)
     assert parse_date("发布时间：2024年1月5日 10:00") == "2024-01-05"
     assert parse_date("2024/01/05") == "2024-01-05"
     assert parse_date("二〇二三年十二月三十一日") == "2023-12-31"
