@@ -160,12 +160,14 @@ def _pad(text: str, width: int) -> str:
 
 TABLE_COLUMNS = (
     ("agency", "机关"),
+    ("kind", "类别"),
     ("year", "年度"),
     ("status", "状态"),
     ("deadline", "截止日期"),
     ("published_at", "发布日期"),
     ("days_late", "逾期天数"),
     ("evidence", "依据"),
+    ("url", "链接"),
 )
 
 
@@ -176,6 +178,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         v = row.get(key)
         if key == "status":
             return STATUS_LABELS.get(v, str(v))
+        if key == "kind":
+            return KIND_LABELS.get(v, str(v or ""))
         if key == "days_late":
             return str(v) if v else ""
         return "" if v is None else str(v)
