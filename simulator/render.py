@@ -735,15 +735,34 @@ def render_pdf(report: dict[str, Any], **drift: Any) -> bytes:
     return buf.getvalue()
 
 
-def render_scanned_pdf(report: dict[str, Any], dpi: int = 150, **drift: Any) -> bytes:
-    """A scan: each page of ``render_pdf`` as a grey image, no text layer."""
+def render_scanned_pdf(
+    report: dict[str, Any], dpi: int = 150, *, skew: float = 0.0, noise: float = 0.0, **drift: Any
+) -> bytes:
+    """A scan: each page of ``render_pdf`` as a grey image, no text layer.
+
+    ``skew`` rotates pages by that many degrees; ``noise`` adds Gaussian noise of that sigma and
+    a slight blur, like a cheap office scanner.
+    """
     import pypdfium2 as pdfium
+    from PIL import Image, ImageFilter
 
     pdf = pdfium.PdfDocument(render_pdf(report, **drift))
     try:
         images = [page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L") for page in pdf]
     finally:
         pdf.close()
+    if skew:
+        images = [im.rotate(skew, resample=Image.BICUBIC, expand=False, fillcolor=255) for im in images]
+    if noise:
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        noisy = []
+        for im in images:
+            arr = np.asarray(im.filter(ImageFilter.GaussianBlur(0.6)), dtype=np.float32)
+            arr += rng.normal(0.0, noise, arr.shape).astype(np.float32)
+            noisy.append(Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L"))
+        images = noisy
     buf = io.BytesIO()
     images[0].save(buf, format="PDF", save_all=True, append_images=images[1:], resolution=dpi)
     return buf.getvalue()

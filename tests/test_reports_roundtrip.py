@@ -190,7 +190,8 @@ def test_doc_and_wps_via_libreoffice():
 
 def test_scanned_pdf_via_ocr():
     rep = make("department", seed=17)
-    data = render.render_scanned_pdf(rep, title=True)
+    # A cheap office scanner: 0.8° skew, grain (sigma 18) and a slight blur.
+    data = render.render_scanned_pdf(rep, title=True, skew=0.8, noise=18)
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(data)
