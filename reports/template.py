@@ -289,6 +289,9 @@ def read_table3(rows: list[Row], start: int, rd: Reader) -> tuple[dict[str, Any]
         return empty, False
     cells: list[str] = []
     for row in rows[head + 1 : head + 8]:
+        if row.label and len(row.values) >= 10 and not cells:
+            cells = list(row.values)  # the numbers behind a row label such as 数量 / 件数
+            break
         if row.label and not re.fullmatch(
             r"(结果维持|结果纠正|其他结果|尚未审结|总计|未经复议直接起诉|复议后起诉|行政诉讼|行政复议)*",
             row.label,

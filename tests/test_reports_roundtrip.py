@@ -271,3 +271,13 @@ def test_rtf_via_libreoffice():
     data = render.docx_to(render.render_docx(rep, title=True), "rtf")
     assert data.startswith(b"{\\rtf")
     assert_same(reports.parse_bytes(data), rep)
+
+
+def test_table3_numbers_behind_a_row_label():
+    rep = make(seed=41)
+    rep["table3"]["review"] = {"upheld": 1, "corrected": 2, "other": 0, "pending": 1, "total": 4}
+    lines = render.render_text(rep, "tabs").split("\n")
+    i = max(k for k, line in enumerate(lines) if line.count("\t") == 14 and line.replace("\t", "").isdigit())
+    lines[i] = "件数\t" + lines[i]
+    got = reports.parse_bytes("\n".join(lines).encode())
+    assert got["table3"] == rep["table3"] and got["issues"] == []
