@@ -35,7 +35,13 @@ def corpus(n: int = 300) -> list[dict]:
         out += [r.report for r in region.reports]
     rng = random.Random(99)
     rng.shuffle(out)
-    return out[:n]
+    out = out[:n]
+    # Some agencies still use the 2019 trial template, and old reports have no tables.
+    for i in range(1, n, 10):
+        out[i] = render.trial_report(out[i], rng)
+    for i in range(5, n, 40):
+        out[i] = render.legacy_report(out[i])
+    return out
 
 
 RENDER = {
@@ -62,6 +68,8 @@ def _check(rep: dict, fmt: str, drift: dict) -> list[str]:
     # A report whose numbers break a rule must say so; one whose numbers hold must not.
     mism = any(i["code"] == "sum_mismatch" for i in got["issues"])
     t2 = rep["table2"]
+    if rep["template"] == "legacy":
+        return [f"{rep['agency']} {rep['year']} {fmt} {drift}: {b}" for b in bad]
     broken = any(sum(v[:6]) != v[6] for v in t2.values()) or any(
         t2["new_received"][c] + t2["carried_over"][c] != t2["total_handled"][c] + t2["carried_forward"][c]
         for c in range(7)
@@ -89,10 +97,13 @@ def test_corpus_300_reports():
         failures += _check(rep, "pdf", DRIFT_CHOICES[i % len(DRIFT_CHOICES)])
     assert not failures, "\n".join(failures[:20])
     assert time.perf_counter() - t0 < 180
+    assert {r["template"] for r in reps} == {"2021", "2019-trial", "legacy"}
     planted = [
         r
         for r in reps
-        if r["table2"]["total_handled"][0] != sum(r["table2"][k][0] for k in list(r["table2"])[2:23])
+        if r["template"] == "2021"
+        and sum(r["table2"]["total_handled"][:6])
+        != sum(sum(r["table2"][k][:6]) for k in list(r["table2"])[2:23])
     ]
     assert planted, "the corpus holds the planted sum_mismatch report"
 
