@@ -103,7 +103,8 @@ def read_images(images: list) -> Doc:
     return doc
 
 
-def read_scanned_pdf(data: bytes, max_pages: int = 40) -> Doc:
+def read_scanned_pdf(data: bytes, max_pages: int = 20) -> Doc:
+    """OCR the first ``max_pages`` pages (~5-10 s each on one core; reports are rarely longer)."""
     import pypdfium2 as pdfium
 
     try:
