@@ -64,6 +64,7 @@ def parse_date(text: str | None) -> str | None:
     """The first date in ``text`` as ISO 8601 (also 二〇二四年一月二十六日)."""
     if not text:
         return None
+    text = str(text)  # a date or datetime from the crawler's metadata reads the same
     m = _DATE.search(text)
     if m:
         y, mo, d = (int(x) for x in m.groups())
