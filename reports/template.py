@@ -82,6 +82,9 @@ T1_TRIAL_HEADS = (
 )
 
 
+_HAS_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 class Row:
     """One table row split into its label (the text cells) and its value cells."""
 
@@ -91,7 +94,9 @@ class Row:
         tokens = [c for c in cells if c is not None]
         last = -1
         for i, t in enumerate(tokens):
-            if not is_value(t):
+            # A label has words; a non-number without any (a stray "1O", "?") is an
+            # unreadable value cell, not part of the label.
+            if not is_value(t) and _HAS_CJK.search(t):
                 last = i
         self.cells = tokens
         self.label = cjk("".join(tokens[: last + 1]))

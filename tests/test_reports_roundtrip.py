@@ -281,3 +281,20 @@ def test_table3_numbers_behind_a_row_label():
     lines[i] = "件数\t" + lines[i]
     got = reports.parse_bytes("\n".join(lines).encode())
     assert got["table3"] == rep["table3"] and got["issues"] == []
+
+
+def test_unreadable_cell_is_null_and_named():
+    rep = make(seed=43)
+    rep["table2"]["disclosed"] = [1, 0, 0, 0, 0, 0, 1]
+    lines = render.render_text(rep, "tabs").split("\n")
+    i = next(k for k, line in enumerate(lines) if "（一）予以公开" in line)
+    cells = lines[i].split("\t")
+    assert cells[3] == "1"
+    cells[3] = "1O"  # a letter O typed for a zero
+    lines[i] = "\t".join(cells)
+    got = reports.parse_bytes("\n".join(lines).encode())
+    assert got["table2"]["disclosed"] == [None, 0, 0, 0, 0, 0, 1]
+    unreadable = [x for x in got["issues"] if x["code"] == "cell_unreadable"]
+    assert [(x["where"], x["message"]) for x in unreadable] == [
+        ("table2.disclosed.natural_person", "not a number: '1O'")
+    ]
