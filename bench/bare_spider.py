@@ -48,6 +48,10 @@ def main() -> None:
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": "WARNING",
+        # the reactor nianbao's runner picks for the same run (crawler.runner.reactor_for)
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+        if browser
+        else "twisted.internet.epollreactor.EPollReactor",
     }
     if browser:
         handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"

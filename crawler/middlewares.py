@@ -41,8 +41,10 @@ class ChineseEncodingMiddleware:
     ) -> Response:
         if not isinstance(response, TextResponse):
             return response
+        if response.body[:5] == b"%PDF-":  # a PDF served as text: nothing to decode
+            return response
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         enc = pick_encoding(response.body, content_type)
-        if enc and enc != response.encoding:
-            return response.replace(encoding=enc)
-        return response
+        # Always pin the encoding we chose: asking Scrapy for response.encoding first would run
+        # its own detection (charset-normalizer) on every page for nothing.
+        return response.replace(encoding=enc) if enc else response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,6 +46,21 @@ def _offline_public_suffix_list() -> None:
         pass
 
 
+EPOLL_REACTOR = "twisted.internet.epollreactor.EPollReactor"
+ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+
+def reactor_for(sources: list[dict]) -> str:
+    """The Twisted reactor for a run: asyncio only when a source may need the browser.
+
+    scrapy-playwright needs the asyncio reactor (Scrapy 2.19's default), but with it plain
+    crawls stalled for about a second after every few responses on this machine (~25 pages/s
+    against ~400 with epoll, same spider, same server); so runs without a browser use epoll.
+    """
+    browser = any(s.get("browser") or s.get("family") == "jsonly" for s in sources)
+    return ASYNCIO_REACTOR if browser or not hasattr(select, "epoll") else EPOLL_REACTOR
+
+
 def select_sources(config: Config, source_ids: list[str] | None) -> list[dict]:
     """The enabled sources, or exactly the ones asked for (ConfigError for an unknown id)."""
     if source_ids:
@@ -73,6 +89,7 @@ def run_crawl(
     settings = build_settings(config, log_level=log_level)
     settings["NIANBAO_QUIET"] = quiet
     settings["LOG_INSTALL_ROOT_HANDLER"] = True
+    settings["TWISTED_REACTOR"] = reactor_for(sources)
     process = CrawlerProcess(settings)
     logging.getLogger("scrapy").setLevel(log_level)
     crawl_settings = config.section("crawl")

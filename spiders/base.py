@@ -58,6 +58,22 @@ BODY_CONTAINERS = (
 SUBCOLUMN_TEXT = re.compile(
     r"^\s*((19|20)\d\d\s*年度?|(19|20)\d\d)\s*$|部门年报|乡镇.{0,4}年报|街道.{0,4}年报|政府年报"
 )
+
+_CONTAINER_IDS = {c[1:] for c in BODY_CONTAINERS if c.startswith("#")}
+_CONTAINER_CLASSES = {c[1:] for c in BODY_CONTAINERS if c.startswith(".")}
+_CONTAINER_TAGS = {c for c in BODY_CONTAINERS if c[0] not in "#."}
+
+
+def _in_body(element: Any) -> bool:
+    """Whether an element sits inside one of the CMS body containers."""
+    for node in element.iterancestors():
+        if node.tag in _CONTAINER_TAGS or node.get("id") in _CONTAINER_IDS:
+            return True
+        if _CONTAINER_CLASSES.intersection((node.get("class") or "").split()):
+            return True
+    return False
+
+
 # Links that lead from a home page or a 政府信息公开 page towards the annual-report column.
 REPORT_COLUMN_TEXT = re.compile(r"(政府)?信息公开(工作)?(年度)?(年报|年度报告)|^年度报告$|^年报$")
 DISCLOSURE_TEXT = re.compile(r"^(政府)?信息公开$|政府信息公开(平台|专栏|目录)?$|^政务公开$")
@@ -208,8 +224,7 @@ class PortalSpider(scrapy.Spider):
             return
         sel = response.selector
         meta = page_meta(sel)
-        text = page_text(sel)
-        published, source = publication(meta, text, entry.list_date)
+        published, source = publication(meta, lambda: page_text(sel), entry.list_date)
         title = page_title(sel, meta) or entry.title
         item = DocumentItem(
             url=response.url,
@@ -322,13 +337,16 @@ class PortalSpider(scrapy.Spider):
     def attachment_links(self, response: Response) -> list[str]:
         """Document files linked from the article body (or, failing a known body, the page)."""
         # The body and the #appendix block are siblings on TRS pages: look in every container.
-        scopes = [s for s in (response.css(c) for c in BODY_CONTAINERS) if s] or [response.selector]
-        urls = []
-        for href in (h for scope in scopes for h in scope.css("a::attr(href)").getall()):
-            url = urldefrag(response.urljoin(href.strip()))[0]
-            if is_attachment_url(url) and url not in urls:
-                urls.append(url)
-        return urls
+        # Only the few file links are placed: walking the ancestors of each is cheaper than
+        # matching every element of a table-heavy page against the containers.
+        found: list[tuple[str, bool]] = []
+        for a in response.selector.root.iter("a"):
+            href = (a.get("href") or "").strip()
+            url = urldefrag(response.urljoin(href))[0] if href else ""
+            if url and is_attachment_url(url) and url not in (u for u, _ in found):
+                found.append((url, _in_body(a)))
+        in_body = [u for u, inside in found if inside]
+        return in_body or [u for u, _ in found]
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ Pure functions over strings and parsel selectors, shared by all portal families.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -155,12 +156,17 @@ def page_text(sel: Selector) -> str:
     return re.sub(r"\s+", " ", " ".join(parts)).strip()
 
 
-def publication(meta: dict[str, str], text: str, list_date: date | None) -> tuple[date | None, str | None]:
-    """(date, source) by precedence: PubDate meta, visible 发布日期 line, the list page's date."""
+def publication(
+    meta: dict[str, str], text: str | Callable[[], str], list_date: date | None
+) -> tuple[date | None, str | None]:
+    """(date, source) by precedence: PubDate meta, visible 发布日期 line, the list page's date.
+
+    ``text`` may be a function: the page's text is then only extracted when the meta is silent.
+    """
     d = parse_date(meta.get("PubDate"))
     if d:
         return d, "meta"
-    d = visible_date(text)
+    d = visible_date(text() if callable(text) else text)
     if d:
         return d, "visible"
     if list_date:
