@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from monitor.status import KIND_LABELS, STATUS_LABELS
 from reports.model import (
     TABLE1_2021_DOC_LABELS,
     TABLE2_COLUMN_LABELS,
@@ -45,14 +46,6 @@ from storage.store import Store
 log = logging.getLogger("nianbao.web")
 
 HERE = Path(__file__).resolve().parent
-STATUS_LABELS = {
-    "on_time": "按时",
-    "late": "迟报",
-    "missing": "缺报",
-    "pending": "未到期",
-    "not_checkable": "无法核查",
-}
-KIND_LABELS = {"government": "政府", "department": "部门", "township": "乡镇街道"}
 DIGEST_FORMATS = {
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel 表格"),
     "csv": ("text/csv; charset=utf-8", "CSV"),
