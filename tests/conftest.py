@@ -13,8 +13,9 @@ os.environ.setdefault("TLDEXTRACT_CACHE", str(Path(tempfile.gettempdir()) / "nia
 # Rendered simulator documents (DOCX takes ~1 s each) are shared by every test session.
 os.environ.setdefault("NIANBAO_SIM_CACHE", str(Path(tempfile.gettempdir()) / "nianbao-sim-cache"))
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SEEDS = SHARED / "seeds"
+# Copies of real texts and pages from shared/ (seeds, samples), so the suite stands on its own.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SEEDS = FIXTURES / "seeds"
 
 
 @pytest.fixture

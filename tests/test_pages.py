@@ -9,8 +9,7 @@ from parsel import Selector
 
 from spiders.pages import is_report_title, page_meta, parse_date, publication, url_date, visible_date
 from spiders.trs import read_pager
-
-SAMPLES = __import__("tests.conftest", fromlist=["SHARED"]).SHARED / "samples" / "pages"
+from tests.conftest import FIXTURES
 
 
 @pytest.mark.parametrize(
@@ -61,7 +60,7 @@ def test_visible_date_skips_the_index_number():
 
 
 def test_pubdate_meta_outranks_visible_and_list_dates():
-    sel = Selector(text=(SAMPLES / "03_handan-hdzfxxgk-article-t20200802_1352104.html").read_text("utf-8"))
+    sel = Selector(text=(FIXTURES / "handan-article-page.html").read_text("utf-8"))
     meta = page_meta(sel)
     assert meta["PubDate"] == "2020年08月02日" and meta["SiteIDCode"] == "1304000009"
     assert publication(meta, "发布日期：2020年09月01日", date(2020, 9, 9)) == (date(2020, 8, 2), "meta")
@@ -70,7 +69,7 @@ def test_pubdate_meta_outranks_visible_and_list_dates():
 
 
 def test_real_trs_list_page_pager_is_classic_zero_based():
-    html = (SAMPLES / "02_handan-hdzfxxgk-list-jinqixxgk.html").read_text("utf-8")
+    html = (FIXTURES / "handan-list-page.html").read_text("utf-8")
     pager = read_pager(html, "http://hdzfxxgk.hd.gov.cn/zfwj/jinqixxgk/index.html")
     assert pager and pager.count == 56 and pager.zero_based
     urls = pager.urls()

@@ -12,16 +12,11 @@ Expected values were read off the files by hand:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 import reports
 from reports.model import TABLE2_KEYS, TABLE3_FIELDS, TABLE3_GROUPS
-
-SEEDS = Path("/work/shared/seeds")
-if not SEEDS.exists():  # a checkout elsewhere keeps copies under tests/fixtures
-    SEEDS = Path(__file__).parent / "fixtures" / "seeds"
+from tests.conftest import SEEDS
 
 
 def _codes(report):
