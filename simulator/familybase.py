@@ -381,6 +381,16 @@ class ColumnSite(RegionSite):
             f"{tags}\n<title>{esc(title)}</title>\n{extra}</head>\n"
         )
 
+    def framed(self, title: str, metas: dict[str, str], content: str) -> str:
+        """A whole page in the family's frame: <head>, the site header, ``content``, the footer."""
+        return self.head(title, metas) + "<body>\n" + self._header() + content + self._footer()
+
+    def _header(self) -> str:
+        raise NotImplementedError
+
+    def _footer(self) -> str:
+        raise NotImplementedError
+
     def article_metas(self, it: Item, url: str) -> dict[str, str]:
         r = it.report
         return {

@@ -260,13 +260,11 @@ class HanwebSite(ColumnSite):
             f"<span>{it.published:%m-%d}</span></li>"
             for it in self.entries()[:6]
         )
-        return (
-            self.head(self.site_name, self.site_metas())
-            + "<body>\n"
-            + self._header()
-            + f'<div class="main"><div class="box"><h3>政务公开</h3><ul>{items}</ul>'
-            + f'<a class="more" href="{self.xxgk_url()}">更多</a></div></div>\n'
-            + self._footer()
+        return self.framed(
+            self.site_name,
+            self.site_metas(),
+            f'<div class="main"><div class="box"><h3>政务公开</h3><ul>{items}</ul>'
+            + f'<a class="more" href="{self.xxgk_url()}">更多</a></div></div>\n',
         )
 
     def xxgk_page(self) -> str:
@@ -274,15 +272,13 @@ class HanwebSite(ColumnSite):
         if self.dual_agency:
             links += f'<li><a href="{self.column_url("dept")}">{esc(self.column_label("dept"))}</a></li>'
         metas = {**self.site_metas(), "ColumnName": "政府信息公开", "ColumnType": "政府信息公开"}
-        return (
-            self.head(f"政府信息公开 {self.site_name}", metas)
-            + "<body>\n"
-            + self._header()
-            + '<div class="xxgk-nav"><ul><li><a href="javascript:void(0)">政府信息公开指南</a></li>'
+        return self.framed(
+            f"政府信息公开 {self.site_name}",
+            metas,
+            '<div class="xxgk-nav"><ul><li><a href="javascript:void(0)">政府信息公开指南</a></li>'
             + '<li><a href="javascript:void(0)">政府信息公开制度</a></li>'
             + '<li><a href="javascript:void(0)">法定主动公开内容</a></li>'
-            + f"{links}</ul></div>\n"
-            + self._footer()
+            + f"{links}</ul></div>\n",
         )
 
     def column_page(self, column: str, page_num: int = 0) -> str:
@@ -313,17 +309,15 @@ class HanwebSite(ColumnSite):
             f"ajaxParam:{{col:1,appid:1,webid:{self.webid},path:'/',columnid:{col},sourceContentType:1,"
             f"unitid:{unit},webname:'{webname}',permissiontype:0}}}});}});</script>\n"
         )
-        return (
-            self.head(f"{label} {self.site_name}", metas)
-            + "<body>\n"
-            + self._header()
-            + f'<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="{self.xxgk_url()}">政府信息公开</a>'
+        return self.framed(
+            f"{label} {self.site_name}",
+            metas,
+            f'<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="{self.xxgk_url()}">政府信息公开</a>'
             + f' &gt; <a href="{self.column_url(column)}">{esc(label)}</a></div>\n'
             + f'<div class="list-box"><div id="{unit}"><script type="text/xml"><datastore>\n'
             + f'<nextgroup><![CDATA[<a href="{nextgroup}"></a>]]></nextgroup>\n'
             + f"<recordset>\n{records}</recordset>\n</datastore></script></div></div>\n"
-            + script
-            + self._footer()
+            + script,
         )
 
     def article_page(self, it: Item, wap: bool = False) -> str:
@@ -349,11 +343,10 @@ class HanwebSite(ColumnSite):
             return f'<a href="{href}" target="_blank">{esc(text)}</a>'
 
         body = self.body_of(it, link)
-        return (
-            self.head(f"{it.title}", metas)
-            + "<body>\n"
-            + self._header()
-            + f'<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="{self.xxgk_url()}">政府信息公开</a>'
+        return self.framed(
+            f"{it.title}",
+            metas,
+            f'<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="{self.xxgk_url()}">政府信息公开</a>'
             + f' &gt; <a href="{self.column_url(it.column)}">{esc(self.column_label(it.column))}</a></div>\n'
             + block
             + f'<div class="article"><h1 class="title"><!--<$[标题名称]>begin-->{esc(it.title)}<!--<$[标题名称]>end--></h1>\n'
@@ -361,8 +354,7 @@ class HanwebSite(ColumnSite):
             + "<!--<$[信息来源]>end--></div>\n"
             + '<div id="zoom"><!--ZJEG_RSS.content.begin--><meta name="ContentStart">'
             + f"<!--<$[信息内容]>begin-->\n{body}\n<!--<$[信息内容]>end-->"
-            + '<meta name="ContentEnd"><!--ZJEG_RSS.content.end--></div>\n</div>\n'
-            + self._footer()
+            + '<meta name="ContentEnd"><!--ZJEG_RSS.content.end--></div>\n</div>\n',
         )
 
 

@@ -97,22 +97,18 @@ class JsOnlySite(ColumnSite):
         return f'<div class="footer">网站标识码：{self.site_id_code}</div>\n</body>\n</html>\n'
 
     def home_page(self) -> str:
-        return (
-            self.head(self.site_name, self.site_metas())
-            + "<body>\n"
-            + self._header()
-            + '<div class="main"><h3>政务公开</h3><a href="/zwgk/">更多</a></div>\n'
-            + self._footer()
+        return self.framed(
+            self.site_name,
+            self.site_metas(),
+            '<div class="main"><h3>政务公开</h3><a href="/zwgk/">更多</a></div>\n',
         )
 
     def xxgk_page(self) -> str:
-        return (
-            self.head(f"政府信息公开_{self.site_name}", {**self.site_metas(), "ColumnName": "政府信息公开"})
-            + "<body>\n"
-            + self._header()
-            + '<div class="menu"><ul><li><a href="javascript:;">政府信息公开指南</a></li>'
-            + f'<li><a href="{COLUMN}">{COLUMN_NAME}</a></li></ul></div>\n'
-            + self._footer()
+        return self.framed(
+            f"政府信息公开_{self.site_name}",
+            {**self.site_metas(), "ColumnName": "政府信息公开"},
+            '<div class="menu"><ul><li><a href="javascript:;">政府信息公开指南</a></li>'
+            + f'<li><a href="{COLUMN}">{COLUMN_NAME}</a></li></ul></div>\n',
         )
 
     def column_page(self) -> str:
@@ -143,14 +139,12 @@ class JsOnlySite(ColumnSite):
             f"  }}, {self.delay_ms});\n"
             "})();\n</script>\n"
         )
-        return (
-            self.head(f"{COLUMN_NAME}_{self.site_name}", metas)
-            + "<body>\n"
-            + self._header()
-            + f'<div class="position">当前位置：<a href="/zwgk/">政府信息公开</a> &gt; {COLUMN_NAME}</div>\n'
+        return self.framed(
+            f"{COLUMN_NAME}_{self.site_name}",
+            metas,
+            f'<div class="position">当前位置：<a href="/zwgk/">政府信息公开</a> &gt; {COLUMN_NAME}</div>\n'
             + '<div class="list-box"><ul class="list" id="list"></ul><div class="pager" id="pager"></div></div>\n'
-            + script
-            + self._footer()
+            + script,
         )
 
     def article_page(self, it: Item, wap: bool = False) -> str:
@@ -162,12 +156,10 @@ class JsOnlySite(ColumnSite):
             return f'<a href="{href}">{esc(text)}</a>'
 
         body = self.body_of(it, link)
-        return (
-            self.head(f"{it.title}_{self.site_name}", metas)
-            + "<body>\n"
-            + self._header()
-            + f'<div class="meta"><span>索引号：{self.index_no(it)}</span><span>发布机构：{esc(self.source_of(it))}</span>'
+        return self.framed(
+            f"{it.title}_{self.site_name}",
+            metas,
+            f'<div class="meta"><span>索引号：{self.index_no(it)}</span><span>发布机构：{esc(self.source_of(it))}</span>'
             + f"<span>发布日期：{it.published:%Y-%m-%d}</span></div>\n"
-            + f'<div class="article"><h1>{esc(it.title)}</h1>\n<div class="article-body">\n{body}\n</div></div>\n'
-            + self._footer()
+            + f'<div class="article"><h1>{esc(it.title)}</h1>\n<div class="article-body">\n{body}\n</div></div>\n',
         )

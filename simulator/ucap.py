@@ -159,25 +159,21 @@ class UcapSite(ColumnSite):
             f'<li><a href="{self.article_path(it)}" title="{esc(it.title)}">{esc(shorten(it.title))}</a></li>'
             for it in self.entries()[:6]
         )
-        return (
-            self.head(self.site_name, self.site_metas())
-            + "<body>\n"
-            + self._header()
-            + f'<div class="main"><h3>政务公开</h3><ul>{items}</ul></div>\n'
-            + self._footer()
+        return self.framed(
+            self.site_name,
+            self.site_metas(),
+            f'<div class="main"><h3>政务公开</h3><ul>{items}</ul></div>\n',
         )
 
     def xxgk_page(self) -> str:
         links = f'<li><a href="{self.list_path()}">{COLUMN_NAME}</a></li>'
         if self.dual_agency:
             links += f'<li><a href="{self.list_path("dept")}">{esc(self.column_label("dept"))}</a></li>'
-        return (
-            self.head(f"政府信息公开-{self.site_name}", {**self.site_metas(), "ColumnName": "政府信息公开"})
-            + "<body>\n"
-            + self._header()
-            + '<div class="xxgk-menu"><ul><li><a href="javascript:;">政府信息公开指南</a></li>'
-            + f"{links}</ul></div>\n"
-            + self._footer()
+        return self.framed(
+            f"政府信息公开-{self.site_name}",
+            {**self.site_metas(), "ColumnName": "政府信息公开"},
+            '<div class="xxgk-menu"><ul><li><a href="javascript:;">政府信息公开指南</a></li>'
+            + f"{links}</ul></div>\n",
         )
 
     def list_shell(self, column: str) -> str:
@@ -215,14 +211,12 @@ class UcapSite(ColumnSite):
             "}\n"
             "loadPage(1);\n</script>\n"
         )
-        return (
-            self.head(f"{label}-{self.site_name}", metas)
-            + "<body>\n"
-            + self._header()
-            + f'<div class="position">当前位置：<a href="{self.xxgk_path()}">政府信息公开</a> &gt; {esc(label)}</div>\n'
+        return self.framed(
+            f"{label}-{self.site_name}",
+            metas,
+            f'<div class="position">当前位置：<a href="{self.xxgk_path()}">政府信息公开</a> &gt; {esc(label)}</div>\n'
             + '<div class="list"><ul id="list"></ul><div id="pager"></div></div>\n'
-            + script
-            + self._footer()
+            + script,
         )
 
     def article_page(self, it: Item, wap: bool = False) -> str:
@@ -235,17 +229,15 @@ class UcapSite(ColumnSite):
             return f'<a href="{href}" target="_blank">{esc(text)}</a>'
 
         body = self.body_of(it, link)
-        return (
-            self.head(f"{it.title}-{self.site_name}", metas)
-            + "<body>\n"
-            + self._header()
-            + '<div class="xxgk-table"><table><tr>'
+        return self.framed(
+            f"{it.title}-{self.site_name}",
+            metas,
+            '<div class="xxgk-table"><table><tr>'
             + f"<td>索引号：{self.index_no(it)}</td><td>发布机构：{esc(source)}</td></tr><tr>"
             + f"<td>发布日期：{it.published:%Y-%m-%d}</td><td>主题分类：政务公开</td></tr></table></div>\n"
             + f'<div class="article"><h1>{esc(it.title)}</h1>\n'
             + f'<div class="info">发布时间：{metas["PubDate"]} 来源：{esc(source)}</div>\n'
-            + f'<div id="UCAP-CONTENT">\n{body}\n</div></div>\n'
-            + self._footer()
+            + f'<div id="UCAP-CONTENT">\n{body}\n</div></div>\n',
         )
 
 
