@@ -226,19 +226,14 @@ class PortalSpider(scrapy.Spider):
         meta = page_meta(sel)
         published, source = publication(meta, lambda: page_text(sel), entry.list_date)
         title = page_title(sel, meta) or entry.title
-        item = DocumentItem(
-            url=response.url,
-            body=response.body,
-            http_status=response.status,
-            headers=_headers(response),
-            content_type=_header(response, "Content-Type"),
+        item = _document(
+            response,
             kind="page",
             title=title,
             column_name=meta.get("ColumnName"),
             published_at=published.isoformat() if published else None,
             date_source=source,
             list_date=entry.list_date.isoformat() if entry.list_date else None,
-            url_date=_iso(url_date(response.url)),
             meta=meta,
         )
         attachments = self.attachment_links(response)
@@ -264,12 +259,8 @@ class PortalSpider(scrapy.Spider):
         published, source = (parent.published_at, f"parent:{parent.date_source}") if parent else (None, None)
         if parent is None and entry.list_date:
             published, source = entry.list_date.isoformat(), "list"
-        yield DocumentItem(
-            url=response.url,
-            body=response.body,
-            http_status=response.status,
-            headers=_headers(response),
-            content_type=_header(response, "Content-Type"),
+        yield _document(
+            response,
             kind="attachment",
             parent_url=parent.url if parent else None,
             title=parent.title if parent else entry.title,
@@ -277,7 +268,6 @@ class PortalSpider(scrapy.Spider):
             published_at=published,
             date_source=source,
             list_date=entry.list_date.isoformat() if entry.list_date else None,
-            url_date=_iso(url_date(response.url)),
             filename=_filename(response),
         )
 
@@ -364,6 +354,19 @@ class PortalSpider(scrapy.Spider):
                 )
         else:
             yield GoneItem(response.url, response.status, f"HTTP {response.status}")
+
+
+def _document(response: Response, **fields: Any) -> DocumentItem:
+    """A fetched document: what the transport says (URL, bytes, status, headers) plus ``fields``."""
+    return DocumentItem(
+        url=response.url,
+        body=response.body,
+        http_status=response.status,
+        headers=_headers(response),
+        content_type=_header(response, "Content-Type"),
+        url_date=_iso(url_date(response.url)),
+        **fields,
+    )
 
 
 def _column_prefix(start_url: str) -> str:
