@@ -37,7 +37,13 @@ logger = logging.getLogger(__name__)
 BACKOFF_STEPS = (1, 3, 8)  # × NIANBAO_BACKOFF_BASE (15 s): 15 s, 45 s, 120 s
 DEFAULT_BACKOFF_BASE = 15.0
 MAX_RETRY_AFTER = 300.0
-_RS_MARKERS = re.compile(r"\$_ts\s*=|9DhefwqGPrzGxEp9hPaoag|<script[^>]*\br=['\"]m['\"]", re.I)
+# 瑞数 (Rivers) shells: separate patterns, because one alternation defeats the regex engine's
+# literal search and costs ~0.1 ms on every 30 KB page.
+_RS_MARKERS = (
+    re.compile(r"\$_ts\s*="),
+    re.compile(r"9DhefwqGPrzGxEp9hPaoag"),
+    re.compile(r"<script[^>]*\br=['\"]m['\"]", re.I),
+)
 _COOKIE_SHELL = re.compile(r"document\.cookie\s*=", re.I)
 _RELOAD = re.compile(
     r"location\.(?:reload|replace|assign)\s*\(|(?:window\.|document\.|self\.)?location(?:\.href)?\s*=", re.I
@@ -67,16 +73,16 @@ def visible_text(html: str) -> str:
 def challenge_reason(status: int, body: str, headers: dict[str, str] | None = None) -> str | None:
     """Why a response is a challenge or a refusal rather than the page, or None."""
     headers = {k.lower(): v for k, v in (headers or {}).items()}
-    small = len(body.encode("utf-8", "ignore")) <= SHELL_MAX_BYTES
-    text = visible_text(body) if body else ""
-    if _RS_MARKERS.search(body):
+    # A shell is small; only a small body is measured in bytes and stripped to its text.
+    small = len(body) <= SHELL_MAX_BYTES and len(body.encode("utf-8", "ignore")) <= SHELL_MAX_BYTES
+    if any(marker.search(body) for marker in _RS_MARKERS):
         return f"瑞数 challenge (HTTP {status} with a $_ts script)"
     if status == 412:
         return "HTTP 412 challenge (WAF)"
-    if small and _COOKIE_SHELL.search(body) and _RELOAD.search(body) and len(text) < 200:
+    if small and _COOKIE_SHELL.search(body) and _RELOAD.search(body) and len(visible_text(body)) < 200:
         name = re.search(r"document\.cookie\s*=\s*['\"]?\s*([\w-]+)=", body)
         return f"JS cookie challenge ({name.group(1) if name else 'cookie'} set by script, then reload)"
-    if status == 521 or (_JSL.search(body) and small):
+    if status == 521 or (small and _JSL.search(body)):
         return f"加速乐 JS challenge (HTTP {status})"
     if status == 403:
         return "HTTP 403: the portal refuses non-browser clients"

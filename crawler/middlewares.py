@@ -6,6 +6,10 @@ from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
 
+from reports.sniff import sniff
+
+# Formats that are files, whatever the Content-Type says (Scrapy takes application/pdf for text).
+_BINARY = {"pdf", "docx", "zip", "ole", "image"}
 # A header charset this weak is usually a server default, not the page's real encoding.
 _WEAK = {"cp1252", "latin-1", "latin_1", "iso8859-1", "iso-8859-1", "ascii", "windows-1252"}
 
@@ -34,15 +38,27 @@ def pick_encoding(body: bytes, content_type: str) -> str | None:
 
 
 class ChineseEncodingMiddleware:
-    """Re-decodes text responses whose declared encoding does not fit their bytes."""
+    """Re-decodes text responses whose declared encoding does not fit their bytes, and hands
+    documents that are files on as binary responses."""
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
         if not isinstance(response, TextResponse):
             return response
-        if response.body[:5] == b"%PDF-":  # a PDF served as text: nothing to decode
-            return response
+        if sniff(response.body[:65536]) in _BINARY:
+            # A file served as text: decoding it would run charset detection over a PDF.
+            return Response(
+                response.url,
+                status=response.status,
+                headers=response.headers,
+                body=response.body,
+                flags=response.flags,
+                request=response.request,
+                certificate=response.certificate,
+                ip_address=response.ip_address,
+                protocol=response.protocol,
+            )
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         enc = pick_encoding(response.body, content_type)
         # Always pin the encoding we chose: asking Scrapy for response.encoding first would run

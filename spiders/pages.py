@@ -137,16 +137,17 @@ META_NAMES = (
     "PubDate",
     "ContentSource",
 )
+_META_BY_LOWER = {name.lower(): name for name in META_NAMES}
 
 
 def page_meta(sel: Selector) -> dict[str, str]:
     """The 政府网站发展指引 meta tags present on a page (case-insensitive names)."""
     out = {}
-    for m in sel.xpath("//meta[@name]"):
-        name = m.attrib.get("name", "")
-        for known in META_NAMES:
-            if name.lower() == known.lower() and m.attrib.get("content", "").strip():
-                out[known] = m.attrib["content"].strip()
+    for m in sel.root.iter("meta"):  # lxml directly: an XPath over the page costs 0.3 ms
+        known = _META_BY_LOWER.get((m.get("name") or "").lower())
+        content = (m.get("content") or "").strip()
+        if known and content:
+            out[known] = content
     return out
 
 
@@ -193,7 +194,8 @@ DOWNLOAD_PATH = re.compile(r"downfile\.jsp|/attach(ment)?/|/download/|/doc/ucap/
 
 def is_attachment_url(url: str) -> bool:
     """A link to a document file rather than a page (by extension or a download endpoint)."""
-    path = urlsplit(url).path + ("?" + urlsplit(url).query if urlsplit(url).query else "")
+    parts = urlsplit(url)
+    path = parts.path + ("?" + parts.query if parts.query else "")
     return bool(ATTACHMENT_EXT.search(path) or DOWNLOAD_PATH.search(path))
 
 

@@ -238,70 +238,70 @@ class Store:
         return rows[0] if rows else None
 
     def record_fetch(self, f: Fetched) -> Recorded:
-        """Store one fetched document: a new version when its bytes changed, else a check."""
+        """Store one fetched document: a new version when its bytes changed, else a check.
+
+        This runs once per fetched document, so it speaks SQL directly: sqlite-utils' insert
+        and update wrap each statement in a savepoint and cost ~0.5 ms a document.
+        """
         at = f.fetched_at or now_iso()
         digest = sha256(f.body)
         headers = {k.lower(): v for k, v in f.headers.items()}
+        fields = {
+            "source_id": f.source_id,
+            "kind": f.kind,
+            "parent_id": self._document_id(f.parent_url) if f.parent_url else None,
+            "title": f.title,
+            "column_name": f.column_name,
+            "published_at": f.published_at,
+            "date_source": f.date_source,
+            "list_date": f.list_date,
+            "url_date": f.url_date,
+            "filename": f.filename,
+            "meta_json": json.dumps(f.meta, ensure_ascii=False) if f.meta else None,
+            "last_seen": at,
+            "last_status": f.http_status,
+            "etag": headers.get("etag"),
+            "last_modified": headers.get("last-modified"),
+        }
+        # Keep what we knew when this fetch knows less (e.g. a re-fetch without list context).
+        known = {k: v for k, v in fields.items() if v is not None}
+        conn = self.db.conn
         with self.transaction():
-            parent_id = None
-            if f.parent_url:
-                parent = self.document(f.parent_url)
-                parent_id = parent["id"] if parent else None
-            doc = self.document(f.url)
-            fields = {
-                "source_id": f.source_id,
-                "kind": f.kind,
-                "parent_id": parent_id,
-                "title": f.title,
-                "column_name": f.column_name,
-                "published_at": f.published_at,
-                "date_source": f.date_source,
-                "list_date": f.list_date,
-                "url_date": f.url_date,
-                "filename": f.filename,
-                "meta_json": json.dumps(f.meta, ensure_ascii=False) if f.meta else None,
-                "last_seen": at,
-                "last_status": f.http_status,
-                "etag": headers.get("etag"),
-                "last_modified": headers.get("last-modified"),
-            }
-            if doc is None:
-                fields = {k: v for k, v in fields.items() if v is not None}
-                doc_id = self.db["documents"].insert({"url": f.url, "first_seen": at, **fields}).last_pk
+            row = conn.execute(
+                "SELECT d.id, d.gone_since, v.id, v.sha256 FROM documents d LEFT JOIN versions v "
+                "ON v.id = (SELECT MAX(id) FROM versions WHERE document_id = d.id) WHERE d.url = ?",
+                [f.url],
+            ).fetchone()
+            if row is None:
+                doc_id = _insert(conn, "documents", {"url": f.url, "first_seen": at, **known})
                 previous = None
             else:
-                doc_id = doc["id"]
-                # Keep what we knew when this fetch knows less (e.g. a re-fetch without list context).
-                update = {k: v for k, v in fields.items() if v is not None}
-                update["gone_since"] = None
-                self.db["documents"].update(doc_id, update)
-                previous = self.latest_version(doc_id)
-                if doc.get("gone_since"):
-                    self._event(doc_id, "restored", at, previous["id"] if previous else None, None, {})
-            if previous and previous["sha256"] == digest:
-                self._check(doc_id, previous["id"], f.run_id, at, f.http_status, "unchanged")
-                return Recorded(doc_id, previous["id"], "unchanged", previous["id"])
-            put_blob(self.db, f.body)
-            version_id = (
-                self.db["versions"]
-                .insert(
-                    {
-                        "document_id": doc_id,
-                        "sha256": digest,
-                        "fetched_at": at,
-                        "http_status": f.http_status,
-                        "headers_json": json.dumps(headers, ensure_ascii=False),
-                        "content_type": f.content_type or headers.get("content-type", ""),
-                        "size": len(f.body),
-                        "run_id": f.run_id,
-                    }
-                )
-                .last_pk
+                doc_id, gone_since, previous, previous_sha = row
+                _update(conn, "documents", doc_id, {**known, "gone_since": None})
+                if gone_since:
+                    self._event(doc_id, "restored", at, previous, None, {})
+                if previous is not None and previous_sha == digest:
+                    self._check(doc_id, previous, f.run_id, at, f.http_status, "unchanged")
+                    return Recorded(doc_id, previous, "unchanged", previous)
+            put_blob(self.db, f.body, digest)
+            version_id = _insert(
+                conn,
+                "versions",
+                {
+                    "document_id": doc_id,
+                    "sha256": digest,
+                    "fetched_at": at,
+                    "http_status": f.http_status,
+                    "headers_json": json.dumps(headers, ensure_ascii=False),
+                    "content_type": f.content_type or headers.get("content-type", ""),
+                    "size": len(f.body),
+                    "run_id": f.run_id,
+                },
             )
             self._check(doc_id, version_id, f.run_id, at, f.http_status, "new_version")
-            if previous:
-                self._event(doc_id, "modified", at, previous["id"], version_id, {})
-            return Recorded(doc_id, version_id, "new_version", previous["id"] if previous else None)
+            if previous is not None:
+                self._event(doc_id, "modified", at, previous, version_id, {})
+            return Recorded(doc_id, version_id, "new_version", previous)
 
     def record_not_modified(self, url: str, run_id: int | None, http_status: int = 304) -> None:
         """A conditional GET said nothing changed: a check on the latest version."""
@@ -421,10 +421,16 @@ class Store:
 
     # -- internals --------------------------------------------------------------------------
 
+    def _document_id(self, url: str) -> int | None:
+        row = self.db.conn.execute("SELECT id FROM documents WHERE url = ?", [url]).fetchone()
+        return row[0] if row else None
+
     def _check(
         self, doc_id: int, version_id: int | None, run_id: int | None, at: str, status: int, outcome: str
-    ):
-        self.db["checks"].insert(
+    ) -> None:
+        _insert(
+            self.db.conn,
+            "checks",
             {
                 "document_id": doc_id,
                 "version_id": version_id,
@@ -432,11 +438,13 @@ class Store:
                 "checked_at": at,
                 "http_status": status,
                 "outcome": outcome,
-            }
+            },
         )
 
     def _event(self, doc_id: int, kind: str, at: str, prev: int | None, version: int | None, detail: dict):
-        self.db["events"].insert(
+        _insert(
+            self.db.conn,
+            "events",
             {
                 "document_id": doc_id,
                 "version_id": version,
@@ -444,8 +452,22 @@ class Store:
                 "kind": kind,
                 "at": at,
                 "detail_json": json.dumps(detail, ensure_ascii=False),
-            }
+            },
         )
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
+    """INSERT one row (column names are ours, never input) and return its rowid."""
+    columns = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    cur = conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
+    return cur.lastrowid  # type: ignore[return-value]
+
+
+def _update(conn: sqlite3.Connection, table: str, row_id: int, row: dict[str, Any]) -> None:
+    """UPDATE one row by id (column names are ours, never input)."""
+    assignments = ", ".join(f"{k} = ?" for k in row)
+    conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", [*row.values(), row_id])
 
 
 class StorageError(Exception):
