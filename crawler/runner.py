@@ -131,6 +131,7 @@ def run_crawl(
                 revalidate=full and bool(known),
                 children=children,
                 recheck=store.pages(source["id"]) if full else (),
+                gone=store.gone_urls(source["id"]),
                 orphans=store.orphan_attachments(source["id"]),
                 max_pages=int(crawl_settings["max_pages_per_source"]),
                 run_id=run_id,

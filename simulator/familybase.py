@@ -236,10 +236,13 @@ class ColumnSite(RegionSite):
             return self.visible(it.report)
         return it.published.date() <= self.current_date()
 
+    def item_listed(self, it: Item) -> bool:
+        return self.listed(it.report) if it.report is not None else self.item_visible(it)
+
     def entries(self, column: str | None = None) -> list[Item]:
         """A column's items (default: the main column) as listed today, newest first."""
         col = column or self.main_column()
-        live = [it for it in self.items if it.column == col and self.item_visible(it)]
+        live = [it for it in self.items if it.column == col and self.item_listed(it)]
         return sorted(live, key=lambda it: (it.published, it.article_id), reverse=True)
 
     def columns(self) -> list[str]:

@@ -217,6 +217,9 @@ class SimulatedPortal:
     def remove(self, agency: str, year: int) -> PlannedReport:
         return self.served_for(agency).site.remove(agency, year)
 
+    def unlist(self, agency: str, year: int) -> PlannedReport:
+        return self.served_for(agency).site.unlist(agency, year)
+
     def restore(self, agency: str, year: int) -> PlannedReport:
         return self.served_for(agency).site.restore(agency, year)
 

@@ -110,6 +110,7 @@ class RegionSite(Site):
         # Render drift (simulator.render options): one dict for every report, or per report.
         self.drift = drift if callable(drift) else dict(drift or {})
         self.removed: set[tuple[str, int]] = set()
+        self.unlisted: set[tuple[str, int]] = set()  # still served, no longer in the column
         self.edits: dict[tuple[str, int], int] = {}  # how many times each report was edited
         self.edited_at: dict[tuple[str, int], datetime] = {}
         self._originals: dict[tuple[str, int], dict[str, Any]] = {}
@@ -131,6 +132,10 @@ class RegionSite(Site):
             and pr.published_at <= self.current_date()
             and report_key(pr) not in self.removed
         )
+
+    def listed(self, pr: PlannedReport) -> bool:
+        """Visible and in its column's list (a report can be served without being listed)."""
+        return self.visible(pr) and report_key(pr) not in self.unlisted
 
     def visible_reports(self) -> list[PlannedReport]:
         return [r for r in self.region.reports if self.visible(r)]
@@ -185,12 +190,20 @@ class RegionSite(Site):
             self.removed.add(report_key(pr))
             return pr
 
+    def unlist(self, agency: str, year: int) -> PlannedReport:
+        """Take a report out of its column's list while its page still answers 200."""
+        with self._lock:
+            pr = self._find(agency, year)
+            self.unlisted.add(report_key(pr))
+            return pr
+
     def restore(self, agency: str, year: int) -> PlannedReport:
-        """Undo remove() and edit(): the report is back as first published."""
+        """Undo remove(), unlist() and edit(): the report is back as first published."""
         with self._lock:
             pr = self._find(agency, year)
             key = report_key(pr)
             self.removed.discard(key)
+            self.unlisted.discard(key)
             if key in self._originals:
                 pr.report = self._originals.pop(key)
                 self.edited_at[key] = datetime.now().replace(microsecond=0)

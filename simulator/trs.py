@@ -200,10 +200,13 @@ class TrsSite(RegionSite):
             return self.visible(e.report)
         return e.published.date() <= self.current_date()
 
+    def entry_listed(self, e: Entry) -> bool:
+        return self.listed(e.report) if e.report is not None else self.entry_visible(e)
+
     def entries(self, column: str | None = None) -> list[Entry]:
         """A column's items (default: all columns) as listed today, newest first."""
         live = [
-            e for e in self._entries_all if self.entry_visible(e) and (column is None or e.column == column)
+            e for e in self._entries_all if self.entry_listed(e) and (column is None or e.column == column)
         ]
         return sorted(live, key=lambda e: (e.published, e.article_id), reverse=True)
 

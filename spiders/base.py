@@ -16,6 +16,9 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
 from crawler.items import DocumentItem, GoneItem, NotModifiedItem
@@ -80,6 +83,16 @@ DISCLOSURE_TEXT = re.compile(r"^(政府)?信息公开$|政府信息公开(平台
 MAX_DISCOVERY_DEPTH = 2
 MAX_COLUMN_DEPTH = 5  # home → 政府信息公开 → report column → department column → year column
 KNOWN_STATUSES = [304, 404, 410]
+UNLISTED = "no longer listed in its column"
+# Stats that say a walk may have missed list pages: then an unlisted report proves nothing.
+_INCOMPLETE_WALK_STATS = {
+    "log_count/ERROR": "errors",
+    "retry/max_reached": "requests that failed after retries",
+    "httperror/response_ignored_count": "pages that answered an HTTP error",
+    "nianbao/backoff_gave_up": "overloaded pages given up",
+    "nianbao/blocked": "blocked requests",
+    "robotstxt/forbidden": "pages robots.txt forbids",
+}
 
 
 @dataclass
@@ -106,6 +119,7 @@ class PortalSpider(scrapy.Spider):
         revalidate: bool = False,
         children: dict[str, list[str]] | None = None,
         recheck: Iterable[str] = (),
+        gone: Iterable[str] = (),
         orphans: Iterable[dict[str, Any]] = (),
         max_pages: int = 5000,
         **kwargs: Any,
@@ -116,24 +130,26 @@ class PortalSpider(scrapy.Spider):
         self.validators = validators or {}
         self.revalidate = revalidate
         self.children = children or {}  # page URL -> its known attachments (re-checked on 304)
-        self.recheck = list(recheck)  # known article pages to re-check directly when revalidating
+        self.recheck = list(recheck)  # known reports to look for when revalidating
+        self.gone = set(gone)  # known reports that were removed: fetched again when listed
+        self.probed = False
         self.orphans = list(orphans)  # attachments of stored pages that were never fetched
         self.max_pages = max_pages
         self.list_pages = 0
         self.seen_entries: set[str] = set()
         self.column_prefix = _column_prefix(source["start_url"])
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.probe_unlisted, signal=signals.spider_idle)
+        return spider
+
     # -- the walk ---------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for request in self.start_requests_for(self.source["start_url"]):
             yield request
-        # A revalidation also asks every known article directly, so a report that left its
-        # column (404/410) becomes a removal and one that came back a restoration.
-        if self.revalidate:
-            for url in self.recheck:
-                self.seen_entries.add(url)
-                yield self.article_request(Entry(url, ""))
         # A crawl cut short between a page and its files: fetch the files now.
         for o in self.orphans:
             parent = DocumentItem(
@@ -173,7 +189,7 @@ class PortalSpider(scrapy.Spider):
             if entry.url in self.seen_entries:
                 continue
             self.seen_entries.add(entry.url)
-            if entry.url in self.known and not self.revalidate:
+            if entry.url in self.known and entry.url not in self.gone and not self.revalidate:
                 continue
             new += 1
             yield self.article_request(entry)
@@ -194,6 +210,56 @@ class PortalSpider(scrapy.Spider):
             return
         for url in self.next_pages(response):
             yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth})
+
+    def probe_unlisted(self) -> None:
+        """When a full walk is done: ask for each known report the column did not list.
+
+        A 404/410 is a removal; a page that still answers but is gone from a column we walked
+        completely is a removal too ("no longer listed").  Restorations come from the walk
+        itself: a removed report listed again is fetched again.
+        """
+        if self.probed or not self.revalidate:
+            return
+        self.probed = True
+        unlisted = [url for url in self.recheck if url not in self.seen_entries]
+        if not unlisted:
+            return
+        incomplete = self.walk_incomplete()
+        if incomplete:
+            self.logger.info(
+                "%s: walk incomplete (%s): %d unlisted reports count as removed only on 404/410",
+                self.source["id"],
+                incomplete,
+                len(unlisted),
+            )
+        for url in unlisted:
+            self.crawler.engine.crawl(
+                scrapy.Request(
+                    url,
+                    callback=self.parse_unlisted,
+                    cb_kwargs={"walk_complete": not incomplete},
+                    headers=self.conditional_headers(url),
+                    meta={"handle_httpstatus_list": KNOWN_STATUSES},
+                )
+            )
+        raise DontCloseSpider
+
+    def walk_incomplete(self) -> str | None:
+        """Why this walk may have missed list pages, or None when it saw the whole column."""
+        if self.list_pages >= self.max_pages:
+            return f"stopped at max_pages={self.max_pages}"
+        stats = self.crawler.stats
+        found = [
+            f"{stats.get_value(k)} {what}" for k, what in _INCOMPLETE_WALK_STATS.items() if stats.get_value(k)
+        ]
+        return ", ".join(found) or None
+
+    def parse_unlisted(self, response: Response, walk_complete: bool) -> Iterator[Any]:
+        """A known report its column no longer lists: removed, or (walk cut short) no news."""
+        if response.status in (404, 410):
+            yield GoneItem(response.url, response.status, f"HTTP {response.status}")
+        elif walk_complete:
+            yield GoneItem(response.url, response.status, UNLISTED)
 
     def conditional_headers(self, url: str) -> dict[str, str]:
         """If-None-Match / If-Modified-Since for a document we already hold."""

@@ -193,13 +193,25 @@ class Store:
             return cur.rowcount
 
     def pages(self, source_id: str) -> list[str]:
-        """The article pages stored for a source (gone ones included), for a revalidation."""
+        """The reports a source's column listed (article pages and files listed directly, gone
+        ones included), for a revalidation."""
         return [
             r[0]
             for r in self.db.execute(
-                "SELECT url FROM documents WHERE source_id = ? AND kind = 'page' ORDER BY id", [source_id]
+                "SELECT url FROM documents WHERE source_id = ? AND (kind = 'page' OR parent_id IS NULL) "
+                "ORDER BY id",
+                [source_id],
             )
         ]
+
+    def gone_urls(self, source_id: str) -> set[str]:
+        """The source's documents that are removed now (404/410 or no longer listed)."""
+        return {
+            r[0]
+            for r in self.db.execute(
+                "SELECT url FROM documents WHERE source_id = ? AND gone_since IS NOT NULL", [source_id]
+            )
+        }
 
     def last_full_walk(self, source_id: str) -> str | None:
         """When the source's last finished full walk (first crawl or revalidation) started."""

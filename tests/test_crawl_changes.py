@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -67,3 +68,42 @@ def test_edit_remove_restore_give_exactly_the_right_events(site):
     nianbao(config, "crawl", "--quiet", "--revalidate")
     assert len(_events(db)) == 3
     assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == versions
+
+
+def _newest_html_report(portal: SimulatedPortal):
+    """The newest HTML report: it sits on the column's first list page."""
+    reports = [p for p in portal.region.published() if p.fmt == "html" and portal.site.visible(p)]
+    return max(reports, key=lambda p: (p.published_at, p.article_id))
+
+
+def test_a_report_gone_from_its_column_is_removed_only_after_a_complete_walk(site, monkeypatch):
+    portal, config, db = site
+    monkeypatch.setenv("NIANBAO_BACKOFF_BASE", "0.05")  # the crawl backs off a failing page
+    before = len(_events(db))
+    report = _newest_html_report(portal)
+    url = portal.url_of(report.agency.name, report.year)
+    portal.unlist(report.agency.name, report.year)
+    assert portal.site.visible(report)  # the page still answers 200
+
+    # A list page that fails: the walk may have missed the report, so nothing is concluded.
+    second_page = portal.site.page_path(1)
+    portal.main.server.behaviour.fail_paths[second_page] = -1
+    try:
+        nianbao(config, "crawl", "--quiet", "--revalidate")
+    finally:
+        del portal.main.server.behaviour.fail_paths[second_page]
+    assert len(_events(db)) == before
+
+    nianbao(config, "crawl", "--quiet", "--revalidate")
+    assert _events(db)[before:] == [("removed", url)]
+    detail = db.execute("SELECT detail_json FROM events ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert json.loads(detail) == {"reason": "no longer listed in its column"}
+    assert db.execute("SELECT gone_since IS NOT NULL FROM documents WHERE url = ?", [url]).fetchone()[0]
+
+    # Listed again: even an ordinary (incremental) crawl fetches it and records the restoration.
+    portal.restore(report.agency.name, report.year)
+    portal.reset_requests()
+    nianbao(config, "crawl", "--quiet")
+    assert _events(db)[before:] == [("removed", url), ("restored", url)]
+    assert portal.requests[url] == 1
+    assert db.execute("SELECT gone_since FROM documents WHERE url = ?", [url]).fetchone()[0] is None
