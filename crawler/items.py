@@ -28,6 +28,7 @@ class DocumentItem:
     url_date: str | None = None
     filename: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    content_key: str | None = None  # an article page's title + body hash (spiders.base.content_key)
 
 
 @dataclass

@@ -55,11 +55,14 @@ class StoragePipeline:
                     filename=item.filename,
                     meta=item.meta,
                     run_id=run_id,
+                    content_key=item.content_key,
                 )
             )
             self.stats.inc_value("nianbao/documents")
             self.stats.inc_value(f"nianbao/{recorded.outcome}")
-            if item.kind == "page":
+            if recorded.same_as:  # the same report at another URL: one report, not two
+                self.stats.inc_value("nianbao/copies")
+            elif item.kind == "page":
                 self.stats.inc_value("nianbao/reports")
         elif isinstance(item, NotModifiedItem):
             self.store.record_not_modified(item.url, run_id, item.http_status)

@@ -8,6 +8,7 @@ attachments, incremental stopping — is here.  Spiders only find and yield item
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 import scrapy
+from lxml import etree
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
@@ -55,6 +57,7 @@ BODY_CONTAINERS = (
     ".news_cont_d_wrap",
     "#appendix",
     ".xxgk_content",
+    ".article-content",  # gkmlpt articles
     "article",
 )
 # Column links that lead to a year or unit sub-column of the report column.
@@ -67,14 +70,39 @@ _CONTAINER_CLASSES = {c[1:] for c in BODY_CONTAINERS if c.startswith(".")}
 _CONTAINER_TAGS = {c for c in BODY_CONTAINERS if c[0] not in "#."}
 
 
+def _is_container(node: Any) -> bool:
+    """Whether an lxml element is one of the CMS body containers."""
+    if node.tag in _CONTAINER_TAGS or node.get("id") in _CONTAINER_IDS:
+        return True
+    return bool(_CONTAINER_CLASSES.intersection((node.get("class") or "").split()))
+
+
 def _in_body(element: Any) -> bool:
     """Whether an element sits inside one of the CMS body containers."""
-    for node in element.iterancestors():
-        if node.tag in _CONTAINER_TAGS or node.get("id") in _CONTAINER_IDS:
-            return True
-        if _CONTAINER_CLASSES.intersection((node.get("class") or "").split()):
-            return True
-    return False
+    return any(_is_container(node) for node in element.iterancestors())
+
+
+MIN_KEYED_TEXT = 200  # a shorter body ("详见附件") says too little to call two pages one report
+
+
+def content_key(root: Any, title: str, attachments: list[str]) -> str | None:
+    """A hash of an article's title and body text, or of its title and files when the body
+    only points to them ("详见附件"); None when the page says too little to tell.
+
+    One report re-posted in another column (a department column besides the city's) has
+    another URL and frame but the same key.
+    """
+    heading = re.sub(r"\s+", "", title)
+    bodies = [node for node in root.iter(etree.Element) if _is_container(node)]
+    # No known container: the paragraphs, which a page's frame (breadcrumbs, menus) rarely uses.
+    texts = [n.text_content() for n in bodies] or ["".join(p.text_content() for p in root.iter("p"))]
+    for text in texts:
+        text = re.sub(r"\s+", "", text)
+        if len(text) >= MIN_KEYED_TEXT:
+            return hashlib.sha1(f"{heading}\n{text}".encode()).hexdigest()
+    if heading and attachments:
+        return hashlib.sha1("\n".join([heading, *sorted(attachments)]).encode()).hexdigest()
+    return None
 
 
 # Links that lead from a home page or a 政府信息公开 page towards the annual-report column.
@@ -303,6 +331,7 @@ class PortalSpider(scrapy.Spider):
             meta=meta,
         )
         attachments = self.attachment_links(response)
+        item.content_key = content_key(sel.root, title, attachments)
         if attachments:
             item.meta = {**meta, "attachments": attachments}  # lets a later crawl finish a cut-short one
         yield item

@@ -164,7 +164,18 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["alerts"].create_index(["key"], unique=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """One report reached by several URLs (a city column and a department column).
+
+    content_key: a hash of an article page's title and body text; same_as: the document this
+    one is a copy of (its first URL), so the copy is kept as fetched but read as one report.
+    """
+    db["documents"].add_column("content_key", str)
+    db["documents"].add_column("same_as", int)
+    db["documents"].create_index(["content_key"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -48,6 +48,7 @@ class Fetched:
     meta: dict[str, Any] = field(default_factory=dict)
     run_id: int | None = None
     fetched_at: str | None = None
+    content_key: str | None = None  # title + body text hash of an article page (spiders.pages)
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Recorded:
     version_id: int
     outcome: str  # new_version | unchanged
     previous_version_id: int | None = None
+    same_as: int | None = None  # the document this one is a copy of (same report, another URL)
 
 
 class Store:
@@ -274,6 +276,7 @@ class Store:
             "last_status": f.http_status,
             "etag": headers.get("etag"),
             "last_modified": headers.get("last-modified"),
+            "content_key": f.content_key,
         }
         # Keep what we knew when this fetch knows less (e.g. a re-fetch without list context).
         known = {k: v for k, v in fields.items() if v is not None}
@@ -284,17 +287,20 @@ class Store:
                 "ON v.id = (SELECT MAX(id) FROM versions WHERE document_id = d.id) WHERE d.url = ?",
                 [f.url],
             ).fetchone()
+            same_as = self._original_of(f.url, f.content_key)
             if row is None:
-                doc_id = _insert(conn, "documents", {"url": f.url, "first_seen": at, **known})
+                doc_id = _insert(
+                    conn, "documents", {"url": f.url, "first_seen": at, "same_as": same_as, **known}
+                )
                 previous = None
             else:
                 doc_id, gone_since, previous, previous_sha = row
-                _update(conn, "documents", doc_id, {**known, "gone_since": None})
+                _update(conn, "documents", doc_id, {**known, "gone_since": None, "same_as": same_as})
                 if gone_since:
                     self._event(doc_id, "restored", at, previous, None, {})
                 if previous is not None and previous_sha == digest:
                     self._check(doc_id, previous, f.run_id, at, f.http_status, "unchanged")
-                    return Recorded(doc_id, previous, "unchanged", previous)
+                    return Recorded(doc_id, previous, "unchanged", previous, same_as)
             put_blob(self.db, f.body, digest)
             version_id = _insert(
                 conn,
@@ -313,7 +319,7 @@ class Store:
             self._check(doc_id, version_id, f.run_id, at, f.http_status, "new_version")
             if previous is not None:
                 self._event(doc_id, "modified", at, previous, version_id, {})
-            return Recorded(doc_id, version_id, "new_version", previous)
+            return Recorded(doc_id, version_id, "new_version", previous, same_as)
 
     def record_not_modified(self, url: str, run_id: int | None, http_status: int = 304) -> None:
         """A conditional GET said nothing changed: a check on the latest version."""
@@ -355,7 +361,10 @@ class Store:
     # -- reports ----------------------------------------------------------------------------
 
     def versions_to_parse(self, parser_version: str, source_id: str | None = None) -> Iterator[dict]:
-        """Versions with no report row from ``parser_version`` yet, joined with their document."""
+        """Versions with no report row from ``parser_version`` yet, joined with their document.
+
+        Copies of a report at another URL (``same_as``), and their files, are not read again.
+        """
         sql = """
             SELECT v.id AS version_id, v.content_type, v.fetched_at, d.id AS document_id, d.url, d.kind,
                    d.title, d.published_at, d.date_source, d.list_date, d.source_id, d.parent_id,
@@ -365,6 +374,7 @@ class Store:
             FROM versions v JOIN documents d ON d.id = v.document_id
             LEFT JOIN documents p ON p.id = d.parent_id
             WHERE NOT EXISTS (SELECT 1 FROM reports r WHERE r.version_id = v.id AND r.parser_version = ?)
+              AND d.same_as IS NULL AND (p.id IS NULL OR p.same_as IS NULL)  -- copies: read once
         """
         args: list[Any] = [parser_version]
         if source_id:
@@ -432,6 +442,18 @@ class Store:
             self.db["events"].update(event_id, {"detail_json": json.dumps(detail, ensure_ascii=False)})
 
     # -- internals --------------------------------------------------------------------------
+
+    def _original_of(self, url: str, content_key: str | None) -> int | None:
+        """The first document at another URL with this page's content, if any (any source:
+        a city portal may re-post a department's report)."""
+        if not content_key:
+            return None
+        row = self.db.conn.execute(
+            "SELECT id FROM documents WHERE content_key = ? AND url != ? AND same_as IS NULL "
+            "ORDER BY id LIMIT 1",
+            [content_key, url],
+        ).fetchone()
+        return row[0] if row else None
 
     def _document_id(self, url: str) -> int | None:
         row = self.db.conn.execute("SELECT id FROM documents WHERE url = ?", [url]).fetchone()

@@ -311,6 +311,39 @@ def test_every_family_crawls_completely(crawled):
     assert [r[1:] for r in runs] == [("finished", 0, 0)] * len(portals), runs
 
 
+def test_a_report_at_several_urls_is_one_report(crawled):
+    """A report listed in two columns (and, here, the same region on five portals) is stored
+    at each URL but linked to the first one, and read once."""
+    portals, config, db, _ = crawled
+    docs = stored_documents(db)
+    by_id = {r["id"]: r for r in docs.values()}
+
+    def original(row: dict) -> dict:
+        return by_id[row["same_as"]] if row["same_as"] else row
+
+    pairs = [
+        (d["url"], d["duplicate_of"])
+        for p in portals
+        for d in p.documents()
+        if d["duplicate_of"] and d["kind"] == "article" and d["url"] != d["duplicate_of"]
+    ]
+    assert pairs  # the dual Hanweb site lists a department's reports in two columns
+    for copy_url, original_url in pairs:
+        assert original(docs[copy_url])["id"] == original(docs[original_url])["id"], copy_url
+    # Pages whose text is the report are also matched across portals; a "详见附件" page only
+    # by its files, whose URLs differ from portal to portal.
+    pages = [r for r in docs.values() if r["kind"] == "page"]
+    copies = [r for r in pages if r["same_as"]]
+    assert len(copies) > len(pairs)
+    assert all(by_id[r["same_as"]]["same_as"] is None for r in copies)  # never a copy of a copy
+    originals = [r for r in pages if r["same_as"] is None]
+
+    nianbao(config, "parse", "--stored")
+    read = {doc_id for (doc_id,) in db.execute("SELECT DISTINCT document_id FROM reports")}
+    assert {r["id"] for r in originals} <= read
+    assert not {r["id"] for r in docs.values() if r["same_as"]} & read
+
+
 def test_hanweb_pages_through_dataproxy_groups(crawled):
     portals, _, _, _ = crawled
     for portal in portals[:2]:
