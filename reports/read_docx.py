@@ -30,6 +30,8 @@ def check_zip(data: bytes) -> zipfile.ZipFile:
     except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise ParseError(f"corrupt DOCX (bad zip archive): {e}") from e
     names = {i.filename for i in infos}
+    if "xl/workbook.xml" in names:
+        raise ParseError("a spreadsheet (XLSX), not a report document")
     if "word/document.xml" not in names:
         raise ParseError("zip archive is not a Word document (no word/document.xml)")
     total = sum(i.file_size for i in infos)

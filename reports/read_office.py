@@ -22,6 +22,8 @@ def check_ole(data: bytes) -> None:
     try:
         if ole.exists("EncryptedPackage"):
             raise ParseError("encrypted (password-protected) Office document")
+        if ole.exists("Workbook") or ole.exists("Book"):
+            raise ParseError("a spreadsheet (XLS), not a report document")
         if not ole.exists("WordDocument"):
             raise ParseError("OLE file is not a Word document (no WordDocument stream)")
         head = ole.openstream("WordDocument").read(12)

@@ -93,7 +93,8 @@ class SimulatedPortal:
 
     @classmethod
     def demo(cls, seed: int = 2024, **options: Any) -> SimulatedPortal:
-        """The county portal (TRS classic) and one department's own GBK site (TRS new, .shtml)."""
+        """The county portal (TRS classic; one report also attaches its tables as a spreadsheet)
+        and one department's own GBK site (TRS new, .shtml)."""
         region = generate_region(seed)
         dept = region.agencies[1].name
         sub = {
@@ -105,7 +106,8 @@ class SimulatedPortal:
             "column_path": "/xxgk/xxgknb/",
             "per_page": 2,
         }
-        return cls(region, family="trs", subsites=[sub], wap_copies=True, **options)
+        options = {"wap_copies": True, "tables_attached": 1, **options}
+        return cls(region, family="trs", subsites=[sub], **options)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

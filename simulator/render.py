@@ -16,6 +16,7 @@ import html
 import io
 import subprocess
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -767,6 +768,44 @@ def render_scanned_pdf(
     buf = io.BytesIO()
     images[0].save(buf, format="PDF", save_all=True, append_images=images[1:], resolution=dpi)
     return buf.getvalue()
+
+
+# -- the tables as a spreadsheet --------------------------------------------------------------
+
+
+def render_tables_xlsx(report: dict[str, Any], **drift: Any) -> bytes:
+    """The report's tables, one sheet each, as the "统计表" spreadsheet some portals attach
+    beside the report (merged cells as rendered)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    tables = [block[1] for block in build_layout(report, **drift) if block[0] == "table"]
+    for i, table in enumerate(tables, 1):
+        sheet = book.create_sheet(f"表{i}")
+        for c in table.cells:
+            sheet.cell(row=c.row + 1, column=c.col + 1, value=c.text)
+            if c.rowspan > 1 or c.colspan > 1:
+                sheet.merge_cells(
+                    start_row=c.row + 1,
+                    start_column=c.col + 1,
+                    end_row=c.row + c.rowspan,
+                    end_column=c.col + c.colspan,
+                )
+    buf = io.BytesIO()
+    book.save(buf)
+    return _fixed_zip_times(buf.getvalue())
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    """The same ZIP with fixed member times, so the same tables give the same bytes (ETag)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2024, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(fixed, src.read(info))
+    return out.getvalue()
 
 
 # -- DOC / WPS via LibreOffice -----------------------------------------------------------------

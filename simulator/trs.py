@@ -38,6 +38,7 @@ CONTENT_TYPES = {
     "pdf": "application/pdf",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLUMN_NAME = "政府信息公开年报"
 
 
@@ -82,6 +83,7 @@ class TrsSite(RegionSite):
         today: date | None = None,
         extra_items: bool = True,
         chinese_pubdate: int = 1,
+        tables_attached: int = 0,
         drift: dict[str, Any] | Callable[[PlannedReport], dict[str, Any]] | None = None,
     ) -> None:
         if variant not in ("classic", "new"):
@@ -116,6 +118,9 @@ class TrsSite(RegionSite):
         # per_year: one report sits in the previous year's column (桐梓: a 2023 report under 2022n).
         misfit = [r for r in plain[chinese_pubdate:] if r.year != min(region.years)]
         self.misfiled_ids = {misfit[0].article_id} if layout == "per_year" and misfit else set()
+        # Some HTML reports also attach their tables as a spreadsheet ("统计表.xlsx").
+        html_reports = [r for r in plain if r.fmt == "html"]
+        self.tables_ids = {r.article_id for r in html_reports[:tables_attached]}
         self._entries_all = self._build_entries(owned)
         self._routes = self._build_routes()
 
@@ -182,6 +187,13 @@ class TrsSite(RegionSite):
         tail = (r.article_id * 7919 + 13) % 1_000_000
         return f"{e.column}{e.url_date:%Y%m}/P0{e.published:%Y%m%d%H%M%S}{tail:06d}.{r.fmt}"
 
+    def tables_path(self, e: Entry) -> str | None:
+        """The spreadsheet of the report's tables, for the reports that attach one."""
+        if e.article_id not in self.tables_ids:
+            return None
+        tail = (e.article_id * 6151 + 29) % 1_000_000
+        return f"{e.column}{e.url_date:%Y%m}/P0{e.published:%Y%m%d%H%M%S}{tail:06d}.xlsx"
+
     def _build_routes(self) -> dict[str, tuple[str, Entry]]:
         routes: dict[str, tuple[str, Entry]] = {}
         for e in self._entries_all:
@@ -191,6 +203,9 @@ class TrsSite(RegionSite):
             att = self.attachment_path(e)
             if att:
                 routes[att] = ("file", e)
+            tables = self.tables_path(e)
+            if tables:
+                routes[tables] = ("tables", e)
         return routes
 
     # -- what is visible now -------------------------------------------------------------------
@@ -250,16 +265,17 @@ class TrsSite(RegionSite):
             out.append(
                 {
                     "url": self.base_url + path,
-                    "kind": {"file": "attachment"}.get(kind, kind),  # article | wap | attachment
+                    # article | wap | attachment (the report's file, or its tables' spreadsheet)
+                    "kind": {"file": "attachment", "tables": "attachment"}.get(kind, kind),
                     "agency": r.agency.name,
                     "year": r.year,
                     "title": r.title,
-                    "fmt": r.fmt,
+                    "fmt": "xlsx" if kind == "tables" else r.fmt,
                     "published_at": r.published_at,
                     "pubdate_text": self.pubdate_text(r),
                     "url_date": e.url_date,
                     "article_url": self.base_url + self.article_path(e),
-                    "content_type": CONTENT_TYPES[r.fmt] if kind == "file" else "text/html",
+                    "content_type": {"file": CONTENT_TYPES.get(r.fmt), "tables": XLSX}.get(kind, "text/html"),
                     "drift": self.drift_of(r),
                 }
             )
@@ -312,6 +328,8 @@ class TrsSite(RegionSite):
             if self.entry_visible(e):
                 if kind == "file":
                     return self.file_response(e)
+                if kind == "tables":
+                    return self.tables_response(e)
                 return self._page(self.article_page(e, wap=kind == "wap"), self._modified(e))
         return self.missing()
 
@@ -350,6 +368,14 @@ class TrsSite(RegionSite):
         assert e.report is not None
         data = self.render_file(e.report, e.report.fmt)
         return Response(200, data, CONTENT_TYPES[e.report.fmt], last_modified=self._modified(e))
+
+    def tables_response(self, e: Entry) -> Response:
+        from simulator import render
+        from simulator.site import cached_render
+
+        assert e.report is not None
+        data = cached_render(render.render_tables_xlsx, "xlsx", e.report.report, self.drift_of(e.report))
+        return Response(200, data, XLSX, last_modified=self._modified(e))
 
     # -- templates -----------------------------------------------------------------------------
 
@@ -508,6 +534,13 @@ class TrsSite(RegionSite):
             else:  # in an #appendix block after the body (财政部-style templates)
                 body = f"<p>现将{esc(e.title)}予以公布。</p>"
                 appendix = f'<div id="appendix"><p>附件：</p><ul><li>{link}</li></ul></div>\n'
+        tables = self.tables_path(e)
+        if tables:
+            name = tables.rsplit("/", 1)[1]
+            appendix += (
+                f'<div id="appendix"><p>附件：</p><ul><li><a href="./{name}">'
+                f"{esc(e.title)}统计表.xlsx</a></li></ul></div>\n"
+            )
         wap_link = ""
         if self.wap_copies and not wap:
             wap_link = f'<a class="wap" href="./{self.article_path(e, True).rsplit("/", 1)[1]}">手机版</a>'

@@ -109,7 +109,16 @@ def test_encrypted_ole():
 
 
 def test_ole_that_is_not_word():
-    _raises(_cfb_with_stream("Workbook", b"\x00" * 5000), "not a Word document")
+    _raises(_cfb_with_stream("PowerPoint Document", b"\x00" * 5000), "not a Word document")
+
+
+def test_spreadsheets_are_named_as_such():
+    # statistical tables attached beside a report, as .xls (OLE Workbook) or .xlsx
+    _raises(_cfb_with_stream("Workbook", b"\x00" * 5000), r"a spreadsheet \(XLS\)")
+    from simulator.model import generate_region
+    from simulator.render import render_tables_xlsx
+
+    _raises(render_tables_xlsx(generate_region(2024).reports[0].report), r"a spreadsheet \(XLSX\)")
 
 
 def _cfb_with_stream(name: str, payload: bytes) -> bytes:
