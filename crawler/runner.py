@@ -201,6 +201,7 @@ def _run_stats(raw: dict[str, Any]) -> dict[str, Any]:
         "new_versions": raw.get("nianbao/new_version", 0),
         "unchanged": raw.get("nianbao/unchanged", 0),
         "reports": raw.get("nianbao/reports", 0),
+        "copies": raw.get("nianbao/copies", 0),  # pages that re-post a report stored at another URL
         "listed": raw.get("nianbao/listed", 0),
         "backoffs": raw.get("nianbao/backoff", 0),
         "soft_404": raw.get("nianbao/soft_404", 0),

@@ -336,6 +336,9 @@ def test_a_report_at_several_urls_is_one_report(crawled):
     copies = [r for r in pages if r["same_as"]]
     assert len(copies) > len(pairs)
     assert all(by_id[r["same_as"]]["same_as"] is None for r in copies)  # never a copy of a copy
+    runs = [json.loads(r[0]) for r in db.execute("SELECT stats_json FROM crawl_runs")]
+    assert sum(r["copies"] for r in runs) == len(copies)
+    assert sum(r["reports"] for r in runs) == len(pages) - len(copies)
     originals = [r for r in pages if r["same_as"] is None]
 
     nianbao(config, "parse", "--stored")
