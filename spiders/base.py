@@ -82,6 +82,29 @@ def _in_body(element: Any) -> bool:
     return any(_is_container(node) for node in element.iterancestors())
 
 
+def _container_test(container: str) -> str:
+    """The XPath predicate for one of BODY_CONTAINERS ("#id" or ".class", as a substring)."""
+    if container.startswith("#"):
+        return f"@id='{container[1:]}'"
+    return f"contains(@class, '{container[1:]}')"
+
+
+# Body containers are divs, sections or <article>s.  libxml2 is several times faster on
+# "//div[...]" than on "//*[...]" (or than a Python walk over every element), and a union
+# ("a | b") costs more than its parts: one query each, ~0.1 ms a page together.
+_NAMED = " or ".join(_container_test(c) for c in BODY_CONTAINERS if c[0] in "#.")
+_CONTAINER_QUERIES = tuple(
+    etree.XPath(q)
+    for q in (f"//div[{_NAMED}]", f"//section[{_NAMED}]", *(f"//{t}" for t in sorted(_CONTAINER_TAGS)))
+)
+
+
+def body_containers(root: Any) -> list[Any]:
+    """The page's body containers: divs, then sections, then <article>s, each in document order."""
+    found = [node for query in _CONTAINER_QUERIES for node in query(root)]
+    return [node for node in found if _is_container(node)]  # the class test was a substring
+
+
 MIN_KEYED_TEXT = 200  # a shorter body ("详见附件") says too little to call two pages one report
 
 
@@ -93,7 +116,7 @@ def content_key(root: Any, title: str, attachments: list[str]) -> str | None:
     another URL and frame but the same key.
     """
     heading = re.sub(r"\s+", "", title)
-    bodies = [node for node in root.iter(etree.Element) if _is_container(node)]
+    bodies = body_containers(root)
     # No known container: the paragraphs, which a page's frame (breadcrumbs, menus) rarely uses.
     texts = [n.text_content() for n in bodies] or ["".join(p.text_content() for p in root.iter("p"))]
     for text in texts:
