@@ -107,3 +107,21 @@ def test_a_report_gone_from_its_column_is_removed_only_after_a_complete_walk(sit
     assert _events(db)[before:] == [("removed", url), ("restored", url)]
     assert portal.requests[url] == 1
     assert db.execute("SELECT gone_since FROM documents WHERE url = ?", [url]).fetchone()[0] is None
+
+
+def test_a_source_robots_txt_disallows_is_not_checkable_rather_than_missing(tmp_path):
+    agency = "青山县人民政府"
+    source = f"    agencies:\n      - name: {agency}\n        kind: government\n"
+    with SimulatedPortal(seed=11, robots_txt="User-agent: *\nDisallow: /\n") as portal:
+        config = write_config(tmp_path, [portal.start_url], source_extra=source)
+        proc = nianbao(config, "crawl", "--quiet", check=False)
+        assert proc.returncode == 2, proc.stdout + proc.stderr  # a blocked source fails the command
+        assert not [u for u in portal.requests if not u.endswith("/robots.txt")]  # asked nothing else
+    db = sqlite3.connect(tmp_path / "nianbao.db")
+    status, reason = db.execute("SELECT status, reason FROM crawl_runs").fetchone()
+    assert status == "blocked" and "robots.txt" in reason
+    assert db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 0
+    rows = json.loads(nianbao(config, "monitor", "--as-of", "2026-06-01", "--format", "json").stdout)
+    mine = [r for r in rows if r["agency"] == agency]
+    assert mine and {r["status"] for r in mine} == {"not_checkable"}
+    assert all("robots.txt" in r["evidence"] for r in mine)
