@@ -9,6 +9,7 @@ robots.txt, or its last N runs failed), because then absence proves nothing.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -41,8 +42,12 @@ FIELDS = (
 )
 
 
-def source_health(store: Store, failing_runs: int = 3) -> dict[str, str]:
-    """source id → why it cannot be checked, for every source that cannot be checked now."""
+def source_health(store: Store, failing_runs: int = 3, configured: Iterable[str] = ()) -> dict[str, str]:
+    """source id → why it cannot be checked, for every source that cannot be checked now.
+
+    A ``configured`` source never crawled (no finished run, nothing stored) cannot be checked
+    either: that nothing was found there proves nothing.
+    """
     rows = store.db.execute(
         "SELECT source_id, status, reason FROM crawl_runs WHERE status != 'running' "
         "ORDER BY source_id, id DESC"
@@ -65,6 +70,11 @@ def source_health(store: Store, failing_runs: int = 3) -> dict[str, str]:
                 streak += 1
             if streak >= failing_runs:
                 out[sid] = f"连续 {streak} 次抓取失败（{reason or 'failed'}）"
+    crawled = {r[0] for r in store.db.execute("SELECT DISTINCT source_id FROM documents")}
+    for sid in configured:
+        finished = any(status == "finished" for status, _r in runs.get(sid, []))
+        if sid not in out and not finished and sid not in crawled:
+            out[sid] = "该来源尚未完成过一次抓取"
     return out
 
 
@@ -133,7 +143,7 @@ def status_from(
                 Expected(agency, kind, year, deadlines.due(kind, year, sid, region, None), sid, region, False)
             )
         failing = int(config.section("monitor").get("failing_runs_before_alert", 3))
-        unreachable = source_health(store, failing)
+        unreachable = source_health(store, failing, [s["id"] for s in config.sources])
         rows = [_row(e, catalogue, as_of, unreachable) for e in expected]
         rows.sort(key=lambda r: (r["region"] or "", KIND_ORDER.get(r["kind"], 9), r["agency"], r["year"]))
         return rows

@@ -12,6 +12,7 @@ from monitor.expectations import expected_pairs, infer_kind
 from monitor.names import match_names, name_key
 from monitor.status import FIELDS, compute_status, format_table
 from simulator.model import generate_region
+from storage import Store
 
 TRUTH_FIELDS = ("status", "deadline", "published_at", "days_late", "kind")
 
@@ -139,6 +140,20 @@ def test_not_checkable_when_source_is_blocked_or_keeps_failing(tmp_path, region)
     assert rows[pair]["status"] == "not_checkable"
     # Found reports keep their status whatever the crawler says now.
     assert rows[(region.government.name, region.years[0])]["status"] in ("on_time", "late")
+
+
+def test_a_source_never_crawled_is_not_checkable_until_its_first_crawl(tmp_path, region):
+    config = config_for(tmp_path, region)
+    when = date(region.years[-1] + 1, 6, 1)
+    with Store(tmp_path / "nianbao.db") as store:
+        pair = (region.government.name, region.years[-1])
+        row = _by_pair(compute_status(store, config, when))[pair]
+        assert row["status"] == "not_checkable" and "尚未完成过一次抓取" in row["evidence"]
+        store.upsert_source(SOURCE_ID, "x", "http://127.0.0.1:1/", None, {})
+        store.finish_run(store.start_run(SOURCE_ID), "interrupted", {}, "killed")
+        assert _by_pair(compute_status(store, config, when))[pair]["status"] == "not_checkable"
+        store.finish_run(store.start_run(SOURCE_ID), "finished", {})  # walked, found nothing
+        assert _by_pair(compute_status(store, config, when))[pair]["status"] == "missing"
 
 
 def test_duplicates_count_earliest_date_and_best_parse(tmp_path, region):

@@ -595,7 +595,7 @@ class Dashboard:
 
         failing = int(self.config.section("monitor").get("failing_runs_before_alert", 3))
         with self.store() as store:
-            problems = source_health(store, failing)
+            problems = source_health(store, failing, [s["id"] for s in self.config.sources])
             runs: dict[str, list[dict]] = {}
             for run in store.db.query("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 2000"):
                 runs.setdefault(run["source_id"], []).append(run)
