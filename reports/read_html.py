@@ -1,14 +1,18 @@
-"""HTML: decode (gb2312/gbk via gb18030), find the report body in a portal page, expand tables."""
+"""HTML: decode (gb2312/gbk via gb18030), find the report body in a portal page (also when it
+is split over sibling containers), expand tables."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import lxml.html
 from lxml import etree
 
+from reports.about import part_of
 from reports.doc import Doc
 from reports.errors import ParseError
+from reports.model import PART_HEADINGS
 from reports.text import cjk
 
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?\s*([\w-]+)""", re.I)
@@ -49,6 +53,7 @@ _BLOCK = {
 }
 _SKIP = {"script", "style", "noscript", "iframe", "select", "option", "button", "head", "title"}
 _BODY_HINTS = re.compile(r"zoom|trs_editor|article|content|detail|zw|text|main|con", re.I)
+_PART_ORDER = {key: i for i, key in enumerate(PART_HEADINGS)}
 _META_NAMES = {
     "pubdate": "published_at",
     "articletitle": "title",
@@ -112,48 +117,140 @@ def table_grid(table: etree._Element) -> list[list[str | None]]:
 
 
 class _Walker:
-    """Paragraphs from the report body only; table rows from the whole page (a portal may put
-    the tables in a sibling of the element that holds most of the prose)."""
+    """Paragraphs and table rows of the whole page in reading order, and for each element the
+    range of paragraphs it holds: which elements are the report is decided afterwards."""
 
-    def __init__(self, doc: Doc, body: etree._Element):
-        self.doc = doc
-        self.body = body
-        self.inside = False
+    def __init__(self) -> None:
+        self.paras: list[str] = []
+        self.items: list[tuple[str, Any]] = []  # ("p", paragraph index) or ("row", cells)
+        self.spans: dict[etree._Element, tuple[int, int]] = {}
+        self.tables: set[etree._Element] = set()  # elements holding a table (rows, no paragraphs)
         self.buf: list[str] = []
 
     def flush(self) -> None:
         text = re.sub(r"[ \t\r\n\u00a0\u3000]+", " ", "".join(self.buf)).strip()
         self.buf = []
-        if text and self.inside:
-            self.doc.para(text)
+        if text:
+            self.items.append(("p", len(self.paras)))
+            self.paras.append(text)
 
-    def walk(self, el: etree._Element) -> None:
+    def walk(self, el: etree._Element) -> bool:
+        """Walk ``el``; True if it holds a table."""
         tag = el.tag if isinstance(el.tag, str) else ""
         if tag in _SKIP or not tag:
-            return
-        entering = el is self.body
-        if entering:
+            return False
+        block = tag in _BLOCK
+        if block:
             self.flush()
-            self.inside = True
+        start = len(self.paras)
+        has_table = False
         if tag == "table" and not el.xpath(".//table"):
-            self.flush()
             for row in table_grid(el):
-                self.doc.row(row)
+                self.items.append(("row", row))
+            has_table = True
         else:
-            block = tag in _BLOCK
-            if block:
-                self.flush()
             if el.text:
                 self.buf.append(el.text)
             for child in el:
-                self.walk(child)
+                has_table |= self.walk(child)
                 if child.tail:
                     self.buf.append(child.tail)
             if block:
                 self.flush()
-        if entering:
-            self.flush()
-            self.inside = False
+        # An inline element's text may still be buffered: it ends in the next paragraph.
+        pending = not block and any(s.strip() for s in self.buf)
+        self.spans[el] = (start, len(self.paras) + pending)
+        if has_table:
+            self.tables.add(el)
+        return has_table
+
+
+class _Zone:
+    """Which elements hold the report's prose: the body element, or the run of sibling
+    containers the report was split into (prose, tables, prose), told apart from navigation,
+    metadata blocks, related links and footers by the part headings (一、…六、) they carry."""
+
+    def __init__(self, walker: _Walker):
+        self.w = walker
+        self._part: dict[int, int | None] = {}
+
+    def heads(self, el: etree._Element) -> list[int]:
+        """The part headings in ``el``, as positions in the template's order."""
+        a, b = self.w.spans.get(el, (0, 0))
+        out = []
+        for i in range(a, b):
+            if i not in self._part:
+                key = part_of(self.w.paras[i])
+                self._part[i] = _PART_ORDER[key] if key else None
+            if self._part[i] is not None:
+                out.append(self._part[i])
+        return out
+
+    def container(self, el: etree._Element) -> bool:
+        """A block of several paragraphs or with a table, not a single heading line."""
+        a, b = self.w.spans.get(el, (0, 0))
+        return b - a >= 2 or el in self.w.tables
+
+    def kids(self, el: etree._Element) -> list[etree._Element]:
+        return [k for k in el if k in self.w.spans]
+
+    def elements(self, body: etree._Element, root: etree._Element) -> list[etree._Element]:
+        inner = self._inside(body)
+        if inner:
+            return inner
+        a = body
+        while a is not root and a.getparent() is not None:
+            parent = a.getparent()
+            kids = self.kids(parent)
+            if any(self.heads(k) for k in kids if k is not a):
+                return self._run(kids, a)
+            a = parent
+        return [body]
+
+    def _inside(self, body: etree._Element) -> list[etree._Element] | None:
+        """The body holds more than the report, which is split over several of its containers
+        (the element that held most of the text was a wrapper around page chrome too)."""
+        el, n = body, len(self.heads(body))
+        while n:
+            with_heads = [k for k in self.kids(el) if self.heads(k)]
+            if sum(len(self.heads(k)) for k in with_heads) != n:
+                return None  # headings in the element's own text: a flat report
+            if len(with_heads) >= 2:
+                if all(self.container(k) for k in with_heads):
+                    return self._run(self.kids(el), None)
+                return None
+            el = with_heads[0]
+        return None
+
+    def _run(self, kids: list[etree._Element], anchor: etree._Element | None) -> list[etree._Element]:
+        """The kids from the report's first part to its last: part headings in order (a second
+        article starts again at 一), with the blocks between them.  Without an anchor (the
+        body element), the run with the most headings."""
+        runs: list[list[int]] = []  # indices of the heading kids (and the anchor) of each run
+        last = -1
+        for i, k in enumerate(kids):
+            h = self.heads(k)
+            if not h and k is not anchor:
+                continue
+            if not runs or (h and min(h) <= last):
+                runs.append([])
+                last = -1
+            runs[-1].append(i)
+            last = max([last, *h])
+        if anchor is not None:
+            pick = next(r for r in runs if any(kids[i] is anchor for i in r))
+        else:
+            pick = max(runs, key=lambda r: sum(len(self.heads(kids[i])) for i in r))
+        first, end = pick[0], pick[-1]
+        # A flat part (heading and text as sibling lines) goes on to the next container.
+        while first > 0 and not self.container(kids[first]) and self._gap_line(kids[first - 1]):
+            first -= 1
+        while end + 1 < len(kids) and not self.container(kids[end]) and self._gap_line(kids[end + 1]):
+            end += 1
+        return kids[first : end + 1]
+
+    def _gap_line(self, el: etree._Element) -> bool:
+        return not self.container(el) and not self.heads(el)
 
 
 def _body(root: etree._Element) -> etree._Element:
@@ -192,5 +289,15 @@ def read_html(raw: bytes, charset: str | None = None) -> Doc:
     if body_el is None:
         body_el = root
     doc.page_text = re.sub(r"[ \t\u00a0\u3000]+", " ", body_el.text_content())
-    _Walker(doc, _body(body_el)).walk(body_el)
+    walker = _Walker()
+    walker.walk(body_el)
+    keep: set[int] = set()
+    for el in _Zone(walker).elements(_body(body_el), body_el):
+        a, b = walker.spans.get(el, (0, 0))  # none in a body inside a table read as rows
+        keep.update(range(a, b))
+    for kind, val in walker.items:
+        if kind == "row":
+            doc.row(val)
+        elif val in keep:
+            doc.para(walker.paras[val])
     return doc

@@ -51,6 +51,7 @@ DRIFT_OPTIONS = (
     "money_unit",  # "万元" or "元": money written with a unit ("160.5964万元", "251000元")
     "part_digits",  # "5、" for "五、" in part headings
     "sign_off",  # end the report with the agency and the publication date (a body date)
+    "split_containers",  # HTML only: the report in sibling containers (prose, tables, prose)
 )
 
 TYPOS = {
@@ -495,27 +496,48 @@ def _html_table(t: Table) -> str:
     return "".join(out)
 
 
+def _html_block(kind: str, val: Any) -> str:
+    if kind == "table":
+        return _html_table(val)
+    if kind == "title":
+        return f'<p class="MsoNormal" align="center"><b><span style="font-size:22px">{html.escape(val)}</span></b></p>'
+    if kind == "h":
+        return f'<p class="MsoNormal" style="text-indent:2em"><b>{_SPAN}{html.escape(val)}</span></b></p>'
+    if kind == "caption":
+        return f'<p class="MsoNormal" align="center">{_SPAN}{html.escape(val)}</span></p>'
+    if kind == "sign":
+        return f'<p class="MsoNormal" align="right">{_SPAN}{html.escape(val)}</span></p>'
+    return f'<p class="MsoNormal" style="text-indent:2em">{_SPAN}{html.escape(val)}</span></p>'
+
+
+def _split_points(blocks: list[Block]) -> tuple[int, int]:
+    """Where ``split_containers`` cuts the blocks: around the tables, or (no tables: a legacy
+    report) before the second-to-last part heading, with an empty middle."""
+    tables = [i for i, (kind, _) in enumerate(blocks) if kind == "table"]
+    if tables:
+        return tables[0], tables[-1] + 1
+    heads = [i for i, (kind, _) in enumerate(blocks) if kind == "h"]
+    cut = heads[-2] if len(heads) >= 2 else len(blocks)
+    return cut, cut
+
+
 def render_html_fragment(report: dict[str, Any], **drift: Any) -> str:
-    """The report body as Word-exported HTML (paragraphs and real tables with rowspan/colspan)."""
-    out = []
-    for kind, val in build_layout(report, **drift):
-        if kind == "table":
-            out.append(_html_table(val))
-        elif kind == "title":
-            out.append(
-                f'<p class="MsoNormal" align="center"><b><span style="font-size:22px">{html.escape(val)}</span></b></p>'
-            )
-        elif kind == "h":
-            out.append(
-                f'<p class="MsoNormal" style="text-indent:2em"><b>{_SPAN}{html.escape(val)}</span></b></p>'
-            )
-        elif kind == "caption":
-            out.append(f'<p class="MsoNormal" align="center">{_SPAN}{html.escape(val)}</span></p>')
-        elif kind == "sign":
-            out.append(f'<p class="MsoNormal" align="right">{_SPAN}{html.escape(val)}</span></p>')
-        else:
-            out.append(f'<p class="MsoNormal" style="text-indent:2em">{_SPAN}{html.escape(val)}</span></p>')
-    return "\n".join(out)
+    """The report body as Word-exported HTML (paragraphs and real tables with rowspan/colspan).
+
+    ``split_containers``: the report as sibling containers, as some portals publish it: the
+    prose before the tables, the tables (with the headings between them), the prose after.
+    """
+    split = drift.pop("split_containers", False)
+    blocks = build_layout(report, **drift)
+    if not split:
+        return "\n".join(_html_block(kind, val) for kind, val in blocks)
+    a, b = _split_points(blocks)
+    parts = [blocks[:a], blocks[a:b], blocks[b:]]
+    return "\n".join(
+        f'<div class="{cls}">' + "\n".join(_html_block(kind, val) for kind, val in part) + "</div>"
+        for cls, part in zip(("TRS_Editor", "tables", "wz"), parts, strict=True)
+        if part
+    )
 
 
 def render_html_page(report: dict[str, Any], **drift: Any) -> str:
@@ -523,12 +545,14 @@ def render_html_page(report: dict[str, Any], **drift: Any) -> str:
     title = title_of(report)
     pub = report.get("published_at") or ""
     body = render_html_fragment(report, **drift)
+    if not drift.get("split_containers"):
+        body = f'<div class="TRS_Editor" id="zoom">{body}</div>'
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
         f'<meta name="ArticleTitle" content="{html.escape(title)}">'
         + (f'<meta name="PubDate" content="{pub} 09:00">' if pub else "")
         + f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-        f'<div class="TRS_Editor" id="zoom">{body}</div></body></html>'
+        f"{body}</body></html>"
     )
 
 
