@@ -21,7 +21,7 @@ import math
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from simulator.model import PlannedReport, Region
@@ -175,25 +175,11 @@ class ColumnSite(RegionSite):
 
     def _other_items(self, owned: list[PlannedReport], column: str) -> list[Item]:
         """Documents filed in the same column that are not annual reports."""
-        out: list[Item] = []
         base = 9_000_000 + stable(self.site_name + self.family) % 100_000 * 10
-        for i, y in enumerate(self.region.years):
-            entries = [
-                (f"{self.site_name}{y}年政府网站工作年度报表", date(y + 1, 1, 12)),
-                (f"关于做好{y + 1}年政务公开工作的通知", date(y + 1, 4, 18)),
-            ]
-            gov = next((r for r in owned if r.year == y and r.agency.kind == "government"), None)
-            if gov is not None and gov.published_at is not None:
-                entries.append((f"图解：{gov.title}", gov.published_at + timedelta(days=2)))
-            for j, (title, d) in enumerate(entries):
-                body = (
-                    f"<p>{esc(title)}。</p><p>现将有关事项公布如下，请结合实际认真抓好落实。</p>"
-                    f"<p>{esc(self.site_name)}</p><p>{d.year}年{d.month}月{d.day}日</p>"
-                )
-                out.append(
-                    Item(title, datetime.combine(d, time(9, 30)), d, base + i * 10 + j, column, None, body)
-                )
-        return out
+        return [
+            Item(title, published, day, aid, column, None, body)
+            for aid, title, published, day, body in self.other_documents(self.site_name, owned, base)
+        ]
 
     def _build_routes(self) -> dict[str, tuple[str, Item]]:
         routes: dict[str, tuple[str, Item]] = {}

@@ -15,7 +15,8 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,31 @@ class RegionSite(Site):
 
     def visible_reports(self) -> list[PlannedReport]:
         return [r for r in self.region.reports if self.visible(r)]
+
+    def other_documents(
+        self, site_name: str, owned: list[PlannedReport], id_base: int
+    ) -> list[tuple[int, str, datetime, date, str]]:
+        """Documents filed in the report column that are not annual reports, per year: the
+        website's 年度报表, a 通知, and the 图解 of the government's report (the same title words).
+
+        Each is (article id, title, publication time, date, body HTML).
+        """
+        out = []
+        for i, y in enumerate(self.region.years):
+            entries = [
+                (f"{site_name}{y}年政府网站工作年度报表", date(y + 1, 1, 12)),
+                (f"关于做好{y + 1}年政务公开工作的通知", date(y + 1, 4, 18)),
+            ]
+            gov = next((r for r in owned if r.year == y and r.agency.kind == "government"), None)
+            if gov is not None and gov.published_at is not None:
+                entries.append((f"图解：{gov.title}", gov.published_at + timedelta(days=2)))
+            for j, (title, d) in enumerate(entries):
+                body = (
+                    f"<p>{escape(title)}。</p><p>现将有关事项公布如下，请结合实际认真抓好落实。</p>"
+                    f"<p>{escape(site_name)}</p><p>{d.year}年{d.month}月{d.day}日</p>"
+                )
+                out.append((id_base + i * 10 + j, title, datetime.combine(d, time(9, 30)), d, body))
+        return out
 
     def modified_time(self, pr: PlannedReport) -> datetime:
         return self.edited_at.get(report_key(pr)) or publication_datetime(pr)

@@ -21,7 +21,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from simulator.model import PlannedReport, Region
@@ -154,25 +154,11 @@ class TrsSite(RegionSite):
 
     def _other_items(self, owned: list[PlannedReport]) -> list[Entry]:
         """Documents that share the column with the reports and are not annual reports."""
-        out: list[Entry] = []
         base = 9_000_000 + _stable(self.site_name) % 100_000 * 10
-        for i, y in enumerate(self.region.years):
-            items = [
-                (f"{self.site_name}{y}年政府网站工作年度报表", date(y + 1, 1, 12)),
-                (f"关于做好{y + 1}年政务公开工作的通知", date(y + 1, 4, 18)),
-            ]
-            gov = next((r for r in owned if r.year == y and r.agency.kind == "government"), None)
-            if gov is not None and gov.published_at is not None:
-                # The 图解 of the government's report: the same title words, not a report.
-                items.append((f"图解：{gov.title}", gov.published_at + timedelta(days=2)))
-            for j, (title, d) in enumerate(items):
-                aid = base + i * 10 + j
-                body = (
-                    f"<p>{esc(title)}。</p><p>现将有关事项公布如下，请结合实际认真抓好落实。</p>"
-                    f"<p>{esc(self.site_name)}</p><p>{d.year}年{d.month}月{d.day}日</p>"
-                )
-                out.append(Entry(title, datetime.combine(d, time(9, 30)), d, aid, None, body))
-        return out
+        return [
+            Entry(title, published, day, aid, None, body)
+            for aid, title, published, day, body in self.other_documents(self.site_name, owned, base)
+        ]
 
     def article_path(self, e: Entry, wap: bool = False) -> str:
         d = e.url_date
