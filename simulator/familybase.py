@@ -322,6 +322,11 @@ class ColumnSite(RegionSite):
             return self.file_response(it)
         return self.page(self.article_page(it, wap=kind == "wap"), self.modified(it))
 
+    def page_url(self, it: Item, wap: bool = False) -> str:
+        """The address an article is served at (its mobile copy's with ``wap``)."""
+        path = self.article_path(it)
+        return self.base_url + (wap_path(path) if wap else path)
+
     def article_page(self, it: Item, wap: bool = False) -> str:  # pragma: no cover - interface
         raise NotImplementedError
 

@@ -170,8 +170,7 @@ class GkmlptSite(ColumnSite):
         )
 
     def article_page(self, it: Item, wap: bool = False) -> str:
-        path = self.article_path(it)
-        url = self.base_url + (path.replace(".html", "_wap.html") if wap else path)
+        url = self.page_url(it, wap)
         metas = self.article_metas(it, url)
         source = self.source_of(it)
         day = f"{it.published:%Y-%m-%d}"

@@ -321,8 +321,7 @@ class HanwebSite(ColumnSite):
         )
 
     def article_page(self, it: Item, wap: bool = False) -> str:
-        path = self.article_path(it)
-        url = self.base_url + (path.replace(".html", "_wap.html") if wap else path)
+        url = self.page_url(it, wap)
         metas = self.article_metas(it, url)
         pub = metas["PubDate"]
         metas |= {

@@ -148,8 +148,7 @@ class JsOnlySite(ColumnSite):
         )
 
     def article_page(self, it: Item, wap: bool = False) -> str:
-        path = self.article_path(it)
-        url = self.base_url + (path.replace(".html", "_wap.html") if wap else path)
+        url = self.page_url(it, wap)
         metas = self.article_metas(it, url)
 
         def link(href: str, text: str) -> str:
