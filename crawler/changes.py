@@ -11,6 +11,7 @@ import difflib
 import json
 from typing import Any
 
+from reports.sniff import DOCUMENT_FORMATS, sniff
 from storage import Store
 
 
@@ -36,7 +37,7 @@ def flatten_numbers(report: dict[str, Any]) -> dict[str, Any]:
 def version_text(store: Store, version_id: int) -> str:
     """The readable text of a stored version (HTML decoded and stripped; documents via the parser)."""
     body = store.version_body(version_id)
-    if body[:5] == b"%PDF-" or body[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"):
+    if sniff(body) in DOCUMENT_FORMATS:
         from reports import ParseError, parse_bytes
 
         try:

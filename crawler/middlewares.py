@@ -6,10 +6,8 @@ from scrapy import Request, Spider
 from scrapy.http import Response, TextResponse
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
 
-from reports.sniff import sniff
+from reports.sniff import FILE_FORMATS, sniff
 
-# Formats that are files, whatever the Content-Type says (Scrapy takes application/pdf for text).
-_BINARY = {"pdf", "docx", "zip", "ole", "image"}
 # A header charset this weak is usually a server default, not the page's real encoding.
 _WEAK = {"cp1252", "latin-1", "latin_1", "iso8859-1", "iso-8859-1", "ascii", "windows-1252"}
 
@@ -46,7 +44,7 @@ class ChineseEncodingMiddleware:
     ) -> Response:
         if not isinstance(response, TextResponse):
             return response
-        if sniff(response.body[:65536]) in _BINARY:
+        if sniff(response.body[:65536]) in FILE_FORMATS:  # Scrapy takes application/pdf for text
             # A file served as text: decoding it would run charset detection over a PDF.
             return Response(
                 response.url,

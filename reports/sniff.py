@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import re
 
+# What sniff() calls a document file (read by the office/PDF readers) and any file at all:
+# bytes that are never decoded as text, whatever a server's Content-Type says.
+DOCUMENT_FORMATS = frozenset({"pdf", "docx", "zip", "ole"})
+FILE_FORMATS = DOCUMENT_FORMATS | {"image"}
+
 _HTML = re.compile(rb"<\s*(!doctype\s+html|html|head|body|meta|table|div|p|title|span)[\s>/]", re.I)
 
 
