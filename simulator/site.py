@@ -181,10 +181,11 @@ class RegionSite(Site):
         return render.render_html_fragment(pr.report, **self.drift_of(pr))
 
     def render_file(self, pr: PlannedReport, fmt: str) -> bytes:
-        """The PDF / DOCX bytes of a report (cached by content: DOCX rendering takes ~1 s)."""
+        """The PDF / DOCX bytes of a report, or its tables as XLSX (cached by content: DOCX
+        rendering takes ~1 s)."""
         from simulator import render
 
-        fn = render.render_pdf if fmt == "pdf" else render.render_docx
+        fn = {"pdf": render.render_pdf, "docx": render.render_docx, "xlsx": render.render_tables_xlsx}[fmt]
         return cached_render(fn, fmt, pr.report, self.drift_of(pr))
 
     # -- mutations between two crawls ----------------------------------------------------------

@@ -356,12 +356,8 @@ class TrsSite(RegionSite):
         return Response(200, data, CONTENT_TYPES[e.report.fmt], last_modified=self._modified(e))
 
     def tables_response(self, e: Entry) -> Response:
-        from simulator import render
-        from simulator.site import cached_render
-
         assert e.report is not None
-        data = cached_render(render.render_tables_xlsx, "xlsx", e.report.report, self.drift_of(e.report))
-        return Response(200, data, XLSX, last_modified=self._modified(e))
+        return Response(200, self.render_file(e.report, "xlsx"), XLSX, last_modified=self._modified(e))
 
     # -- templates -----------------------------------------------------------------------------
 
