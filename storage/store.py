@@ -1,7 +1,9 @@
 """The one place that reads and writes nianbao's SQLite database.
 
-Every write runs in a transaction (``with self.db.conn``), the database is in WAL mode so the
-dashboard can read while a crawl writes, and foreign keys are enforced.  Fetching the same bytes
+Every write runs in a transaction (``self.transaction()``), the database is in WAL mode so the
+dashboard can read while a crawl writes, and foreign keys are enforced.  Rows are written with
+plain SQL (``_insert`` / ``_update``: sqlite-utils wraps each statement in a savepoint, which the
+crawl's per-document writes cannot afford); sqlite-utils builds the schema and runs queries.  Fetching the same bytes
 again records a *check*, not a new version; changed bytes add a version and keep the old one.
 """
 
@@ -112,10 +114,10 @@ class Store:
 
     def start_run(self, source_id: str) -> int:
         with self.transaction():
-            return (
-                self.db["crawl_runs"]
-                .insert({"source_id": source_id, "started_at": now_iso(), "status": "running"})
-                .last_pk
+            return _insert(
+                self.db.conn,
+                "crawl_runs",
+                {"source_id": source_id, "started_at": now_iso(), "status": "running"},
             )
 
     def finish_run(self, run_id: int, status: str, stats: dict[str, Any], reason: str | None = None) -> None:
@@ -138,7 +140,7 @@ class Store:
             stats_json=json.dumps(stats, ensure_ascii=False, default=str),
         )
         with self.transaction():
-            self.db["crawl_runs"].update(run_id, row)
+            _update(self.db.conn, "crawl_runs", run_id, row)
 
     def runs(self, source_id: str | None = None, limit: int = 50) -> list[dict]:
         sql = "SELECT * FROM crawl_runs"
@@ -329,7 +331,7 @@ class Store:
                 return
             at = now_iso()
             latest = self.latest_version(doc["id"])
-            self.db["documents"].update(doc["id"], {"last_seen": at, "gone_since": None})
+            _update(self.db.conn, "documents", doc["id"], {"last_seen": at, "gone_since": None})
             self._check(doc["id"], latest["id"] if latest else None, run_id, at, http_status, "not_modified")
             if doc.get("gone_since"):
                 self._event(doc["id"], "restored", at, latest["id"] if latest else None, None, {})
@@ -344,7 +346,7 @@ class Store:
             self._check(doc["id"], None, run_id, at, http_status, "gone")
             if doc.get("gone_since"):
                 return False
-            self.db["documents"].update(doc["id"], {"gone_since": at, "last_status": http_status})
+            _update(self.db.conn, "documents", doc["id"], {"gone_since": at, "last_status": http_status})
             latest = self.latest_version(doc["id"])
             self._event(doc["id"], "removed", at, latest["id"] if latest else None, None, {"reason": reason})
             return True
@@ -416,7 +418,7 @@ class Store:
                 "DELETE FROM reports WHERE version_id = ? AND parser_version = ?",
                 [version_id, parser_version],
             )
-            return self.db["reports"].insert(row).last_pk
+            return _insert(self.db.conn, "reports", row)
 
     def reports(self, year: int | None = None) -> list[dict]:
         """Every stored report row (newest parser run per version), optionally for one year."""
@@ -439,7 +441,7 @@ class Store:
 
     def set_event_detail(self, event_id: int, detail: dict[str, Any]) -> None:
         with self.transaction():
-            self.db["events"].update(event_id, {"detail_json": json.dumps(detail, ensure_ascii=False)})
+            _update(self.db.conn, "events", event_id, {"detail_json": json.dumps(detail, ensure_ascii=False)})
 
     # -- internals --------------------------------------------------------------------------
 
