@@ -46,17 +46,7 @@ class ChineseEncodingMiddleware:
             return response
         if sniff(response.body[:65536]) in FILE_FORMATS:  # Scrapy takes application/pdf for text
             # A file served as text: decoding it would run charset detection over a PDF.
-            return Response(
-                response.url,
-                status=response.status,
-                headers=response.headers,
-                body=response.body,
-                flags=response.flags,
-                request=response.request,
-                certificate=response.certificate,
-                ip_address=response.ip_address,
-                protocol=response.protocol,
-            )
+            return Response(**{name: getattr(response, name) for name in Response.attributes})
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
         enc = pick_encoding(response.body, content_type)
         # Always pin the encoding we chose: asking Scrapy for response.encoding first would run

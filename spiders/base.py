@@ -308,7 +308,7 @@ class PortalSpider(scrapy.Spider):
     def parse_unlisted(self, response: Response, walk_complete: bool) -> Iterator[Any]:
         """A known report its column no longer lists: removed, or (walk cut short) no news."""
         if response.status in (404, 410):
-            yield GoneItem(response.url, response.status, f"HTTP {response.status}")
+            yield from self._status_item(response)
         elif walk_complete:
             yield GoneItem(response.url, response.status, UNLISTED)
 
