@@ -120,7 +120,7 @@ def main() -> None:
     elapsed = crawler.stats.get_value("elapsed_time_seconds") or (time.perf_counter() - spider.started)
     with open(stats_path, "w", encoding="utf-8") as f:
         json.dump(
-            {"responses": spider.responses, "elapsed": elapsed, "browser_rss_mb": round(memory.peak_mb)}, f
+            {"responses": spider.responses, "elapsed": elapsed, "browser_pss_mb": round(memory.peak_mb)}, f
         )
 
 

@@ -89,7 +89,7 @@ def main() -> None:
             print(
                 f"Chromium:    {b['responses']} rendered pages in {b['elapsed']:.1f} s → "
                 f"{b['responses'] / b['elapsed']:.1f} pages/s (python process peak RSS {rss} MB, "
-                f"Chromium's processes peak {b['browser_rss_mb']} MB together)"
+                f"Chromium's processes peak {b['browser_pss_mb']} MB together)"
             )
 
 
