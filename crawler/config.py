@@ -83,7 +83,7 @@ BOUNDS: dict[str, Range] = {
     "crawl.revalidate_days": Range(0, 3660),
     "crawl.browser.timeout": Range(1, 600),
     "schedule.jitter_minutes": Range(0, 1440),
-    "schedule.misfire_grace_minutes": Range(0, 10080),
+    "schedule.misfire_grace_minutes": Range(1, 10080),  # APScheduler refuses a grace time of 0
     "monitor.fuzzy_threshold": Range(0, 1, open_low=True),
     "monitor.swing_threshold": Range(0, open_low=True),
     "monitor.copied_text_threshold": Range(0, 1, open_low=True),

@@ -132,6 +132,7 @@ def test_cli_reports_bad_config_and_exits_nonzero(tmp_path):
         (MINIMAL + "monitor:\n  fuzzy_threshold: 1.5\n", "monitor.fuzzy_threshold: 1.5 is out of range"),
         (MINIMAL + "serve:\n  port: 70000\n", "serve.port: 70000 is out of range"),
         (MINIMAL + "schedule:\n  jitter_minutes: -1\n", "schedule.jitter_minutes: -1 is out of range"),
+        (MINIMAL + "schedule:\n  misfire_grace_minutes: 0\n", "schedule.misfire_grace_minutes: 0 is out"),
         # A key that nothing reads is not accepted.
         (
             MINIMAL.replace("  path:", "  blobs_path: blobs\n  path:"),
