@@ -68,3 +68,28 @@ def test_claims_from_many_connections_at_once_never_overlap(tmp_path):
     assert len(got) == 8 and len(claimed) == len(set(claimed)) == 8 * 3 * 10
     with Store(path) as store:
         assert store.db.execute("SELECT COUNT(*), COUNT(sent_at) FROM alerts").fetchone() == (240, 240)
+
+
+def test_pending_rows_of_an_older_database_are_claimable_after_the_migration(tmp_path):
+    import json
+    import sqlite3
+
+    import sqlite_utils
+
+    from storage import schema
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(sqlite3.connect(str(path), isolation_level=None))
+    for version, step in enumerate(schema.MIGRATIONS[:2], start=1):  # the schema before claims
+        step(db)
+        db.execute(f"PRAGMA user_version = {version}")
+    payload = {"agency": "机关1", "year": 2024, "status": "missing", "channel": "apprise"}
+    db.execute(
+        "INSERT INTO alerts (key, group_name, agency, year, status, created_at, attempts, payload_json)"
+        " VALUES ('k', '公开办', '机关1', 2024, 'missing', '2026-01-01T00:00:00+00:00', 1, ?)",
+        [json.dumps(payload, ensure_ascii=False)],
+    )
+    db.conn.close()
+    with Store(path) as store:
+        assert ledger.claim(store, "公开办", "email", "a", HOUR) == []
+        assert [r["agency"] for r in ledger.claim(store, "公开办", "apprise", "a", HOUR)] == ["机关1"]
