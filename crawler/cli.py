@@ -124,6 +124,12 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
             summary = run_alerts(store, config, as_of)
             print(f"alerts: {json.dumps(summary, ensure_ascii=False)}", file=sys.stderr)
+            if summary["failed"]:
+                print(
+                    f"alerts: {summary['failed']} could not be sent; they stay pending for the next run",
+                    file=sys.stderr,
+                )
+                return 1
     return 0
 
 

@@ -1,7 +1,9 @@
 """Loading and validating ``config.yaml``.
 
-The file is checked against ``SCHEMA`` on load.  A wrong key, type or URL raises ``ConfigError``
-with one message naming the key path and its line, e.g.
+The file is checked against ``SCHEMA`` on load, so nothing it accepts fails later: keys, types,
+URLs, real calendar dates, cron expressions (parsed by the scheduler's own parser), time zones and
+the range of every number (``BOUNDS``; a number not listed there may not be negative).  Every
+mistake raises ``ConfigError`` with one line per problem, each naming the key path and its line, e.g.
 ``config.yaml:12: sources[0].start_url: 'htp://x' is not an http(s) URL``.
 Paths inside the file are relative to the file itself.  Everything but ``storage.path`` and each
 source's ``id``, ``name`` and ``start_url`` is optional; the defaults are in ``DEFAULTS`` and in
@@ -13,9 +15,11 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -25,7 +29,7 @@ class ConfigError(Exception):
 
 
 # -- the schema --------------------------------------------------------------------------------
-# A schema node is a type (str, int, float, bool), a Url / Cron / MonthDay / Date marker, a
+# A schema node is a type (str, int, float, bool), a Url / Cron / MonthDay / IsoDate / TimeZone marker, a
 # dict {key: node} for a mapping with known keys (keys ending in "?" are optional), ("list", node),
 # ("map", node) for free keys, or ("enum", values).
 
@@ -43,7 +47,53 @@ class IsoDate:
 
 
 class Cron:
-    """A five-field crontab expression."""
+    """A five-field crontab expression, as APScheduler's ``CronTrigger.from_crontab`` reads it."""
+
+
+class TimeZone:
+    """An IANA time zone name, e.g. Asia/Shanghai."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """The numbers a key accepts: from ``low`` (excluded when ``open_low``) to ``high`` (None: no end)."""
+
+    low: float = 0
+    high: float | None = None
+    open_low: bool = False
+
+    def holds(self, value: float) -> bool:
+        above = value > self.low if self.open_low else value >= self.low
+        return above and (self.high is None or value <= self.high)  # NaN holds nowhere
+
+    def describe(self) -> str:
+        low = f"above {self.low:g}" if self.open_low else f"at least {self.low:g}"
+        return low if self.high is None else f"{low} and at most {self.high:g}"
+
+
+# The range of each number, by key path ("sources[]" for any source).  A number not listed here
+# may be anything but negative.  Each bound is where the value stops making sense: 0 connections
+# per host hangs the crawl, a 0 MB cap or a 0 s timeout would mean "no limit" to Scrapy.
+BOUNDS: dict[str, Range] = {
+    "crawl.concurrency_per_host": Range(1, 32),
+    "crawl.delay": Range(0, 600),
+    "crawl.timeout": Range(1, 600),
+    "crawl.retries": Range(0, 10),
+    "crawl.max_file_mb": Range(0, 2048, open_low=True),
+    "crawl.revalidate_days": Range(0, 3660),
+    "crawl.browser.timeout": Range(1, 600),
+    "schedule.jitter_minutes": Range(0, 1440),
+    "schedule.misfire_grace_minutes": Range(1, 10080),  # APScheduler refuses a grace time of 0
+    "monitor.fuzzy_threshold": Range(0, 1, open_low=True),
+    "monitor.swing_threshold": Range(0, open_low=True),
+    "monitor.copied_text_threshold": Range(0, 1, open_low=True),
+    "monitor.failing_runs_before_alert": Range(1, 1000),
+    "alerts.smtp.port": Range(1, 65535),
+    "alerts.smtp.timeout": Range(1, 600),
+    "serve.port": Range(1, 65535),
+    "parse.max_file_mb": Range(0, 2048, open_low=True),
+}
+NOT_NEGATIVE = Range(0)
 
 
 KINDS = ("enum", ("government", "department", "township"))
@@ -93,7 +143,7 @@ ALERT_GROUP = {
 }
 
 SCHEMA = {
-    "storage": {"path": str, "blobs_path?": str},
+    "storage": {"path": str},
     "crawl?": {
         "user_agent?": str,
         "obey_robots?": bool,
@@ -114,7 +164,7 @@ SCHEMA = {
         "crawl?": Cron,
         "season_crawl?": Cron,
         "jitter_minutes?": int,
-        "timezone?": str,
+        "timezone?": TimeZone,
         "misfire_grace_minutes?": int,
     },
     "monitor?": {
@@ -215,14 +265,24 @@ def load_config(path: str | Path) -> Config:
     return parse_config(text, path)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader keeping dates as text: ``IsoDate`` checks them (2023-02-30 is a message, not a crash)."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
 def parse_config(text: str, path: Path) -> Config:
+    """Validate and complete the text of a config file read from ``path``; raises ConfigError."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except ValueError as exc:  # a constructor refused a scalar (e.g. an impossible number)
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with 'storage' and 'sources' at the top")
     lines = _line_index(node)
@@ -281,6 +341,7 @@ def _line_index(
 
 
 def _fail(path: Path, lines: dict[str, int], key: str, message: str) -> None:
+    """Raise the ConfigError for ``key``, pointing at its line (or its parent's, when it is missing)."""
     probe = key
     while probe and probe not in lines:  # a missing key: point at its parent
         probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe) if re.search(r"[.\[]", probe) else ""
@@ -295,35 +356,69 @@ def _type_name(t: Any) -> str:
     return names.get(t, getattr(t, "__name__", str(t)))
 
 
+class _Problems:
+    """Collects the ConfigErrors of sibling checks, so one load reports every mistake at once."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def __enter__(self) -> _Problems:
+        return self
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
+        if isinstance(exc, ConfigError):
+            self.messages.append(str(exc))
+            return True  # keep checking the siblings
+        return False
+
+    def raise_all(self) -> None:
+        if self.messages:
+            raise ConfigError("\n".join(self.messages))
+
+
 def _check(value: Any, schema: Any, key: str, path: Path, lines: dict[str, int]) -> None:
+    """Raise ConfigError naming every problem in ``value`` under ``key``, one per line."""
     where = key or "(top level)"
     if isinstance(schema, dict):
         if not isinstance(value, dict):
             _fail(path, lines, where, f"expected a mapping, got {_show(value)}")
+        problems = _Problems()
         allowed = {k.rstrip("?"): k.endswith("?") for k in schema}
         for k in value:
             if k not in allowed:
                 near = ", ".join(sorted(allowed))
-                _fail(path, lines, f"{key}.{k}" if key else str(k), f"unknown key (expected one of: {near})")
+                with problems:
+                    _fail(
+                        path, lines, f"{key}.{k}" if key else str(k), f"unknown key (expected one of: {near})"
+                    )
         for k, optional in allowed.items():
             sub = f"{key}.{k}" if key else k
             if k not in value or value[k] is None:
                 if not optional:
-                    _fail(path, lines, sub, "is required")
+                    with problems:
+                        _fail(path, lines, sub, "is required")
                 if k in value:
                     del value[k]  # an empty optional key means "use the default"
                 continue
-            _check(value[k], schema[k + ("?" if optional else "")], sub, path, lines)
+            with problems:
+                _check(value[k], schema[k + ("?" if optional else "")], sub, path, lines)
+        problems.raise_all()
     elif isinstance(schema, tuple) and schema and schema[0] == "list":
         if not isinstance(value, list):
             _fail(path, lines, where, f"expected a list, got {_show(value)}")
+        problems = _Problems()
         for i, item in enumerate(value):
-            _check(item, schema[1], f"{key}[{i}]", path, lines)
+            with problems:
+                _check(item, schema[1], f"{key}[{i}]", path, lines)
+        problems.raise_all()
     elif isinstance(schema, tuple) and schema and schema[0] == "map":
         if not isinstance(value, dict):
             _fail(path, lines, where, f"expected a mapping, got {_show(value)}")
+        problems = _Problems()
         for k, item in value.items():
-            _check(item, schema[1], f"{key}.{k}", path, lines)
+            with problems:
+                _check(item, schema[1], f"{key}.{k}", path, lines)
+        problems.raise_all()
     elif isinstance(schema, tuple) and schema and schema[0] == "enum":
         if value not in schema[1]:
             _fail(path, lines, where, f"{value!r} is not one of {', '.join(schema[1])}")
@@ -333,14 +428,24 @@ def _check(value: Any, schema: Any, key: str, path: Path, lines: dict[str, int])
             _fail(path, lines, where, f"{value!r} is not an http(s) URL")
     elif schema is MonthDay:
         m = re.fullmatch(r"(\d\d)-(\d\d)", str(value))
-        if not m or not (1 <= int(m[1]) <= 12 and 1 <= int(m[2]) <= 31):
+        if not m or not _is_day(2000, int(m[1]), int(m[2])):  # 2000: a leap year, so 02-29 exists
             _fail(path, lines, where, f"{value!r} is not a day written MM-DD (e.g. 01-31)")
     elif schema is IsoDate:
-        if not re.fullmatch(r"\d{4}-\d\d-\d\d", str(value)):
-            _fail(path, lines, where, f"{value!r} is not a date written YYYY-MM-DD")
+        m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)", str(value))
+        if not m or not _is_day(int(m[1]), int(m[2]), int(m[3])):
+            _fail(path, lines, where, f"{value!r} is not a calendar date written YYYY-MM-DD")
     elif schema is Cron:
         if not isinstance(value, str) or len(value.split()) != 5:
             _fail(path, lines, where, f"{value!r} is not a five-field cron expression (e.g. '0 2 * * *')")
+        from apscheduler.triggers.cron import CronTrigger  # the scheduler's own parser
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            _fail(path, lines, where, f"{value!r} is not a valid cron expression ({exc})")
+    elif schema is TimeZone:
+        if not isinstance(value, str) or not _is_zone(value):
+            _fail(path, lines, where, f"{value!r} is not a known time zone (e.g. Asia/Shanghai)")
     else:
         types = schema if isinstance(schema, tuple) else (schema,)
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
@@ -348,6 +453,26 @@ def _check(value: Any, schema: Any, key: str, path: Path, lines: dict[str, int])
             ok = True
         if not ok:
             _fail(path, lines, where, f"expected {_type_name(schema)}, got {_show(value)}")
+        bounds = BOUNDS.get(re.sub(r"\[\d+\]", "[]", key), NOT_NEGATIVE)
+        if isinstance(value, int | float) and not isinstance(value, bool) and not bounds.holds(value):
+            _fail(path, lines, where, f"{value!r} is out of range: must be {bounds.describe()}")
+
+
+def _is_day(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    # ValueError: not a zone key at all ('../x', ''); OSError: a folder of zones ('Asia')
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def _show(value: Any) -> str:

@@ -26,6 +26,7 @@ def parse_stored(store: Store, config: Config, source_id: str | None = None) -> 
     from reports import PARSER_VERSION, ParseError, parse_bytes
 
     max_bytes = int(float(config.section("parse")["max_file_mb"]) * 2**20)
+    ocr = bool(config.section("parse")["ocr"])
     stats = ParseStats()
     for row in list(store.versions_to_parse(PARSER_VERSION, source_id)):
         body = store.version_body(row["version_id"])
@@ -39,7 +40,12 @@ def parse_stored(store: Store, config: Config, source_id: str | None = None) -> 
         stats.parsed += 1
         try:
             report = parse_bytes(
-                body, content_type=row["content_type"], url=row["url"], meta=meta, max_bytes=max_bytes
+                body,
+                content_type=row["content_type"],
+                url=row["url"],
+                meta=meta,
+                max_bytes=max_bytes,
+                ocr=ocr,
             )
         except ParseError as exc:
             store.save_report(row["version_id"], PARSER_VERSION, None, error=str(exc))

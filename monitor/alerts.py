@@ -1,10 +1,13 @@
 """Alerts: one message per recipient group listing newly missing and late reports and failing sources.
 
-Exactly once, through the ``alerts`` ledger: each (group, channel, agency, year, status) gets one
-row, inserted as pending before anything is sent; a message carries every pending row of its group
-and channel, and its rows are marked sent in one transaction once the server accepted it.  Running
-twice sends nothing twice; a failed send leaves the rows pending (attempts + 1, last_error) so the
-next run sends them.  A source is reported once per streak of N failed runs (N =
+Exactly once, through the ledger (``storage.ledger``): each (group, channel, agency, year, status)
+gets one row, inserted as pending before anything is sent.  A run first *claims* the pending rows
+of a group and channel, atomically, so two runs at once (cron beside the scheduler) never send the
+same row; its message carries exactly the rows it claimed, which are marked sent once the server
+accepted it.  Running twice sends nothing twice; a failed send leaves the rows pending (attempts + 1,
+last_error, claim released) so the next run sends them, and ``run_alerts`` counts them as failed
+(``monitor --alert`` then exits non-zero).  A run killed while holding a claim leaves its rows to
+be taken over after ``CLAIM_EXPIRY``.  A source is reported once per streak of N failed runs (N =
 monitor.failing_runs_before_alert, default 3), not on every run.
 """
 
@@ -14,9 +17,11 @@ import json
 import logging
 import os
 import smtplib
+import socket
 import ssl
 import tempfile
-from datetime import date
+import uuid
+from datetime import date, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from html import escape
@@ -24,12 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from monitor.status import compute_status
-from storage.store import Store, now_iso
+from storage import ledger
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
 ALERT_STATUSES = ("missing", "late")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+# How long a claim protects rows from other senders: well beyond one send (the SMTP timeout is at
+# most 10 minutes per step), so only a killed sender's claim ever expires.
+CLAIM_EXPIRY = timedelta(minutes=30)
 MIME = {
     "xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     "csv": ("text", "csv"),
@@ -45,9 +54,7 @@ class AlertError(Exception):
 
 def failing_sources(store: Store, failing_runs: int) -> dict[str, dict[str, Any]]:
     """source id → the current streak of failed or blocked runs, when it has at least N runs."""
-    rows = store.db.execute(
-        "SELECT id, source_id, status, reason FROM crawl_runs WHERE status != 'running' ORDER BY source_id, id DESC"
-    ).fetchall()
+    rows = ledger.closed_runs(store)
     streaks: dict[str, list[tuple[int, str, str | None]]] = {}
     broken: set[str] = set()
     for run_id, sid, status, reason in rows:
@@ -81,38 +88,17 @@ def _channels(group: dict) -> list[str]:
 
 
 def _enqueue(store: Store, group: dict, channel: str, items: list[dict]) -> None:
-    """Insert a pending ledger row for every item not alerted before (INSERT OR IGNORE on key)."""
-    at = now_iso()
-    with store.transaction():
-        for item in items:
-            key = json.dumps(
-                [group["name"], channel, item["agency"], item["year"], item["status"], item.get("streak")]
-            )
-            store.db.execute(
-                "INSERT OR IGNORE INTO alerts (key, group_name, agency, year, status, created_at, attempts, payload_json) "
-                "VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
-                [
-                    key,
-                    group["name"],
-                    item["agency"],
-                    item["year"],
-                    item["status"],
-                    at,
-                    json.dumps({**item, "channel": channel}, ensure_ascii=False),
-                ],
-            )
+    """A pending ledger row for every item not alerted before; the key says what "the same" is."""
+    keyed = [
+        (json.dumps([group["name"], channel, i["agency"], i["year"], i["status"], i.get("streak")]), i)
+        for i in items
+    ]
+    ledger.enqueue(store, group["name"], channel, keyed)
 
 
-def _pending(store: Store, group: str, channel: str) -> list[dict]:
-    rows = store.db.execute(
-        "SELECT id, payload_json FROM alerts WHERE group_name = ? AND sent_at IS NULL ORDER BY id", [group]
-    ).fetchall()
-    out = []
-    for rid, payload in rows:
-        item = json.loads(payload)
-        if item.get("channel") == channel:
-            out.append({**item, "_id": rid})
-    return out
+def sender_name() -> str:
+    """This run's name in the ledger's claims: host, process and a random part (unique per run)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def compose(group: str, items: list[dict], as_of: date) -> tuple[str, str, str]:
@@ -229,23 +215,6 @@ def send_apprise(urls: list[str], subject: str, text: str, attachment: Path | No
         raise AlertError("apprise: notification failed for at least one URL")
 
 
-def _mark(store: Store, ids: list[int], error: str | None) -> None:
-    """Sent (error None) or one more failed attempt, for all ``ids`` in one transaction."""
-    at = now_iso()
-    with store.transaction():
-        for rid in ids:
-            if error is None:
-                store.db.execute(
-                    "UPDATE alerts SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                    [at, rid],
-                )
-            else:
-                store.db.execute(
-                    "UPDATE alerts SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                    [error[:500], rid],
-                )
-
-
 def _digest_for(
     store: Store, config: Any, group: dict, as_of: date, digest_path: str | Path | None, tmp: Path
 ):
@@ -270,7 +239,8 @@ def run_alerts(
     """Queue and send the alerts due as of ``as_of``; returns counts of ledger rows.
 
     sent: rows delivered by this run; failed: rows whose delivery failed in this run; pending: rows
-    still waiting after this run; messages: messages delivered.
+    still waiting after this run (including rows another run holds right now); messages: messages
+    delivered.
     """
     section = config.section("alerts")
     smtp = section.get("smtp")
@@ -283,6 +253,7 @@ def run_alerts(
     regions = {s["id"]: s.get("region") for s in config.sources}
     names = {s["id"]: s["name"] for s in config.sources}
     sources = failing_sources(store, failing_n)
+    owner = sender_name()
     with tempfile.TemporaryDirectory(prefix="nianbao-alerts-") as tmpdir:
         for group in groups:
             items = [
@@ -322,28 +293,35 @@ def run_alerts(
             attached = False
             for channel in _channels(group):
                 _enqueue(store, group, channel, items)
-                pending = _pending(store, group["name"], channel)
+                pending = ledger.claim(store, group["name"], channel, owner, CLAIM_EXPIRY)
                 if not pending:
                     continue
-                if not attached:
-                    attachment = _digest_for(store, config, group, as_of, digest_path, Path(tmpdir))
-                    attached = True
-                subject, text, html = compose(group["name"], pending, as_of)
                 ids = [p["_id"] for p in pending]
                 try:
+                    if not attached:
+                        attachment = _digest_for(store, config, group, as_of, digest_path, Path(tmpdir))
+                        attached = True
+                    subject, text, html = compose(group["name"], pending, as_of)
                     if channel == "email":
                         if not smtp:
                             raise AlertError("alerts.smtp is not configured but a group has emails")
                         send_smtp(smtp, build_message(smtp, group["emails"], subject, text, html, attachment))
                     else:
                         send_apprise(group["apprise"], subject, text, attachment)
-                except (OSError, smtplib.SMTPException, AlertError) as exc:
-                    log.warning("alerts: %s via %s failed: %s", group["name"], channel, exc)
-                    _mark(store, ids, f"{type(exc).__name__}: {exc}")
+                except Exception as exc:  # not delivered: the rows go back to pending, for the next run
+                    expected = isinstance(exc, OSError | smtplib.SMTPException | AlertError)
+                    log.warning(
+                        "alerts: %s via %s failed: %s",
+                        group["name"],
+                        channel,
+                        exc,
+                        exc_info=not expected,  # anything else is a bug: keep its traceback in the log
+                    )
+                    ledger.mark_failed(store, ids, owner, f"{type(exc).__name__}: {exc}")
                     counts["failed"] += len(ids)
                     continue
-                _mark(store, ids, None)
+                ledger.mark_sent(store, ids)
                 counts["sent"] += len(ids)
                 counts["messages"] += 1
-    counts["pending"] = store.db.execute("SELECT COUNT(*) FROM alerts WHERE sent_at IS NULL").fetchone()[0]
+    counts["pending"] = ledger.pending_count(store)
     return counts

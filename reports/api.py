@@ -24,10 +24,13 @@ PARSER_VERSION = "1.0.0"
 MAX_BYTES = 50 * 2**20
 
 
-def read_document(data: bytes, content_type: str | None = None) -> Doc:
-    """Any supported format to a Doc (paragraphs and table rows in reading order)."""
+def read_document(data: bytes, content_type: str | None = None, *, ocr: bool = True) -> Doc:
+    """Any supported format to a Doc (paragraphs and table rows in reading order).
+
+    ``ocr=False``: a scanned PDF or an image raises ParseError instead of being recognised.
+    """
     try:
-        return _read(data, content_type)
+        return _read(data, content_type, ocr)
     except ParseError:
         raise
     except Exception as e:
@@ -36,7 +39,7 @@ def read_document(data: bytes, content_type: str | None = None) -> Doc:
         raise ParseError(f"cannot read the document (damaged?): {type(e).__name__}: {e}") from e
 
 
-def _read(data: bytes, content_type: str | None) -> Doc:
+def _read(data: bytes, content_type: str | None, ocr: bool = True) -> Doc:
     kind = sniff(data, content_type)
     if kind == "pdf":
         from reports import read_pdf
@@ -48,6 +51,8 @@ def _read(data: bytes, content_type: str | None) -> Doc:
 
             if not read_pdf.has_images(data):
                 raise ParseError("PDF has no readable text layer and no page images to OCR")
+            if not ocr:
+                raise ParseError("PDF has no readable text layer and OCR is off (parse.ocr: false)")
             return read_scanned_pdf(data)
         return doc
     if kind == "docx":
@@ -79,6 +84,8 @@ def _read(data: bytes, content_type: str | None) -> Doc:
 
         return read_text(data)
     if kind == "image":
+        if not ocr:
+            raise ParseError("an image can only be read by OCR, and OCR is off (parse.ocr: false)")
         from reports.read_ocr import read_image
 
         return read_image(data)
@@ -147,18 +154,20 @@ def parse_bytes(
     url: str | None = None,
     meta: dict | None = None,
     max_bytes: int = MAX_BYTES,
+    ocr: bool = True,
 ) -> dict[str, Any]:
     """Read a report document of any supported format into the data model.
 
     The format is sniffed from the content.  ``meta`` carries what the crawler knows about the
     page (title, published_at, date_source, list_date, site_name, content_source).
-    Raises ParseError for input that is not a readable report document.
+    Raises ParseError for input that is not a readable report document; with ``ocr=False``, also
+    for a scanned PDF or an image.
     """
     if data is None or len(data) == 0:
         raise ParseError("empty document (0 bytes)")
     if len(data) > max_bytes:
         raise ParseError(f"document is {len(data)} bytes, over the {max_bytes}-byte cap")
-    doc = read_document(bytes(data), content_type)
+    doc = read_document(bytes(data), content_type, ocr=ocr)
     try:
         report = parse_doc(doc, meta)
     except ParseError:

@@ -175,7 +175,16 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["documents"].create_index(["content_key"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v4(db: sqlite_utils.Database) -> None:
+    """Alert rows are claimed by one sender at a time (see storage.ledger); the channel is a column."""
+    db["alerts"].add_column("channel", str)
+    db["alerts"].add_column("claimed_by", str)
+    db["alerts"].add_column("claimed_at", str)
+    db.execute("UPDATE alerts SET channel = json_extract(payload_json, '$.channel')")
+    db["alerts"].create_index(["group_name", "channel"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

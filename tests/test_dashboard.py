@@ -383,3 +383,95 @@ def test_phone_screenshot_of_the_matrix(demo, browser, tmp_path):
     page.screenshot(path=str(out / "diff-phone.png"), full_page=False)
     page.close()
     assert (out / "matrix-phone.png").stat().st_size > 10_000
+
+
+# -- hardening, over real HTTP -----------------------------------------------------------------
+
+
+def raw_get(url: str, target: str) -> tuple[int, list[str], bytes]:
+    """Send ``target`` byte for byte on a raw socket (no client library normalises it)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as s:
+        s.sendall(f"GET {target} HTTP/1.0\r\nHost: {parts.netloc}\r\n\r\n".encode("latin-1"))
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    return int(lines[0].split()[1]), lines[1:], body
+
+
+@pytest.fixture
+def token_server(demo):
+    server = start_server(demo["config"], port=0, token="s3cret", today=lambda: AS_OF)
+    yield server.url
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/%0d%0aX-Injected:%20yes?token=s3cret",
+        "/health%0d%0aSet-Cookie:%20nianbao_token=stolen?token=s3cret",
+        "/%0aX-Injected:%20yes?token=s3cret",
+        "/%0dX-Injected:%20yes",
+    ],
+)
+def test_cr_or_lf_in_the_path_is_refused_and_never_reaches_a_header(token_server, target):
+    status, headers, body = raw_get(token_server, target)
+    assert status == 400, headers
+    names = [h.split(":", 1)[0].lower() for h in headers]
+    assert "x-injected" not in names and "location" not in names
+    assert not any("stolen" in h for h in headers)
+    assert "控制字符".encode() in body
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        ("/%5Cevil.example/?token=s3cret", "/evil.example/"),
+        ("/%5C%5Cevil.example?token=s3cret", "/evil.example"),
+        ("/%2F%2Fevil.example?token=s3cret&as_of=2026-01-01", "/evil.example?as_of=2026-01-01"),
+        ("/agency?token=s3cret&name=%E9%9D%92%E5%B1%B1", "/agency?name=%E9%9D%92%E5%B1%B1"),
+        ("/%E9%9D%92%20x?token=s3cret", "/%E9%9D%92%20x"),
+    ],
+)
+def test_the_token_redirect_stays_on_the_site(token_server, target, location):
+    status, headers, _ = raw_get(token_server, target)
+    assert status == 303
+    assert [h for h in headers if h.lower().startswith("location:")] == [f"Location: {location}"]
+
+
+def test_dates_are_bounded_to_plausible_years(demo):
+    far = get(demo["url"] + "?as_of=9999-12-31")
+    assert far[0] == 400 and len(far[2]) < 10_000 and "2008 至 2027".encode() in far[2]
+    assert get(demo["url"] + "?as_of=2007-12-31")[0] == 400
+    assert (
+        get(demo["url"] + "agency?as_of=9999-01-01&name=" + urllib.request.quote(demo["government"]))[0]
+        == 400
+    )
+    assert get(demo["url"] + "digest/9999.json")[0] == 400
+    assert get(demo["url"] + "digest/1999.csv")[0] == 400
+    assert get(demo["url"] + "?as_of=2027-12-31")[0] == 200  # next year: still a plausible date
+    assert get(demo["url"] + "?as_of=2008-01-01")[0] == 200
+
+
+def test_error_pages_show_no_filesystem_path(tmp_path):
+    db_dir = tmp_path / "private-data-dir"
+    (tmp_path / "config.yaml").write_text(
+        f"storage:\n  path: {db_dir / 'nianbao.db'}\n"
+        "sources:\n  - id: a\n    name: 某县\n    start_url: http://a.example/\n",
+        encoding="utf-8",
+    )
+    server = start_server(load_config(tmp_path / "config.yaml"), port=0)
+    try:
+        for page in ("", "health", "digests", "report/1"):
+            status, _, body = get(server.url + page)
+            text = body.decode("utf-8")
+            assert status == 503 and "请先运行 nianbao crawl" in text
+            assert "private-data-dir" not in text and "nianbao.db" not in text and str(tmp_path) not in text
+    finally:
+        server.shutdown()

@@ -18,6 +18,7 @@ from test_monitor_common import SOURCE_ID, build_store, config_for
 
 from monitor.alerts import run_alerts
 from simulator.model import generate_region
+from storage.store import Store
 
 
 def free_port() -> int:
@@ -282,3 +283,93 @@ def test_tls_and_login_with_password_from_environment(tmp_path, region, certific
         assert len(inbox.messages) == 1 and inbox.messages[0][0] == ["gkb@example.gov.cn"]
     finally:
         controller.stop()
+
+
+# -- exactly once across processes -------------------------------------------------------------
+
+
+class GatedInbox(Inbox):
+    """Holds the first message's DATA until ``gate`` is set (or a second message arrives).
+
+    So the first sender is still mid-send while the other run does whatever it does: without
+    atomic claims the other run sends the same rows (a second DATA opens the gate); with them it
+    finds nothing to send and exits, and the test then opens the gate.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.gate = threading.Event()
+        self.arrived = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        if self.arrived.is_set():
+            self.gate.set()  # a second message: the race happened; let both through
+        self.arrived.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 120)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _monitor_alert(config_path, when):
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "monitor", "--alert", "--as-of", when.isoformat(),
+         "--config", str(config_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def test_two_monitor_alert_processes_at_once_send_each_row_once(tmp_path, region):
+    inbox, port = GatedInbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        build_store(tmp_path, region).close()
+        alerts_config(tmp_path, region, port, attach="none")
+        when = date(region.years[-1] + 1, 6, 1)
+        due = [t for t in region.expected_status(when) if t["status"] in ("missing", "late")]
+        procs = [_monitor_alert(tmp_path / "config.yaml", when) for _ in range(2)]
+        # One run is mid-send (held at DATA); wait for the other to end, then let the send finish.
+        assert inbox.arrived.wait(120), [p.stderr.read() for p in procs if p.poll() is not None]
+        while not inbox.gate.is_set() and all(p.poll() is None for p in procs):
+            inbox.gate.wait(0.05)
+        inbox.gate.set()
+        outcomes = [(p.wait(120), p.stderr.read()) for p in procs]
+        assert [code for code, _ in outcomes] == [0, 0], outcomes
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1, [m["Subject"] for _, m in inbox.messages]
+    body = _text(inbox.messages[0][1])
+    assert all(t["agency"] in body for t in due)
+    with Store(tmp_path / "nianbao.db") as store:
+        rows = store.db.execute(
+            "SELECT COUNT(*), COUNT(sent_at), MAX(attempts), COUNT(claimed_by) FROM alerts"
+        )
+        assert rows.fetchone() == (len(due), len(due), 1, 0)
+
+
+def test_a_failed_send_exits_nonzero_and_the_next_run_sends_it(tmp_path, region, smtp):
+    build_store(tmp_path, region).close()
+    alerts_config(tmp_path, region, smtp.port, attach="none")
+    when = date(region.years[-1] + 1, 6, 1)
+    smtp.stop()
+    down = _monitor_alert(tmp_path / "config.yaml", when)
+    code, err = down.wait(120), down.stderr.read()
+    assert code == 1 and "could not be sent" in err and "Traceback" not in err, err
+    with Store(tmp_path / "nianbao.db") as store:
+        pending = store.db.execute("SELECT COUNT(*) FROM alerts WHERE sent_at IS NULL AND claimed_by IS NULL")
+        waiting = pending.fetchone()[0]
+    assert waiting > 0
+    smtp.start()
+    up = _monitor_alert(tmp_path / "config.yaml", when)
+    assert up.wait(120) == 0, up.stderr.read()
+    assert len(smtp.inbox.messages) == 1
+    again = _monitor_alert(tmp_path / "config.yaml", when)
+    assert again.wait(120) == 0 and len(smtp.inbox.messages) == 1
+    with Store(tmp_path / "nianbao.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM alerts WHERE sent_at IS NULL").fetchone()[0] == 0

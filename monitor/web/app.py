@@ -6,7 +6,11 @@ version (``/version/<id>/raw``), crawl health (``/health``) and digests (``/dige
 ``/digest/<year>.<fmt>``).  Templates are Jinja2 with autoescaping on: everything that came from
 a portal (titles, names, texts, URLs) is escaped; links to portal URLs are only made for http(s).
 Stored documents are served with ``Content-Security-Policy: sandbox`` and shown in a sandboxed
-iframe, so a portal's page never runs script in the dashboard's origin.
+iframe, so a portal's page never runs script in the dashboard's origin.  A path holding a control
+character is refused (400) before anything else, and the token-to-cookie redirect goes to the
+path re-encoded with one leading slash, so nothing in a request reaches a response header raw or
+sends the browser off-site.  Dates and years are bounded to ``FIRST_YEAR`` … next year; error
+pages never show a filesystem path.
 """
 
 from __future__ import annotations
@@ -98,6 +102,9 @@ PAGE_CSP = (
 )
 PREVIEW_CHARS = 30_000
 SAFE_CONTENT_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]+(\s*;\s*charset=[A-Za-z0-9_-]+)?$", re.I)
+# The Regulations took effect in 2008: no report, deadline or date of interest is earlier.
+FIRST_YEAR = 2008
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class HTTPError(Exception):
@@ -153,6 +160,16 @@ class Response:
     status: int = 200
     content_type: str = "text/html; charset=utf-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def local_location(path: str, query: dict[str, str]) -> str:
+    """A Location on this site for ``path`` and ``query``: one leading slash, unsafe bytes escaped.
+
+    ``//host`` or ``/\\host`` would send a browser to another site; CR or LF would end the header.
+    """
+    path = "/" + re.sub(r"[/\\]{2,}", "/", path).lstrip("/\\")
+    location = quote(path, safe="/-._~!$&'()*+,;=:@%")
+    return location + (f"?{urlencode(query)}" if query else "")
 
 
 def safe_url(url: Any) -> str | None:
@@ -243,6 +260,8 @@ class Dashboard:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         req = Request.from_environ(environ)
         try:
+            if CONTROL_CHARS.search(req.path):
+                raise HTTPError(400, "地址中含有控制字符")
             resp = self._authorise(req) or self._dispatch(req)
         except HTTPError as exc:
             resp = self.page("error.html", http_status=exc.status, code=exc.status, message=exc.message)
@@ -251,6 +270,20 @@ class Dashboard:
             resp = self.page(
                 "error.html", http_status=500, code=500, message="服务器内部错误，详见服务日志。"
             )
+        headers = self._headers(resp)
+        if any(CONTROL_CHARS.search(v) for _, v in headers):  # a header must never carry raw input
+            log.error("refused a response header holding a control character for %r", req.path)
+            resp = self.page(
+                "error.html", http_status=500, code=500, message="服务器内部错误，详见服务日志。"
+            )
+            headers = self._headers(resp)
+        phrase = HTTPStatus(resp.status).phrase
+        start_response(f"{resp.status} {phrase}", headers)
+        return [b"" if req.method == "HEAD" else resp.body]
+
+    @staticmethod
+    def _headers(resp: Response) -> list[tuple[str, str]]:
+        """The response's headers after the defaults it does not set itself."""
         defaults = {
             "Content-Type": resp.content_type,
             "Content-Length": str(len(resp.body)),
@@ -261,10 +294,7 @@ class Dashboard:
         }
         given = {k.lower() for k, _ in resp.headers}
         headers = [(k, v) for k, v in defaults.items() if k.lower() not in given]
-        headers += [(k, v) for k, v in resp.headers if v is not None]
-        phrase = HTTPStatus(resp.status).phrase
-        start_response(f"{resp.status} {phrase}", headers)
-        return [b"" if req.method == "HEAD" else resp.body]
+        return headers + [(k, v) for k, v in resp.headers if v is not None]
 
     def _dispatch(self, req: Request) -> Response:
         if req.method not in ("GET", "HEAD"):
@@ -282,7 +312,7 @@ class Dashboard:
         if given is not None and hmac.compare_digest(given.encode(), self.token.encode()):
             # Trade the token in the URL for a cookie, and drop it from the address bar.
             rest = {k: v for k, v in req.query.items() if k != "token"}
-            location = req.path + (f"?{urlencode(rest)}" if rest else "")
+            location = local_location(req.path, rest)
             cookie = f"nianbao_token={quote(self.token)}; Path=/; HttpOnly; SameSite=Strict"
             return Response(b"", 303, headers=[("Location", location), ("Set-Cookie", cookie)])
         bearer = req.headers.get("authorization", "")
@@ -302,7 +332,8 @@ class Dashboard:
 
     def store(self) -> Store:
         if not self.config.storage_path.exists():
-            raise HTTPError(503, f"数据库尚不存在：{self.config.storage_path}（请先运行 nianbao crawl）")
+            # The path is the operator's business, not the visitor's: it stays out of the page.
+            raise HTTPError(503, "数据库尚不存在（请先运行 nianbao crawl）")
         return Store(self.config.storage_path)
 
     def as_of(self, req: Request) -> date:
@@ -310,9 +341,17 @@ class Dashboard:
         if not value:
             return self.today()
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise HTTPError(400, "as_of 应写作 YYYY-MM-DD") from None
+        self.check_year(day.year, "as_of")
+        return day
+
+    def check_year(self, year: int, name: str) -> None:
+        """400 unless ``year`` is from FIRST_YEAR to next year (a far year builds a huge page)."""
+        last = self.today().year + 1
+        if not FIRST_YEAR <= year <= last:
+            raise HTTPError(400, f"{name} 的年份应在 {FIRST_YEAR} 至 {last} 之间")
 
     # -- the status matrix ---------------------------------------------------------------------
 
@@ -663,6 +702,7 @@ class Dashboard:
             from monitor.digest import build_digest, write_digest
         except ImportError:
             raise HTTPError(503, "汇总模块尚未安装") from None
+        self.check_year(int(year), "年度")
         region = req.arg("region") or None
         with self.store() as store:
             digest = build_digest(store, self.config, int(year), region=region)
