@@ -11,6 +11,7 @@ README.md.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,19 @@ class Cron:
     """A five-field crontab expression."""
 
 
+class Count:
+    """A whole number, 0 or more (a bound: how many pages, documents …)."""
+
+
+class Host:
+    """A host name or IP address, or ``*.`` and a domain for the domain and its subdomains."""
+
+
+_HOST = re.compile(
+    r"(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?"
+)
+
+
 KINDS = ("enum", ("government", "department", "township"))
 FAMILIES = ("enum", ("trs", "hanweb", "gkmlpt", "ucap", "jsonly", "generic"))
 DEADLINES = {"government?": MonthDay, "department?": MonthDay, "township?": MonthDay}
@@ -71,6 +85,7 @@ SOURCE = {
     "browser?": bool,
     "obey_robots?": bool,
     "enabled?": bool,
+    "allowed_hosts?": ("list", Host),  # hosts besides the start URL's the crawl may request
 }
 
 SMTP = {
@@ -103,10 +118,11 @@ SCHEMA = {
         "timeout?": int,
         "retries?": int,
         "max_file_mb?": (int, float),
-        "max_pages_per_source?": int,
+        "max_pages_per_source?": Count,
+        "max_documents_per_run?": Count,
         "revalidate_days?": (int, float),
         "browser?": {"enabled?": bool, "executable?": str, "timeout?": int},
-        "allowed_hosts?": ("list", str),
+        "allowed_hosts?": ("list", Host),
     },
     "deadlines?": DEADLINES,
     "season?": {"start?": MonthDay, "end?": MonthDay},
@@ -143,6 +159,7 @@ DEFAULTS: dict[str, Any] = {
         "retries": 2,
         "max_file_mb": 50,
         "max_pages_per_source": 5000,
+        "max_documents_per_run": 20000,
         "revalidate_days": 7,
         "browser": {"enabled": False, "executable": "/usr/bin/chromium", "timeout": 45},
         "allowed_hosts": [],
@@ -246,6 +263,7 @@ def _complete_source(source: dict[str, Any], full: dict[str, Any]) -> dict[str, 
     s.setdefault("enabled", True)
     s.setdefault("browser", full["crawl"]["browser"]["enabled"])
     s.setdefault("obey_robots", full["crawl"]["obey_robots"])
+    s.setdefault("allowed_hosts", [])
     s["deadline"] = {**full["deadlines"], **s.get("deadline", {})}
     for a in s["agencies"]:
         a.setdefault("kind", "department")
@@ -338,6 +356,18 @@ def _check(value: Any, schema: Any, key: str, path: Path, lines: dict[str, int])
     elif schema is IsoDate:
         if not re.fullmatch(r"\d{4}-\d\d-\d\d", str(value)):
             _fail(path, lines, where, f"{value!r} is not a date written YYYY-MM-DD")
+    elif schema is Count:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            _fail(path, lines, where, f"expected a whole number, 0 or more, got {_show(value)}")
+    elif schema is Host:
+        host = value[1:-1] if isinstance(value, str) and value.startswith("[") else value
+        if not isinstance(value, str) or not (_HOST.fullmatch(value) or _is_ip(host)):
+            _fail(
+                path,
+                lines,
+                where,
+                f"{value!r} is not a host name (e.g. www.example.gov.cn or *.example.gov.cn)",
+            )
     elif schema is Cron:
         if not isinstance(value, str) or len(value.split()) != 5:
             _fail(path, lines, where, f"{value!r} is not a five-field cron expression (e.g. '0 2 * * *')")
@@ -348,6 +378,14 @@ def _check(value: Any, schema: Any, key: str, path: Path, lines: dict[str, int])
             ok = True
         if not ok:
             _fail(path, lines, where, f"expected {_type_name(schema)}, got {_show(value)}")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _show(value: Any) -> str:
