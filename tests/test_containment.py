@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from crawler.config import ConfigError, parse_config
+from crawler.containment import Scope
 from simulator.server import SiteServer
 from simulator.site import Request, Response, Site, not_found
 from spiders.gkmlpt import api_entries, file_urls
@@ -109,6 +111,92 @@ def write_config(tmp: Path, sources: list[tuple[str, str, str]], crawl: str = ""
         encoding="utf-8",
     )
     return path
+
+
+# -- configuration and scope -------------------------------------------------------------------
+
+CONFIG = """\
+storage:
+  path: nianbao.db
+crawl:
+  max_pages_per_source: 30
+sources:
+  - id: qingshan
+    name: 青山县人民政府
+    start_url: http://www.qingshan.gov.cn/zfxxgk/ndbg/
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            CONFIG.replace("max_pages_per_source: 30", "max_pages_per_source: -1"),
+            "crawl.max_pages_per_source:",
+        ),
+        (
+            CONFIG.replace("max_pages_per_source: 30", "max_pages_per_source: 2.5"),
+            "crawl.max_pages_per_source:",
+        ),
+        (
+            CONFIG.replace("max_pages_per_source", "max_documents_per_run").replace("30", "-5"),
+            "crawl.max_documents_",
+        ),
+        (
+            CONFIG + "    allowed_hosts: [http://cdn.qingshan.gov.cn/]\n",
+            "config.yaml:9: sources[0].allowed_hosts[0]:",
+        ),
+        (
+            CONFIG.replace("crawl:\n", "crawl:\n  allowed_hosts: [a/b]\n"),
+            "crawl.allowed_hosts[0]: 'a/b' is not a host",
+        ),
+    ],
+)
+def test_caps_and_hosts_are_validated(text, expected):
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, Path("config.yaml"))
+    assert expected in str(exc.value)
+
+
+def test_caps_default_and_hosts_are_per_source():
+    config = parse_config(
+        CONFIG + "    allowed_hosts: ['*.qingshan.gov.cn', 10.0.0.5]\n", Path("config.yaml")
+    )
+    crawl = config.section("crawl")
+    assert crawl["max_pages_per_source"] == 30 and crawl["max_documents_per_run"] == 20000
+    assert config.sources[0]["allowed_hosts"] == ["*.qingshan.gov.cn", "10.0.0.5"]
+    assert (
+        parse_config(CONFIG.replace("30", "0"), Path("config.yaml")).section("crawl")["max_pages_per_source"]
+        == 0
+    )
+
+
+def test_scope_is_the_start_host_its_www_twin_and_the_declared_hosts():
+    scope = Scope.of("http://qingshan.gov.cn:8080/ndbg/", ["*.files.gov.cn", "10.0.0.5"])
+    allowed = [
+        "https://www.qingshan.gov.cn/a.html",
+        "http://QINGSHAN.gov.cn./b",
+        "http://x.files.gov.cn/c.pdf",
+    ]
+    assert [scope.refusal(u) for u in allowed] == [None, None, None]
+    assert scope.refusal("http://other.gov.cn/") == "offsite"
+    assert scope.refusal("http://qingshan.gov.cn.evil.cn/") == "offsite"
+    assert scope.refusal("http://10.0.0.5/") == "private"  # declared, but the start is public
+    for url in (
+        "http://127.0.0.1/",
+        "http://127.1/",
+        "http://0x7f000001/",
+        "http://[::1]/",
+        "http://localhost/",
+    ):
+        assert scope.refusal(url) == "private", url
+    for url in ("http://169.254.169.254/", "http://[fe80::1]/", "http://192.168.1.1/", "http://[fc00::1]/"):
+        assert scope.refusal(url) == "private", url
+    assert scope.refusal("file:///etc/passwd") == "scheme:file"
+    assert scope.refusal("http://[broken/") == "malformed"
+    loopback = Scope.of("http://127.0.0.1:8000/", ["127.0.0.2", "169.254.169.254"])
+    assert loopback.refusal("http://127.0.0.2:9000/") is None  # loopback vouches for loopback only
+    assert loopback.refusal("http://169.254.169.254/") == "private"
 
 
 # -- pure link parsing -------------------------------------------------------------------------
