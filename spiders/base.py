@@ -179,7 +179,13 @@ class Entry:
 
 class PortalSpider(scrapy.Spider):
     """Walks one source's annual-report column.  Subclasses set ``family`` and may override
-    ``list_entries``, ``next_pages`` and ``start_requests_for``."""
+    ``list_entries``, ``next_pages`` and ``start_requests_for``.
+
+    Every list-page request goes through ``list_budget`` (``max_pages``, the start page
+    included) and every document request through ``document_budget`` (``max_documents``); the
+    first request a budget refuses marks the run capped (the ``nianbao/capped`` stat).  Links
+    are read one by one through ``join_link``: a bad one is skipped and counted, never raised.
+    """
 
     name = "portal"
     family = "generic"
@@ -208,7 +214,6 @@ class PortalSpider(scrapy.Spider):
         self.gone = set(gone)  # known reports that were removed: fetched again when listed
         self.probed = False
         self.orphans = list(orphans)  # attachments of stored pages that were never fetched
-        self.max_pages = max_pages
         self.list_budget = Budget("max_pages_per_source", max_pages)
         self.document_budget = Budget("max_documents_per_run", max_documents)
         self.capped: list[str] = []  # the budgets this run ran out of
@@ -288,8 +293,12 @@ class PortalSpider(scrapy.Spider):
     # -- bounds -----------------------------------------------------------------------------
 
     def follow_lists(self, response: Response, urls: Iterable[str], depth: int) -> Iterator[scrapy.Request]:
-        """List-page requests for ``urls``, while the source's list-page budget lasts."""
-        requests = (response.follow(url, self.parse_column, cb_kwargs={"depth": depth}) for url in urls)
+        """List-page requests for ``urls``, while the source's list-page budget lasts (a pager's
+        name that is no URL, such as a script's ``"http://[x"``, is skipped and counted)."""
+        absolute = (self.join_link(response, url) for url in urls)
+        requests = (
+            response.follow(url, self.parse_column, cb_kwargs={"depth": depth}) for url in absolute if url
+        )
         yield from self.admitted(requests, self.list_budget)
 
     def admitted(self, requests: Iterable[scrapy.Request], budget: Budget) -> Iterator[scrapy.Request]:
