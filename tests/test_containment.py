@@ -199,6 +199,21 @@ def test_scope_is_the_start_host_its_www_twin_and_the_declared_hosts():
     assert loopback.refusal("http://169.254.169.254/") == "private"
 
 
+def test_only_http_download_handlers_are_installed(tmp_path):
+    from scrapy.settings import Settings
+    from scrapy.utils.python import without_none_values
+
+    from crawler.settings import build_settings
+    from spiders.browser import with_browser
+    from spiders.generic import GenericSpider
+
+    config = parse_config(CONFIG, tmp_path / "config.yaml")
+    for spider_cls in (GenericSpider, with_browser(GenericSpider)):  # the browser sets its own handlers
+        settings = Settings(build_settings(config))
+        spider_cls.update_settings(settings)
+        assert set(without_none_values(settings.getwithbase("DOWNLOAD_HANDLERS"))) == {"http", "https"}
+
+
 # -- pure link parsing -------------------------------------------------------------------------
 
 BAD_HREFS = [
