@@ -31,7 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-FETCHABLE_SCHEMES = frozenset({"http", "https"})
+from spiders.pages import FETCHABLE_SCHEMES
+
 _NUMERIC_V4 = re.compile(r"[0-9a-fA-FxX.]+")
 
 
