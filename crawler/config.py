@@ -13,6 +13,7 @@ README.md.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -96,6 +97,15 @@ BOUNDS: dict[str, Range] = {
 NOT_NEGATIVE = Range(0)
 
 
+class Host:
+    """A host name or IP address, or ``*.`` and a domain for the domain and its subdomains."""
+
+
+_HOST = re.compile(
+    r"(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?"
+)
+
+
 KINDS = ("enum", ("government", "department", "township"))
 FAMILIES = ("enum", ("trs", "hanweb", "gkmlpt", "ucap", "jsonly", "generic"))
 DEADLINES = {"government?": MonthDay, "department?": MonthDay, "township?": MonthDay}
@@ -121,6 +131,7 @@ SOURCE = {
     "browser?": bool,
     "obey_robots?": bool,
     "enabled?": bool,
+    "allowed_hosts?": ("list", Host),  # hosts besides the start URL's the crawl may request
 }
 
 SMTP = {
@@ -154,9 +165,10 @@ SCHEMA = {
         "retries?": int,
         "max_file_mb?": (int, float),
         "max_pages_per_source?": int,
+        "max_documents_per_run?": int,
         "revalidate_days?": (int, float),
         "browser?": {"enabled?": bool, "executable?": str, "timeout?": int},
-        "allowed_hosts?": ("list", str),
+        "allowed_hosts?": ("list", Host),
     },
     "deadlines?": DEADLINES,
     "season?": {"start?": MonthDay, "end?": MonthDay},
@@ -193,6 +205,7 @@ DEFAULTS: dict[str, Any] = {
         "retries": 2,
         "max_file_mb": 50,
         "max_pages_per_source": 5000,
+        "max_documents_per_run": 20000,
         "revalidate_days": 7,
         "browser": {"enabled": False, "executable": "/usr/bin/chromium", "timeout": 45},
         "allowed_hosts": [],
@@ -306,6 +319,7 @@ def _complete_source(source: dict[str, Any], full: dict[str, Any]) -> dict[str, 
     s.setdefault("enabled", True)
     s.setdefault("browser", full["crawl"]["browser"]["enabled"])
     s.setdefault("obey_robots", full["crawl"]["obey_robots"])
+    s.setdefault("allowed_hosts", [])
     s["deadline"] = {**full["deadlines"], **s.get("deadline", {})}
     for a in s["agencies"]:
         a.setdefault("kind", "department")
@@ -434,6 +448,15 @@ def _check(value: Any, schema: Any, key: str, path: Path, lines: dict[str, int])
         m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)", str(value))
         if not m or not _is_day(int(m[1]), int(m[2]), int(m[3])):
             _fail(path, lines, where, f"{value!r} is not a calendar date written YYYY-MM-DD")
+    elif schema is Host:
+        host = value[1:-1] if isinstance(value, str) and value.startswith("[") else value
+        if not isinstance(value, str) or not (_HOST.fullmatch(value) or _is_ip(host)):
+            _fail(
+                path,
+                lines,
+                where,
+                f"{value!r} is not a host name (e.g. www.example.gov.cn or *.example.gov.cn)",
+            )
     elif schema is Cron:
         if not isinstance(value, str) or len(value.split()) != 5:
             _fail(path, lines, where, f"{value!r} is not a five-field cron expression (e.g. '0 2 * * *')")
@@ -471,6 +494,14 @@ def _is_zone(name: str) -> bool:
         ZoneInfo(name)
     # ValueError: not a zone key at all ('../x', ''); OSError: a folder of zones ('Asia')
     except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
         return False
     return True
 

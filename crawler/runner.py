@@ -134,6 +134,7 @@ def run_crawl(
                 gone=store.gone_urls(source["id"]),
                 orphans=store.orphan_attachments(source["id"]),
                 max_pages=int(crawl_settings["max_pages_per_source"]),
+                max_documents=int(crawl_settings["max_documents_per_run"]),
                 run_id=run_id,
             )
             done.addErrback(_remember_failure, failures, source["id"])
@@ -211,6 +212,12 @@ def _run_stats(raw: dict[str, Any]) -> dict[str, Any]:
         "blocked": raw.get("nianbao/blocked", 0) + raw.get("robotstxt/forbidden", 0),
         "blocked_reasons": raw.get("nianbao/blocked_reasons", [])
         + (["robots.txt disallows the column"] if raw.get("robotstxt/forbidden") else []),
+        # URLs never fetched (crawler.containment, bad links), and the bound a run ran out of
+        "refused": raw.get("nianbao/refused", 0),
+        "refused_reasons": {
+            k.split("/", 2)[2]: v for k, v in raw.items() if k.startswith("nianbao/refused/")
+        },
+        "capped": raw.get("nianbao/capped"),
         "http_statuses": {
             k.rsplit("/", 1)[-1]: v
             for k, v in raw.items()

@@ -7,6 +7,12 @@ from typing import Any
 from crawler.config import Config
 
 RETRY_HTTP_CODES = [500, 502, 503, 504, 521, 522, 524, 408, 429]
+HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+# Only http(s) is ever fetched: Scrapy's file, data, s3 and ftp handlers are removed from the
+# base (so a family that sets its own DOWNLOAD_HANDLERS, like the browser's, cannot bring them
+# back) and disabled by name.  crawler.middlewares.ContainmentMiddleware refuses the rest.
+DOWNLOAD_HANDLERS_BASE = {"http": HTTP_HANDLER, "https": HTTP_HANDLER}
+NO_HANDLERS = {"file": None, "data": None, "s3": None, "ftp": None}
 
 
 def build_settings(config: Config, *, log_level: str = "WARNING") -> dict[str, Any]:
@@ -38,7 +44,12 @@ def build_settings(config: Config, *, log_level: str = "WARNING") -> dict[str, A
         # (default 100); our callbacks yield a handful of items, and the tasks cost ~1 ms a page.
         "CONCURRENT_ITEMS": 8,
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
+        "DOWNLOAD_HANDLERS_BASE": DOWNLOAD_HANDLERS_BASE,
+        "DOWNLOAD_HANDLERS": NO_HANDLERS,
+        "NIANBAO_ALLOWED_HOSTS": list(crawl["allowed_hosts"]),
         "DOWNLOADER_MIDDLEWARES": {
+            # before robots.txt (100) is fetched for the request's host, and before everything else
+            "crawler.middlewares.ContainmentMiddleware": 40,
             "crawler.middlewares.ChineseEncodingMiddleware": 950,
             # challenge pages, soft 404s, back-off on 0-byte/429/5xx (sees responses before Retry)
             "crawler.barriers.BarrierMiddleware": 650,

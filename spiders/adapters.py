@@ -11,17 +11,18 @@ only known reports ends the walk) holds for API pages too.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response
 
-from spiders.base import MAX_DISCOVERY_DEPTH, Entry, PortalSpider
+from spiders.base import MAX_DISCOVERY_DEPTH, Entry, PortalSpider, base_url
 from spiders.detect import detect_family, needs_browser
-from spiders.pages import is_attachment_url
+from spiders.pages import is_attachment_url, safe_join
 from spiders.trs import TrsSpider
 
 FAMILY_META = "nianbao_family"  # request meta: which adapter reads the response
@@ -63,9 +64,13 @@ class ListAdapter:
 
     def next_pages(self, spider: AdapterSpider, response: Response) -> Iterable[str]:
         """GET pages that continue the column: the TRS pager, else the page's pager links."""
-        pages = list(TrsSpider.next_pages(spider, response))  # type: ignore[arg-type]
-        if pages or _is_data(response):
-            return pages
+        # Lazily: a TRS pager may announce a million pages, and the walk takes what its budget allows.
+        pages = iter(TrsSpider.next_pages(spider, response))  # type: ignore[arg-type]
+        first = next(pages, None)
+        if first is not None:
+            return itertools.chain([first], pages)
+        if _is_data(response):
+            return []
         return pager_links(response)
 
     def follow_ups(
@@ -142,14 +147,15 @@ class AdapterSpider(PortalSpider):
                 self.logger.info(
                     "%s: list filled in by script, rendering %s", self.source["id"], response.url
                 )
-                yield self.browser_request(response, depth)
+                yield from self.admitted([self.browser_request(response, depth)], self.list_budget)
                 return
             adapter = self.adapter_for(response)
             entries = self._entries_of(response, adapter)
             fresh = len({e.url for e in entries if e.url not in self.seen_entries})
             yield from super().parse_column(response, depth)
             if key in self._pager_reached:  # the base walk did not stop before its next pages
-                yield from adapter.follow_ups(self, response, fresh, entries)
+                follow_ups = adapter.follow_ups(self, response, fresh, entries)
+                yield from self.admitted(follow_ups, self.list_budget)
         finally:
             self._entries.pop(key, None)
             self._pager_reached.discard(key)
@@ -253,12 +259,12 @@ def pager_links(response: Response) -> list[str]:
     here = urlsplit(response.url)
     folder = here.path.rsplit("/", 1)[0] + "/"
     out = []
+    base = base_url(response)
     for a in response.css("a[href]"):
-        href = a.attrib["href"].strip()
-        if not href or href.startswith(("javascript:", "#", "mailto:")):
+        url = safe_join(base, a.attrib["href"])  # a bad link is no pager link (list_entries counts it)
+        if url is None:
             continue
         text = re.sub(r"\s+", "", " ".join(a.css("::text").getall()))
-        url = urldefrag(response.urljoin(href))[0]
         parts = urlsplit(url)
         if parts.netloc != here.netloc or not parts.path.startswith(folder) or url == response.url:
             continue
@@ -285,11 +291,9 @@ def script_attachments(response: Response) -> list[str]:
     """Document files named in a page's scripts or JSON (``\\/``-escaped paths included)."""
     text = response_text(response).replace("\\/", "/")
     urls = []
+    base = base_url(response)
     for m in _SCRIPT_FILE.finditer(text):
-        raw = m.group(1)
-        if raw.startswith(("data:", "javascript:")):
-            continue
-        url = urldefrag(response.urljoin(raw))[0]
-        if is_attachment_url(url) and url not in urls:
+        url = safe_join(base, m.group(1))
+        if url and is_attachment_url(url) and url not in urls:
             urls.append(url)
     return urls

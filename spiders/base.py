@@ -14,21 +14,24 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from lxml import etree
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
+from scrapy.utils.response import get_base_url
 
 from crawler.items import DocumentItem, GoneItem, NotModifiedItem
+from spiders.budget import Budget
 from spiders.pages import (
     content_disposition_filename,
     has_column_slug,
     is_attachment_url,
     is_report_title,
+    link_refusal,
     looks_like_article,
     looks_like_column,
     page_meta,
@@ -36,6 +39,7 @@ from spiders.pages import (
     page_title,
     parse_date,
     publication,
+    safe_join,
     url_date,
 )
 
@@ -135,6 +139,8 @@ MAX_DISCOVERY_DEPTH = 2
 MAX_COLUMN_DEPTH = 5  # home → 政府信息公开 → report column → department column → year column
 KNOWN_STATUSES = [304, 404, 410]
 UNLISTED = "no longer listed in its column"
+REFUSED_STAT = "nianbao/refused"  # + "/<reason>": URLs never fetched (crawler.containment)
+CAPPED_STAT = "nianbao/capped"  # why the run stopped short: "max_pages_per_source=30"
 # Stats that say a walk may have missed list pages: then an unlisted report proves nothing.
 _INCOMPLETE_WALK_STATS = {
     "log_count/ERROR": "errors",
@@ -144,6 +150,22 @@ _INCOMPLETE_WALK_STATS = {
     "nianbao/blocked": "blocked requests",
     "robotstxt/forbidden": "pages robots.txt forbids",
 }
+
+
+def count_refusal(stats: Any, reason: str) -> None:
+    """Count one URL that is not fetched: in total, and under its reason."""
+    stats.inc_value(REFUSED_STAT)
+    stats.inc_value(f"{REFUSED_STAT}/{reason}")
+
+
+def base_url(response: Response) -> str:
+    """What a page's relative links are relative to: its ``<base href>``, else its URL."""
+    if not isinstance(response, TextResponse):
+        return response.url
+    try:
+        return get_base_url(response)
+    except ValueError:  # a <base href> that does not parse
+        return response.url
 
 
 @dataclass
@@ -157,7 +179,13 @@ class Entry:
 
 class PortalSpider(scrapy.Spider):
     """Walks one source's annual-report column.  Subclasses set ``family`` and may override
-    ``list_entries``, ``next_pages`` and ``start_requests_for``."""
+    ``list_entries``, ``next_pages`` and ``start_requests_for``.
+
+    Every list-page request goes through ``list_budget`` (``max_pages``, the start page
+    included) and every document request through ``document_budget`` (``max_documents``); the
+    first request a budget refuses marks the run capped (the ``nianbao/capped`` stat).  Links
+    are read one by one through ``join_link``: a bad one is skipped and counted, never raised.
+    """
 
     name = "portal"
     family = "generic"
@@ -173,6 +201,7 @@ class PortalSpider(scrapy.Spider):
         gone: Iterable[str] = (),
         orphans: Iterable[dict[str, Any]] = (),
         max_pages: int = 5000,
+        max_documents: int = 20000,
         **kwargs: Any,
     ):
         super().__init__(name=f"{self.family}:{source['id']}", **kwargs)
@@ -185,8 +214,9 @@ class PortalSpider(scrapy.Spider):
         self.gone = set(gone)  # known reports that were removed: fetched again when listed
         self.probed = False
         self.orphans = list(orphans)  # attachments of stored pages that were never fetched
-        self.max_pages = max_pages
-        self.list_pages = 0
+        self.list_budget = Budget("max_pages_per_source", max_pages)
+        self.document_budget = Budget("max_documents_per_run", max_documents)
+        self.capped: list[str] = []  # the budgets this run ran out of
         self.seen_entries: set[str] = set()
         self.column_prefix = _column_prefix(source["start_url"])
 
@@ -199,7 +229,7 @@ class PortalSpider(scrapy.Spider):
     # -- the walk ---------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for request in self.start_requests_for(self.source["start_url"]):
+        for request in self.admitted(self.start_requests_for(self.source["start_url"]), self.list_budget):
             yield request
         # A crawl cut short between a page and its files: fetch the files now.
         for o in self.orphans:
@@ -214,27 +244,28 @@ class PortalSpider(scrapy.Spider):
                 published_at=o["published_at"],
                 date_source=o["date_source"],
             )
-            yield scrapy.Request(
+            request = scrapy.Request(
                 o["url"],
                 callback=self.parse_attachment,
                 cb_kwargs={"parent": parent, "entry": Entry(o["url"], o["title"] or "")},
                 headers={"Referer": o["page_url"]},
                 meta={"handle_httpstatus_list": KNOWN_STATUSES},
             )
+            if not self.admit(request, self.document_budget):
+                return
+            yield request
 
     def start_requests_for(self, url: str) -> Iterator[scrapy.Request]:
         yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"depth": 0})
 
     def parse_column(self, response: Response, depth: int = 0) -> Iterator[Any]:
         """A list page: follow its report entries, its sub-columns and (maybe) its next pages."""
-        self.list_pages += 1
         # A link titled like a report that leads to a column index is a (department) column.
         titled = [e for e in self.list_entries(response) if is_report_title(e.title)]
         entries = [e for e in titled if not looks_like_column(e.url)]
         if depth < MAX_COLUMN_DEPTH:
-            for e in titled:
-                if looks_like_column(e.url) and e.url != response.url:
-                    yield response.follow(e.url, self.parse_column, cb_kwargs={"depth": depth + 1})
+            columns = [e.url for e in titled if looks_like_column(e.url) and e.url != response.url]
+            yield from self.follow_lists(response, columns, depth + 1)
         new = 0
         for entry in entries:
             if entry.url in self.seen_entries:
@@ -242,25 +273,73 @@ class PortalSpider(scrapy.Spider):
             self.seen_entries.add(entry.url)
             if entry.url in self.known and entry.url not in self.gone and not self.revalidate:
                 continue
+            request = self.article_request(entry)
+            if not self.admit(request, self.document_budget):
+                break
             new += 1
-            yield self.article_request(entry)
+            yield request
         self.crawler.stats.set_value("nianbao/listed", len(self.seen_entries))
-        for url in self.subcolumns(response):
-            yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1})
+        yield from self.follow_lists(response, self.subcolumns(response), depth + 1)
         if depth < MAX_DISCOVERY_DEPTH:
             # A home page or a 政府信息公开 page (which may show a few recent reports of its own):
             # look for the way to the report column.
             columns, sections = self.column_links(response)
-            for url in columns or sections:
-                yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1})
+            yield from self.follow_lists(response, columns or sections, depth + 1)
         # Incremental: a page that holds only known items ends the walk (newest items come first).
         if entries and new == 0 and self.known and not self.revalidate:
             return
-        if self.list_pages >= self.max_pages:
-            self.logger.warning("%s: stopped at max_pages=%d", self.source["id"], self.max_pages)
-            return
-        for url in self.next_pages(response):
-            yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth})
+        yield from self.follow_lists(response, self.next_pages(response), depth)
+
+    # -- bounds -----------------------------------------------------------------------------
+
+    def follow_lists(self, response: Response, urls: Iterable[str], depth: int) -> Iterator[scrapy.Request]:
+        """List-page requests for ``urls``, while the source's list-page budget lasts (a pager's
+        name that is no URL, such as a script's ``"http://[x"``, is skipped and counted)."""
+        absolute = (self.join_link(response, url) for url in urls)
+        requests = (
+            response.follow(url, self.parse_column, cb_kwargs={"depth": depth}) for url in absolute if url
+        )
+        yield from self.admitted(requests, self.list_budget)
+
+    def admitted(self, requests: Iterable[scrapy.Request], budget: Budget) -> Iterator[scrapy.Request]:
+        """``requests`` until ``budget`` refuses one; the rest are never built (a pager may
+        announce a million pages)."""
+        for request in requests:
+            if not self.admit(request, budget):
+                return
+            yield request
+
+    def admit(self, request: scrapy.Request, budget: Budget) -> bool:
+        """Whether ``request`` fits in ``budget``; the first refusal marks the run capped."""
+        crawler = getattr(self, "crawler", None)
+        fingerprinter = getattr(crawler, "request_fingerprinter", None)
+        key = (
+            fingerprinter.fingerprint(request)
+            if fingerprinter
+            else f"{request.method} {request.url} {request.body!r}".encode()
+        )
+        if budget.admit(key):
+            return True
+        if budget.reason not in self.capped:
+            self.capped.append(budget.reason)
+            self.logger.warning("%s: stopped at %s", self.source["id"], budget.reason)
+            if crawler is not None:
+                crawler.stats.set_value(CAPPED_STAT, "; ".join(self.capped))
+        return False
+
+    def refuse_link(self, href: str | None) -> None:
+        """Count a link on a page that ``safe_join`` would not make a URL (a bad link is skipped)."""
+        reason = link_refusal(href)
+        crawler = getattr(self, "crawler", None)
+        if reason and crawler is not None:
+            count_refusal(crawler.stats, reason)
+
+    def join_link(self, response: Response, href: str | None, count: bool = True) -> str | None:
+        """``href`` on ``response`` as an absolute http(s) URL, or None (counted when ``count``)."""
+        url = safe_join(base_url(response), href)
+        if url is None and count:
+            self.refuse_link(href)
+        return url
 
     def probe_unlisted(self) -> None:
         """When a full walk is done: ask for each known report the column did not list.
@@ -284,21 +363,22 @@ class PortalSpider(scrapy.Spider):
                 len(unlisted),
             )
         for url in unlisted:
-            self.crawler.engine.crawl(
-                scrapy.Request(
-                    url,
-                    callback=self.parse_unlisted,
-                    cb_kwargs={"walk_complete": not incomplete},
-                    headers=self.conditional_headers(url),
-                    meta={"handle_httpstatus_list": KNOWN_STATUSES},
-                )
+            request = scrapy.Request(
+                url,
+                callback=self.parse_unlisted,
+                cb_kwargs={"walk_complete": not incomplete},
+                headers=self.conditional_headers(url),
+                meta={"handle_httpstatus_list": KNOWN_STATUSES},
             )
+            if not self.admit(request, self.document_budget):
+                break
+            self.crawler.engine.crawl(request)
         raise DontCloseSpider
 
     def walk_incomplete(self) -> str | None:
         """Why this walk may have missed list pages, or None when it saw the whole column."""
-        if self.list_pages >= self.max_pages:
-            return f"stopped at max_pages={self.max_pages}"
+        if self.capped:
+            return "stopped at " + ", ".join(self.capped)
         stats = self.crawler.stats
         found = [
             f"{stats.get_value(k)} {what}" for k, what in _INCOMPLETE_WALK_STATS.items() if stats.get_value(k)
@@ -359,13 +439,16 @@ class PortalSpider(scrapy.Spider):
             item.meta = {**meta, "attachments": attachments}  # lets a later crawl finish a cut-short one
         yield item
         for url in attachments:
-            yield scrapy.Request(
+            request = scrapy.Request(
                 url,
                 callback=self.parse_attachment,
                 cb_kwargs={"parent": item, "entry": entry},
                 meta={"handle_httpstatus_list": KNOWN_STATUSES},
                 headers={**self.conditional_headers(url), "Referer": response.url},
             )
+            if not self.admit(request, self.document_budget):
+                return
+            yield request
 
     def parse_attachment(
         self, response: Response, parent: DocumentItem | None, entry: Entry
@@ -392,17 +475,21 @@ class PortalSpider(scrapy.Spider):
     # -- what families override -------------------------------------------------------------
 
     def list_entries(self, response: Response) -> Iterator[Entry]:
-        """Every link on a list page, with its title (title= first) and the date beside it."""
+        """Every link on a list page, with its title (title= first) and the date beside it.
+
+        Each link is read on its own: one that is not an http(s) URL (``javascript:``,
+        ``mailto:``, ``file:``, ``http://[broken``) is skipped and counted, and the rest are read.
+        """
         if not hasattr(response, "selector"):
             return
         for a in response.css("a[href]"):
-            href = a.attrib["href"].strip()
-            if not href or href.startswith(("javascript:", "#", "mailto:")):
+            url = self.join_link(response, a.attrib["href"])
+            if url is None:
                 continue
             title = (a.attrib.get("title") or " ".join(a.css("::text").getall())).strip()
             container = a.xpath("ancestor::*[self::li or self::tr or self::dd or self::p][1]")
             around = " ".join(container.css("::text").getall()) if container else ""
-            yield Entry(urldefrag(response.urljoin(href))[0], re.sub(r"\s+", "", title), parse_date(around))
+            yield Entry(url, re.sub(r"\s+", "", title), parse_date(around))
 
     def next_pages(self, response: Response) -> Iterable[str]:
         """URLs of the column's further list pages (none by default)."""
@@ -416,8 +503,9 @@ class PortalSpider(scrapy.Spider):
             text = " ".join(a.css("::text").getall()).strip()
             if not SUBCOLUMN_TEXT.search(text):
                 continue
-            url = urldefrag(response.urljoin(a.attrib["href"]))[0]
-            if url != response.url and urlsplit(url).path.startswith(self.column_prefix):
+            # list_entries counted the page's bad links already
+            url = self.join_link(response, a.attrib["href"], count=False)
+            if url and url != response.url and urlsplit(url).path.startswith(self.column_prefix):
                 yield url
 
     def column_links(self, response: Response) -> tuple[list[str], list[str]]:
@@ -428,8 +516,8 @@ class PortalSpider(scrapy.Spider):
         columns, sections = [], []
         for a in response.css("a[href]"):
             text = re.sub(r"\s+", "", " ".join(a.css("::text").getall()) or a.attrib.get("title", ""))
-            url = urldefrag(response.urljoin(a.attrib["href"]))[0]
-            if urlsplit(url).netloc != host or url == response.url:
+            url = self.join_link(response, a.attrib["href"], count=False)
+            if not url or urlsplit(url).netloc != host or url == response.url:
                 continue
             # A report's own title (it has a year) or an article link is not the way to a column.
             if len(text) > 40 or re.search(r"\d", text) or looks_like_article(url) or is_attachment_url(url):
@@ -449,8 +537,7 @@ class PortalSpider(scrapy.Spider):
         # matching every element of a table-heavy page against the containers.
         found: list[tuple[str, bool]] = []
         for a in response.selector.root.iter("a"):
-            href = (a.get("href") or "").strip()
-            url = urldefrag(response.urljoin(href))[0] if href else ""
+            url = self.join_link(response, a.get("href"))  # a bad link is skipped and counted
             if url and is_attachment_url(url) and url not in (u for u, _ in found):
                 found.append((url, _in_body(a)))
         in_body = [u for u, inside in found if inside]
@@ -463,13 +550,16 @@ class PortalSpider(scrapy.Spider):
             yield NotModifiedItem(response.url)
             # An unchanged page can still link a corrected file: re-check its known attachments.
             for url in self.children.get(response.url, []):
-                yield scrapy.Request(
+                request = scrapy.Request(
                     url,
                     callback=self.parse_attachment,
                     cb_kwargs={"parent": None, "entry": Entry(url, "")},
                     headers={**self.conditional_headers(url), "Referer": response.url},
                     meta={"handle_httpstatus_list": KNOWN_STATUSES},
                 )
+                if not self.admit(request, self.document_budget):
+                    return
+                yield request
         else:
             yield GoneItem(response.url, response.status, f"HTTP {response.status}")
 

@@ -15,14 +15,14 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response
 
 from spiders.adapters import AdapterSpider, ListAdapter, response_text, script_attachments
 from spiders.base import Entry
-from spiders.pages import is_attachment_url, parse_date
+from spiders.pages import is_attachment_url, parse_date, safe_join
 
 _CONFIG = re.compile(r"window\._CONFIG\s*=")
 _SID = re.compile(r"""\bSID\s*[:=]\s*['"]?(\d+)""")
@@ -118,9 +118,9 @@ def api_entries(data: dict[str, Any], base_url: str) -> tuple[list[Entry], dict[
     """Entries of one API page, and the files each article's JSON names."""
     entries, files = [], {}
     for art in data.get("articles") or []:
-        if not isinstance(art, dict) or not art.get("url"):
+        url = safe_join(base_url, str(art["url"])) if isinstance(art, dict) and art.get("url") else None
+        if url is None:  # one bad record never loses the others
             continue
-        url = urldefrag(urljoin(base_url, str(art["url"])))[0]
         entries.append(Entry(url, re.sub(r"\s+", "", str(art.get("title", ""))), article_date(art)))
         attached = file_urls(art.get("attachment") or art.get("attachments"), url)
         if attached:
@@ -148,7 +148,7 @@ def file_urls(value: Any, base_url: str) -> list[str]:
         else:
             candidates = [item]
         for c in candidates:
-            url = urldefrag(urljoin(base_url, c))[0] if isinstance(c, str) else ""
+            url = safe_join(base_url, c) if isinstance(c, str) else None
             if url and is_attachment_url(url):
                 if url not in out:
                     out.append(url)

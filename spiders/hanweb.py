@@ -24,7 +24,7 @@ from scrapy.http import Response
 
 from spiders.adapters import AdapterSpider, ListAdapter, response_text
 from spiders.base import Entry
-from spiders.pages import parse_date
+from spiders.pages import parse_date, safe_join
 
 DEFAULT_PROXY = "/module/web/jpage/dataproxy.jsp"
 GROUP_PAGES = 3
@@ -76,12 +76,11 @@ def record_entries(records: list[str], base_url: str) -> list[Entry]:
         if not a:
             continue
         a = a[0]
-        href = a.attrib["href"].strip()
-        if not href or href.startswith(("javascript:", "#")):
+        url = safe_join(base_url, a.attrib["href"])  # one bad record never loses the others
+        if url is None:
             continue
         title = (a.attrib.get("title") or " ".join(a.css("::text").getall())).strip()
         rest = " ".join(sel.xpath("//text()").getall())
-        url = _join(base_url, href)
         out.append(Entry(url, re.sub(r"\s+", "", htmllib.unescape(title)), parse_date(rest)))
     return out
 
@@ -121,8 +120,11 @@ def read_jpage(text: str, url: str) -> Jpage | None:
     for key in ("webid", "columnid", "unitid", "webname", *FORM_DEFAULTS):
         if key in params:
             form[key] = params[key]
+    proxy = safe_join(url, proxy_path)
+    if proxy is None:
+        return None
     return Jpage(
-        proxy=_join(url, proxy_path),
+        proxy=proxy,
         form=form,
         perpage=int(perpage.group(1)) if perpage else DEFAULT_PERPAGE,
         total=total_records(text),
@@ -185,9 +187,3 @@ class HanwebSpider(AdapterSpider):
     name = "hanweb"
     family = "hanweb"
     adapters = (HanwebAdapter(), ListAdapter())
-
-
-def _join(base: str, href: str) -> str:
-    from urllib.parse import urldefrag, urljoin
-
-    return urldefrag(urljoin(base, href))[0]

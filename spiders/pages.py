@@ -8,9 +8,52 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from parsel import Selector
+
+# -- links --------------------------------------------------------------------------------------
+
+FETCHABLE_SCHEMES = ("http", "https")
+# Browsers drop these around an href, and tabs and newlines inside it.
+_HREF_STRIP = "".join(chr(c) for c in range(0x21)) + "\u00a0\u3000"
+_HREF_INNER = re.compile(r"[\t\n\r]")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]{0,30}):")
+
+
+def safe_join(base: str, href: str | None) -> str | None:
+    """``href`` made absolute against ``base``, without its fragment; None unless that is a
+    well-formed http(s) URL with a host.
+
+    One bad link (``JavaScript:``, ``mailto:``, ``file:``, ``data:``, ``http://[broken``, a port
+    out of range) is one None: it never raises, so it cannot end the reading of a page.
+    """
+    href = _HREF_INNER.sub("", (href or "").strip(_HREF_STRIP))
+    if not href or href.startswith("#"):
+        return None
+    try:
+        url = urldefrag(urljoin(base, href))[0]
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in FETCHABLE_SCHEMES or not parts.hostname:
+            return None
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        return None
+    return url
+
+
+def link_refusal(href: str | None) -> str | None:
+    """Why ``safe_join`` refused ``href``: ``scheme:<name>`` for a scheme other than http(s)
+    (``scheme:javascript``, ``scheme:file`` …), ``malformed`` for anything else; None for an
+    empty or same-page (``#…``) link, which is no link to count."""
+    href = _HREF_INNER.sub("", (href or "").strip(_HREF_STRIP))
+    if not href or href.startswith("#"):
+        return None
+    m = _SCHEME.match(href)
+    if m and m.group(1).lower() not in FETCHABLE_SCHEMES:
+        return f"scheme:{m.group(1).lower()}"
+    return "malformed"
+
 
 # -- titles -------------------------------------------------------------------------------------
 

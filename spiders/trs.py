@@ -14,8 +14,9 @@ The convention is read from the first page's own script: its current page is 0 o
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -39,13 +40,30 @@ class Pager:
     ext: str
     zero_based: bool
 
+    @property
+    def first(self) -> int:
+        return 0 if self.zero_based else 1
+
+    def name(self, i: int) -> str:
+        """The relative name of page ``i`` (``first`` is the column's first page)."""
+        return f"{self.prefix}.{self.ext}" if i == self.first else f"{self.prefix}_{i}.{self.ext}"
+
+    def index(self, name: str) -> int | None:
+        """Which page ``name`` is, or None when it is none of the column's pages."""
+        if name == self.name(self.first):
+            return self.first
+        m = re.fullmatch(rf"{re.escape(self.prefix)}_(\d+)\.{re.escape(self.ext)}", name)
+        i = int(m.group(1)) if m else None
+        return i if i is not None and self.first < i < self.first + self.count else None
+
+    def following(self, name: str) -> Iterator[str]:
+        """Names of the pages after ``name``, made one at a time (a pager may announce millions)."""
+        i = self.index(name)
+        return iter(()) if i is None else (self.name(k) for k in range(i + 1, self.first + self.count))
+
     def urls(self) -> list[str]:
         """Relative names of every page of the column, first page first."""
-        first = 0 if self.zero_based else 1
-        return [
-            f"{self.prefix}.{self.ext}" if i == first else f"{self.prefix}_{i}.{self.ext}"
-            for i in range(first, first + self.count)
-        ]
+        return [self.name(i) for i in range(self.first, self.first + self.count)]
 
 
 def read_pager(html: str, url: str) -> Pager | None:
@@ -93,13 +111,11 @@ class TrsSpider(PortalSpider):
         pager = read_pager(response.text, response.url)
         if pager is None or pager.count <= 1:
             return []
-        pages = pager.urls()
-        current = urlsplit(response.url).path.rsplit("/", 1)[-1] or pages[0]
-        if current not in pages:
-            return []
-        following = pages[pages.index(current) + 1 :]
+        current = urlsplit(response.url).path.rsplit("/", 1)[-1] or pager.name(pager.first)
+        following = pager.following(current)
         # An incremental walk goes page by page so it can stop at the first page that holds only
-        # known reports; a full walk asks for every page at once, from the first page.
+        # known reports; a full walk asks for every page, from the first page, as far as the
+        # source's list-page budget goes (spiders.budget).
         if self.known and not self.revalidate:
-            return following[:1]
-        return following if current == pages[0] else []
+            return list(itertools.islice(following, 1))
+        return following if pager.index(current) == pager.first else []

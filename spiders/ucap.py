@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response
@@ -22,6 +22,7 @@ from scrapy.http import Response
 from spiders.adapters import AdapterSpider, ListAdapter, response_text
 from spiders.base import Entry
 from spiders.gkmlpt import article_date, file_urls
+from spiders.pages import safe_join
 
 PAGE_SIZE = 20
 _CODE = {
@@ -54,9 +55,12 @@ def list_config(text: str, url: str) -> dict[str, Any] | None:
     if len(codes) < 2:
         return None
     endpoint = _ENDPOINT.search(text)
+    endpoint_url = safe_join(url, endpoint.group(1) if endpoint else "/queryList")
+    if endpoint_url is None:
+        return None
     size = _PAGE_SIZE.search(text)
     return {
-        "endpoint": urljoin(url, endpoint.group(1) if endpoint else "/queryList"),
+        "endpoint": endpoint_url,
         "codes": codes,
         "page_size": int(size.group(1)) if size else PAGE_SIZE,
         "referer": url,
@@ -85,8 +89,9 @@ def article_url(source: dict[str, Any], base_url: str) -> str | None:
     elif isinstance(urls, list):
         candidates = [u if isinstance(u, str) else (u or {}).get("url", "") for u in urls]
     for c in candidates:
-        if c:
-            return urldefrag(urljoin(base_url, c))[0]
+        url = safe_join(base_url, c) if isinstance(c, str) else None
+        if url:
+            return url
     return None
 
 
