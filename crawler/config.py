@@ -71,6 +71,8 @@ SOURCE = {
     "browser?": bool,
     "obey_robots?": bool,
     "enabled?": bool,
+    "max_column_depth?": int,
+    "max_department_columns?": int,
 }
 
 SMTP = {
@@ -107,6 +109,8 @@ SCHEMA = {
         "revalidate_days?": (int, float),
         "browser?": {"enabled?": bool, "executable?": str, "timeout?": int},
         "allowed_hosts?": ("list", str),
+        "max_column_depth?": int,
+        "max_department_columns?": int,
     },
     "deadlines?": DEADLINES,
     "season?": {"start?": MonthDay, "end?": MonthDay},
@@ -146,6 +150,8 @@ DEFAULTS: dict[str, Any] = {
         "revalidate_days": 7,
         "browser": {"enabled": False, "executable": "/usr/bin/chromium", "timeout": 45},
         "allowed_hosts": [],
+        "max_column_depth": 6,
+        "max_department_columns": 200,
     },
     "deadlines": {"government": "03-31", "department": "01-31", "township": "01-31"},
     "season": {"start": "01-01", "end": "04-15"},
@@ -233,6 +239,7 @@ def parse_config(text: str, path: Path) -> Config:
             _fail(path, lines, f"sources[{i}].id", f"{sid!r} may only hold letters, digits, '-', '_' and '.'")
         if ids.index(sid) != i:
             _fail(path, lines, f"sources[{i}].id", f"{sid!r} is used by another source too")
+    _check_bounds(data, path, lines)
     full = _merge(copy.deepcopy(DEFAULTS), data)
     sources = [_complete_source(s, full) for s in full["sources"]]
     return Config(path=path.resolve(), data=full, sources=sources)
@@ -246,11 +253,28 @@ def _complete_source(source: dict[str, Any], full: dict[str, Any]) -> dict[str, 
     s.setdefault("enabled", True)
     s.setdefault("browser", full["crawl"]["browser"]["enabled"])
     s.setdefault("obey_robots", full["crawl"]["obey_robots"])
+    for key in DISCOVERY_BOUNDS:  # read by the spider, per source
+        s.setdefault(key, full["crawl"][key])
     s["deadline"] = {**full["deadlines"], **s.get("deadline", {})}
     for a in s["agencies"]:
         a.setdefault("kind", "department")
         a.setdefault("aliases", [])
     return s
+
+
+# Bounds on how far discovery goes (spiders.base): key -> (lowest, highest) allowed value.
+DISCOVERY_BOUNDS = {"max_column_depth": (0, 20), "max_department_columns": (0, 10000)}
+
+
+def _check_bounds(data: dict[str, Any], path: Path, lines: dict[str, int]) -> None:
+    """crawl.max_column_depth / max_department_columns (and a source's own) within their range."""
+    places = [("crawl", data.get("crawl") or {})]
+    places += [(f"sources[{i}]", s) for i, s in enumerate(data["sources"])]
+    for where, section in places:
+        for key, (low, high) in DISCOVERY_BOUNDS.items():
+            value = section.get(key)
+            if value is not None and not low <= value <= high:
+                _fail(path, lines, f"{where}.{key}", f"{value!r} is not between {low} and {high}")
 
 
 def _merge(base: dict, over: dict) -> dict:

@@ -38,6 +38,7 @@ from spiders.pages import (
     publication,
     url_date,
 )
+from spiders.units import is_body_name, is_unit_hub
 
 # Body containers of the CMS families (portals.md §1.1); attachments are looked for inside them
 # first so navigation links to other documents are not taken for the report's files.
@@ -132,7 +133,14 @@ def content_key(root: Any, title: str, attachments: list[str]) -> str | None:
 REPORT_COLUMN_TEXT = re.compile(r"(政府)?信息公开(工作)?(年度)?(年报|年度报告)|^年度报告$|^年报$")
 DISCLOSURE_TEXT = re.compile(r"^(政府)?信息公开$|政府信息公开(平台|专栏|目录)?$|^政务公开$")
 MAX_DISCOVERY_DEPTH = 2
-MAX_COLUMN_DEPTH = 5  # home → 政府信息公开 → report column → department column → year column
+# How many clicks below the start page a column may be (crawl.max_column_depth):
+# home → 政府信息公开 → report column → 县教育局 → its 年报 column → a year of it.
+DEFAULT_MAX_COLUMN_DEPTH = 6
+DEFAULT_MAX_UNITS = 200  # bodies' columns explored per source (crawl.max_department_columns)
+# How a list page was reached, which decides what is followed from it: the start page; a
+# 政府信息公开 page; a report column (or a hub of bodies' columns); a body's page or anything
+# below it (its own 信息公开 page and column, where other bodies' links are navigation).
+START, SECTION, COLUMN, UNIT = "start", "section", "column", "unit"
 KNOWN_STATUSES = [304, 404, 410]
 UNLISTED = "no longer listed in its column"
 # Stats that say a walk may have missed list pages: then an unlisted report proves nothing.
@@ -143,6 +151,7 @@ _INCOMPLETE_WALK_STATS = {
     "nianbao/backoff_gave_up": "overloaded pages given up",
     "nianbao/blocked": "blocked requests",
     "robotstxt/forbidden": "pages robots.txt forbids",
+    "nianbao/units_unexplored": "bodies' columns left unexplored (crawl.max_department_columns)",
 }
 
 
@@ -189,6 +198,10 @@ class PortalSpider(scrapy.Spider):
         self.list_pages = 0
         self.seen_entries: set[str] = set()
         self.column_prefix = _column_prefix(source["start_url"])
+        depth, units = source.get("max_column_depth"), source.get("max_department_columns")
+        self.max_column_depth = DEFAULT_MAX_COLUMN_DEPTH if depth is None else int(depth)
+        self.max_units = DEFAULT_MAX_UNITS if units is None else int(units)
+        self.units: set[str] = set()  # bodies' pages and hubs requested (each once, at most max_units)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -223,18 +236,22 @@ class PortalSpider(scrapy.Spider):
             )
 
     def start_requests_for(self, url: str) -> Iterator[scrapy.Request]:
-        yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"depth": 0})
+        yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"depth": 0, "role": START})
 
-    def parse_column(self, response: Response, depth: int = 0) -> Iterator[Any]:
-        """A list page: follow its report entries, its sub-columns and (maybe) its next pages."""
+    def parse_column(self, response: Response, depth: int = 0, role: str = START) -> Iterator[Any]:
+        """A list page: follow its report entries, its sub-columns and (maybe) its next pages.
+
+        ``depth`` counts clicks from the start page (pages of one column share it); ``role`` is
+        how the page was reached (START, SECTION, COLUMN, UNIT), which decides what it may lead to.
+        """
         self.list_pages += 1
+        below = UNIT if role == UNIT else COLUMN  # what a column found here is
         # A link titled like a report that leads to a column index is a (department) column.
         titled = [e for e in self.list_entries(response) if is_report_title(e.title)]
         entries = [e for e in titled if not looks_like_column(e.url)]
-        if depth < MAX_COLUMN_DEPTH:
-            for e in titled:
-                if looks_like_column(e.url) and e.url != response.url:
-                    yield response.follow(e.url, self.parse_column, cb_kwargs={"depth": depth + 1})
+        for e in titled:
+            if looks_like_column(e.url) and e.url != response.url:
+                yield from self.column_request(response, e.url, depth, below)
         new = 0
         for entry in entries:
             if entry.url in self.seen_entries:
@@ -246,13 +263,17 @@ class PortalSpider(scrapy.Spider):
             yield self.article_request(entry)
         self.crawler.stats.set_value("nianbao/listed", len(self.seen_entries))
         for url in self.subcolumns(response):
-            yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1})
-        if depth < MAX_DISCOVERY_DEPTH:
-            # A home page or a 政府信息公开 page (which may show a few recent reports of its own):
-            # look for the way to the report column.
+            yield from self.column_request(response, url, depth, below)
+        if depth < MAX_DISCOVERY_DEPTH or role == UNIT:
+            # A home page or a 政府信息公开 page (which may show a few recent reports of its own),
+            # or a body's own page: look for the way to the report column.
             columns, sections = self.column_links(response)
-            for url in columns or sections:
-                yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1})
+            for url in columns:
+                yield from self.column_request(response, url, depth, below)
+            for url in () if columns else sections:
+                yield from self.column_request(response, url, depth, UNIT if role == UNIT else SECTION)
+        if role in (SECTION, COLUMN) or (role == START and not _is_home(response.url)):
+            yield from self.unit_requests(response, depth)
         # Incremental: a page that holds only known items ends the walk (newest items come first).
         if entries and new == 0 and self.known and not self.revalidate:
             return
@@ -260,7 +281,36 @@ class PortalSpider(scrapy.Spider):
             self.logger.warning("%s: stopped at max_pages=%d", self.source["id"], self.max_pages)
             return
         for url in self.next_pages(response):
-            yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth})
+            yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth, "role": role})
+
+    def column_request(self, response: Response, url: str, depth: int, role: str) -> Iterator[scrapy.Request]:
+        """The request for a column one click below ``response``, unless that is deeper than the bound.
+
+        Scrapy's duplicate filter makes each column page one request per crawl.
+        """
+        if depth + 1 > self.max_column_depth:
+            self.crawler.stats.inc_value("nianbao/columns_too_deep")
+            self.logger.debug("%s: %s is deeper than max_column_depth", self.source["id"], url)
+            return
+        yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1, "role": role})
+
+    def unit_requests(self, response: Response, depth: int) -> Iterator[scrapy.Request]:
+        """Requests for the bodies' pages and hubs a report column or 政府信息公开 page links,
+        each once per crawl and at most ``max_units`` of them."""
+        for url, role in self.unit_links(response):
+            if url in self.units or depth + 1 > self.max_column_depth:
+                continue
+            if len(self.units) >= self.max_units:
+                if not self.crawler.stats.get_value("nianbao/units_unexplored"):
+                    self.logger.warning(
+                        "%s: stopped exploring bodies' columns at max_department_columns=%d",
+                        self.source["id"],
+                        self.max_units,
+                    )
+                self.crawler.stats.inc_value("nianbao/units_unexplored")
+                continue
+            self.units.add(url)
+            yield from self.column_request(response, url, depth, role)
 
     def probe_unlisted(self) -> None:
         """When a full walk is done: ask for each known report the column did not list.
@@ -442,6 +492,33 @@ class PortalSpider(scrapy.Spider):
                 sections.append(url)
         return columns, sections
 
+    def unit_links(self, response: Response) -> list[tuple[str, str]]:
+        """(url, role) of same-site links named by a body ("县教育局", "城关镇": UNIT) or by a hub of
+        bodies' columns ("部门年报", "乡镇信息公开": COLUMN).
+
+        Never the home page, an article or a file: those are not a body's column.
+        """
+        if not hasattr(response, "selector"):
+            return []
+        host = urlsplit(response.url).netloc
+        found: dict[str, str] = {}
+        for a in response.css("a[href]"):
+            href = a.attrib["href"].strip()
+            if not href or href.startswith(("javascript:", "#", "mailto:")):
+                continue
+            url = urldefrag(response.urljoin(href))[0]
+            parts = urlsplit(url)
+            if parts.netloc != host or parts.scheme not in ("http", "https") or url == response.url:
+                continue
+            if _is_home(url) or looks_like_article(url) or is_attachment_url(url):
+                continue
+            texts = (" ".join(a.css("::text").getall()), a.attrib.get("title", ""))
+            if any(is_unit_hub(t) for t in texts):
+                found.setdefault(url, COLUMN)
+            elif any(is_body_name(t) for t in texts):
+                found.setdefault(url, UNIT)
+        return list(found.items())
+
     def attachment_links(self, response: Response) -> list[str]:
         """Document files linked from the article body (or, failing a known body, the page)."""
         # The body and the #appendix block are siblings on TRS pages: look in every container.
@@ -485,6 +562,11 @@ def _document(response: Response, **fields: Any) -> DocumentItem:
         url_date=_iso(url_date(response.url)),
         **fields,
     )
+
+
+def _is_home(url: str) -> bool:
+    """A site's home page ("/", "/index.html"): it names the site's own government, not a body's column."""
+    return bool(re.fullmatch(r"/?((index|default)\.\w+)?", urlsplit(url).path))
 
 
 def _column_prefix(start_url: str) -> str:
