@@ -502,18 +502,23 @@ class TrsSite(RegionSite):
             out += f'<h4>部门年报</h4><ul class="bm-list">{links}</ul>'
         if len(depts) < len(self.units):
             out += '<h4>乡镇年报</h4><ul><li><a href="/xzjd/">乡镇（街道）信息公开</a></li></ul>'
-        related = dict(self.related_links)
-        notice = next(
-            (e for e in self._entries_all if e.report is None and e.column == self.main_columns()[0]), None
-        )
-        if self.units and notice is not None:  # named like a body, but an article
-            related.setdefault("县统计局", self.article_path(notice))
+        related = self.related()
         if related:
             links = "".join(
                 f'<li><a href="{esc(u)}" target="_blank">{esc(t)}</a></li>' for t, u in related.items()
             )
             out += f'<h4>相关链接</h4><ul class="related">{links}</ul>'
         return out + "</div>\n"
+
+    def related(self) -> dict[str, str]:
+        """The report column's 相关链接 {text: url}: ``related_links``, and with bodies' columns a
+        link named like a body ("县统计局") that leads to a notice (an article, not a column)."""
+        related = dict(self.related_links)
+        main = self.main_columns()[0]
+        notice = next((e for e in self._entries_all if e.report is None and e.column == main), None)
+        if self.units and notice is not None:
+            related.setdefault("县统计局", self.article_path(notice))
+        return related
 
     def unit_page(self, unit: str) -> str:
         """A body's 信息公开 page: its guide, its 法定主动公开内容 and its own 年报 column."""
@@ -531,7 +536,7 @@ class TrsSite(RegionSite):
             + '<li><a href="javascript:void(0)">机构职能</a></li>'
             + '<li><a href="javascript:void(0)">政府信息公开指南</a></li>'
             + '<li><a href="javascript:void(0)">法定主动公开内容</a></li>'
-            + f'<li><a href="{unit}gknb/">{COLUMN_NAME}</a></li>'
+            + f'<li><a href="{unit}gknb/index.{self.ext}">{COLUMN_NAME}</a></li>'
             + "</ul></div>\n"
             + self._footer()
         )

@@ -498,8 +498,8 @@ class PortalSpider(scrapy.Spider):
 
         Never the home page, an article or a file: those are not a body's column.
         """
-        if not hasattr(response, "selector"):
-            return []
+        if getattr(getattr(response, "selector", None), "type", None) != "html":
+            return []  # a file, or a list API's JSON or XML answer
         host = urlsplit(response.url).netloc
         found: dict[str, str] = {}
         for a in response.css("a[href]"):
