@@ -202,6 +202,7 @@ class PortalSpider(scrapy.Spider):
         self.max_column_depth = DEFAULT_MAX_COLUMN_DEPTH if depth is None else int(depth)
         self.max_units = DEFAULT_MAX_UNITS if units is None else int(units)
         self.units: set[str] = set()  # bodies' pages and hubs requested (each once, at most max_units)
+        self.columns_seen: set[str] = set()  # _column_key of every list page reached or asked for
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -245,6 +246,7 @@ class PortalSpider(scrapy.Spider):
         how the page was reached (START, SECTION, COLUMN, UNIT), which decides what it may lead to.
         """
         self.list_pages += 1
+        self.columns_seen.add(_column_key(response.url))
         below = UNIT if role == UNIT else COLUMN  # what a column found here is
         # A link titled like a report that leads to a column index is a (department) column.
         titled = [e for e in self.list_entries(response) if is_report_title(e.title)]
@@ -284,14 +286,16 @@ class PortalSpider(scrapy.Spider):
             yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth, "role": role})
 
     def column_request(self, response: Response, url: str, depth: int, role: str) -> Iterator[scrapy.Request]:
-        """The request for a column one click below ``response``, unless that is deeper than the bound.
-
-        Scrapy's duplicate filter makes each column page one request per crawl.
-        """
+        """The request for a column one click below ``response``, unless that is deeper than the bound
+        or the column was asked for already (``dir/`` and ``dir/index.html`` are one column)."""
+        key = _column_key(response.urljoin(url))
+        if key in self.columns_seen:
+            return
         if depth + 1 > self.max_column_depth:
             self.crawler.stats.inc_value("nianbao/columns_too_deep")
             self.logger.debug("%s: %s is deeper than max_column_depth", self.source["id"], url)
             return
+        self.columns_seen.add(key)
         yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1, "role": role})
 
     def unit_requests(self, response: Response, depth: int) -> Iterator[scrapy.Request]:
@@ -567,6 +571,14 @@ def _document(response: Response, **fields: Any) -> DocumentItem:
 def _is_home(url: str) -> bool:
     """A site's home page ("/", "/index.html"): it names the site's own government, not a body's column."""
     return bool(re.fullmatch(r"/?((index|default)\.\w+)?", urlsplit(url).path))
+
+
+def _column_key(url: str) -> str:
+    """A column page's URL with its index file name dropped: ``/nb/`` and ``/nb/index.html`` are one page."""
+    url = urldefrag(url)[0]
+    parts = urlsplit(url)
+    path = re.sub(r"/(index|default)\.(s?html?|jsp|php|aspx?)$", "/", parts.path, flags=re.I)
+    return parts._replace(path=path).geturl()
 
 
 def _column_prefix(start_url: str) -> str:

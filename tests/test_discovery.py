@@ -173,6 +173,9 @@ def test_requests_stay_bounded(portals, crawled):
     expected |= {d["url"] for d in portal.documents()}
     assert set(requests) <= expected, sorted(set(requests) - expected)
     assert max(requests.values()) == 1, {u: n for u, n in requests.items() if n > 1}
+    # a column linked both as its directory and as its index page is asked for once
+    for column in site.columns:
+        assert (base + column in requests) + (base + column + "index.html" in requests) == 1, column
 
 
 def test_an_incremental_crawl_checks_the_bodies_columns_without_rewalking(portals, tmp_path):
