@@ -81,12 +81,12 @@ def _region():
     return generate_region(13, departments=6, townships=2)
 
 
-def _config(tmp: Path, start_url: str, crawl: str = "") -> Path:
+def _config(tmp: Path, start_url: str, crawl: str = "", source: str = "") -> Path:
     path = tmp / "config.yaml"
     path.write_text(
         "storage:\n  path: nianbao.db\n"
         f"crawl:\n  delay: 0\n  concurrency_per_host: 4\n  retries: 1\n{crawl}"
-        f"sources:\n  - id: county\n    name: 县门户\n    start_url: {start_url}\n",
+        f"sources:\n  - id: county\n    name: 县门户\n    start_url: {start_url}\n{source}",
         encoding="utf-8",
     )
     return path
@@ -236,3 +236,16 @@ def test_the_number_of_bodies_explored_is_bounded(portals, tmp_path):
     assert base + first in requests
     assert [p for p in others if base + p in requests] == []
     assert "max_department_columns=1" in proc.stdout + proc.stderr
+
+
+def test_from_the_report_column_itself_with_the_trs_spider(portals, tmp_path):
+    """A source configured with the report column (family trs): its links by name are followed too."""
+    portal, _ = portals
+    site = portal.site
+    nianbao(
+        _config(tmp_path, portal.base_url + site.column_path, source="    family: trs\n"), "crawl", "--quiet"
+    )
+    stored = _stored(tmp_path)
+    for unit in site.units:
+        own = _unit_documents(portal, unit)
+        assert own and own <= stored, unit
