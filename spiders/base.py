@@ -302,8 +302,12 @@ class PortalSpider(scrapy.Spider):
         """Requests for the bodies' pages and hubs a report column or 政府信息公开 page links,
         each once per crawl and at most ``max_units`` of them."""
         for url, role in self.unit_links(response):
-            if url in self.units or depth + 1 > self.max_column_depth:
-                continue
+            if (
+                url in self.units
+                or _column_key(url) in self.columns_seen
+                or depth + 1 > self.max_column_depth
+            ):
+                continue  # asked for already (maybe as a sub-column), or too deep
             if len(self.units) >= self.max_units:
                 if not self.crawler.stats.get_value("nianbao/units_unexplored"):
                     self.logger.warning(

@@ -249,3 +249,21 @@ def test_from_the_report_column_itself_with_the_trs_spider(portals, tmp_path):
     for unit in site.units:
         own = _unit_documents(portal, unit)
         assert own and own <= stored, unit
+
+
+def test_discovery_bounds_in_the_config(tmp_path):
+    """crawl.max_column_depth / max_department_columns: defaults, a source's own, and range errors."""
+    from crawler.config import ConfigError, load_config
+
+    path = _config(
+        tmp_path, "http://127.0.0.1:9/", "  max_column_depth: 3\n", "    max_department_columns: 7\n"
+    )
+    source = load_config(path).sources[0]
+    assert (source["max_column_depth"], source["max_department_columns"]) == (3, 7)
+    assert load_config(_config(tmp_path, "http://127.0.0.1:9/")).sources[0]["max_column_depth"] == 6
+    with pytest.raises(
+        ConfigError, match=r"config.yaml:7: crawl.max_column_depth: -1 is not between 0 and 20"
+    ):
+        load_config(_config(tmp_path, "http://127.0.0.1:9/", "  max_column_depth: -1\n"))
+    with pytest.raises(ConfigError, match=r"sources\[0\].max_department_columns: expected a whole number"):
+        load_config(_config(tmp_path, "http://127.0.0.1:9/", source="    max_department_columns: many\n"))
