@@ -267,3 +267,20 @@ def test_discovery_bounds_in_the_config(tmp_path):
         load_config(_config(tmp_path, "http://127.0.0.1:9/", "  max_column_depth: -1\n"))
     with pytest.raises(ConfigError, match=r"sources\[0\].max_department_columns: expected a whole number"):
         load_config(_config(tmp_path, "http://127.0.0.1:9/", source="    max_department_columns: many\n"))
+
+
+def test_a_body_left_unexplored_is_no_removal(portals, tmp_path):
+    """A full walk that stopped at max_department_columns did not see every column: the reports of
+    the bodies it left out are not taken for removed (they still answer 200)."""
+    portal, _ = portals
+    nianbao(_config(tmp_path, portal.start_url), "crawl", "--quiet")
+    config = _config(tmp_path, portal.start_url, "  max_department_columns: 1\n")
+    nianbao(config, "crawl", "--quiet", "--revalidate")
+    db = sqlite3.connect(tmp_path / "nianbao.db")
+    try:
+        events = db.execute("SELECT kind FROM events").fetchall()
+        runs = db.execute("SELECT status FROM crawl_runs").fetchall()
+    finally:
+        db.close()
+    assert runs == [("finished",), ("finished",)]
+    assert events == []
