@@ -284,3 +284,34 @@ def test_a_body_left_unexplored_is_no_removal(portals, tmp_path):
         db.close()
     assert runs == [("finished",), ("finished",)]
     assert events == []
+
+
+def test_the_simulated_bodies_columns_are_reachable_only_by_name(portals):
+    """The simulator's side: a body's reports are listed in its own column only, which the report
+    column reaches through the body's name (and, for townships, the hub)."""
+    import urllib.request
+
+    portal, _ = portals
+    site = portal.site
+
+    def get(path: str) -> str:
+        request = urllib.request.Request(portal.base_url + path, headers={"User-Agent": "test"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.read().decode("utf-8")
+
+    column = get(site.column_path)
+    home = get("/")
+    for unit, agency in site.units.items():
+        own = {d["article_url"] for d in portal.documents() if d["url"].startswith(portal.base_url + unit)}
+        for url in own:
+            name = url.rsplit("/", 1)[1]
+            assert name not in column and name not in home  # not in the main column, not on the home page
+        main = [e for c in site.main_columns() for e in site.entries(c)]
+        assert [e for e in main if e.report and e.report.agency.name == agency.name] == []
+        listed = get(f"{unit}gknb/index.html")
+        assert any(url.rsplit("/", 1)[1] in listed for url in own)
+        name_link = f'<a href="{unit}">{site.short_name(agency)}</a>'
+        assert name_link in (column if agency.kind == "department" else get("/xzjd/")), name_link
+        assert f'href="{unit}gknb/index.html"' in get(unit)
+    assert site.short_name(site.units["/bm/jyj/"]) == "县教育局"
+    assert '<a href="/xzjd/">乡镇（街道）信息公开</a>' in column
