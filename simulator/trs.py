@@ -100,6 +100,8 @@ class TrsSite(RegionSite):
             raise ValueError(f"unknown TRS variant {variant!r}")
         if layout not in ("flat", "per_year"):
             raise ValueError(f"unknown column layout {layout!r}")
+        if dept_columns < 0 or town_columns < 0:
+            raise ValueError(f"dept_columns / town_columns must be >= 0, got {dept_columns} / {town_columns}")
         super().__init__(region, agencies=agencies, today=today, charset=charset, drift=drift)
         self.variant = variant
         self.ext = ext
