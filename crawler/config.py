@@ -93,6 +93,10 @@ BOUNDS: dict[str, Range] = {
     "alerts.smtp.timeout": Range(1, 600),
     "serve.port": Range(1, 65535),
     "parse.max_file_mb": Range(0, 2048, open_low=True),
+    "crawl.max_column_depth": Range(0, 20),
+    "crawl.max_department_columns": Range(0, 10000),
+    "sources[].max_column_depth": Range(0, 20),
+    "sources[].max_department_columns": Range(0, 10000),
 }
 NOT_NEGATIVE = Range(0)
 
@@ -132,6 +136,8 @@ SOURCE = {
     "obey_robots?": bool,
     "enabled?": bool,
     "allowed_hosts?": ("list", Host),  # hosts besides the start URL's the crawl may request
+    "max_column_depth?": int,
+    "max_department_columns?": int,
 }
 
 SMTP = {
@@ -169,6 +175,8 @@ SCHEMA = {
         "revalidate_days?": (int, float),
         "browser?": {"enabled?": bool, "executable?": str, "timeout?": int},
         "allowed_hosts?": ("list", Host),
+        "max_column_depth?": int,
+        "max_department_columns?": int,
     },
     "deadlines?": DEADLINES,
     "season?": {"start?": MonthDay, "end?": MonthDay},
@@ -209,6 +217,8 @@ DEFAULTS: dict[str, Any] = {
         "revalidate_days": 7,
         "browser": {"enabled": False, "executable": "/usr/bin/chromium", "timeout": 45},
         "allowed_hosts": [],
+        "max_column_depth": 6,
+        "max_department_columns": 200,
     },
     "deadlines": {"government": "03-31", "department": "01-31", "township": "01-31"},
     "season": {"start": "01-01", "end": "04-15"},
@@ -320,11 +330,17 @@ def _complete_source(source: dict[str, Any], full: dict[str, Any]) -> dict[str, 
     s.setdefault("browser", full["crawl"]["browser"]["enabled"])
     s.setdefault("obey_robots", full["crawl"]["obey_robots"])
     s.setdefault("allowed_hosts", [])
+    for key in DISCOVERY_BOUNDS:  # read by the spider, per source
+        s.setdefault(key, full["crawl"][key])
     s["deadline"] = {**full["deadlines"], **s.get("deadline", {})}
     for a in s["agencies"]:
         a.setdefault("kind", "department")
         a.setdefault("aliases", [])
     return s
+
+
+# How far discovery goes (spiders.base), per source: a source's own value or the crawl's.
+DISCOVERY_BOUNDS = ("max_column_depth", "max_department_columns")
 
 
 def _merge(base: dict, over: dict) -> dict:

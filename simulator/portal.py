@@ -93,7 +93,8 @@ class SimulatedPortal:
 
     @classmethod
     def demo(cls, seed: int = 2024, **options: Any) -> SimulatedPortal:
-        """The county portal (TRS classic; one report also attaches its tables as a spreadsheet)
+        """The county portal (TRS classic; one report also attaches its tables as a spreadsheet;
+        two bureaus' and a township's reports only in their own columns, linked by their names)
         and one department's own GBK site (TRS new, .shtml)."""
         region = generate_region(seed)
         dept = region.agencies[1].name
@@ -106,7 +107,8 @@ class SimulatedPortal:
             "column_path": "/xxgk/xxgknb/",
             "per_page": 2,
         }
-        options = {"wap_copies": True, "tables_attached": 1, **options}
+        # Two bureaus and a township list their reports only in their own columns, reached by name.
+        options = {"wap_copies": True, "tables_attached": 1, "dept_columns": 2, "town_columns": 1, **options}
         return cls(region, family="trs", subsites=[sub], **options)
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -11,7 +11,14 @@ What a crawler meets, as on real TRS portals (research/portals.md §1.1–1.5, s
 - articles at ``<col>/YYYYMM/tYYYYMMDD_<id>.html`` (the URL date can differ from the PubDate) with
   the 政府网站发展指引 metas, the 索引号/发布机构/发布日期 block and a ``TRS_Editor`` body;
 - PDF / DOCX reports as ``./P0<14 digits><6 digits>.pdf`` in the article's directory;
-- optional ``_wap`` duplicates of every article, ``.shtml`` pages, and a soft 404.
+- optional ``_wap`` duplicates of every article, ``.shtml`` pages, and a soft 404;
+- optional bodies' own columns (``dept_columns``, ``town_columns``), reached as on 青山/硚口/重庆
+  portals (portals.md §1.3) only by the body's name: the report column links "县教育局" to
+  ``/bm/jyj/`` (the bureau's 信息公开 page), which links its ``/bm/jyj/gknb/`` column; townships sit
+  one click deeper, behind a "乡镇（街道）信息公开" hub ``/xzjd/`` → "城关镇" ``/xzjd/cgz/`` →
+  ``/xzjd/cgz/gknb/``.  Those bodies' reports are listed only in their own column.  The report
+  column also carries ``related_links`` ({text: url}) and, with ``extra_items``, a link named
+  like a body that leads to a notice (an article, not a column).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from simulator.model import PlannedReport, Region
+from simulator.model import Agency, PlannedReport, Region
 from simulator.site import (
     SOFT_404,
     RegionSite,
@@ -84,12 +91,17 @@ class TrsSite(RegionSite):
         extra_items: bool = True,
         chinese_pubdate: int = 1,
         tables_attached: int = 0,
+        dept_columns: int = 0,
+        town_columns: int = 0,
+        related_links: dict[str, str] | None = None,
         drift: dict[str, Any] | Callable[[PlannedReport], dict[str, Any]] | None = None,
     ) -> None:
         if variant not in ("classic", "new"):
             raise ValueError(f"unknown TRS variant {variant!r}")
         if layout not in ("flat", "per_year"):
             raise ValueError(f"unknown column layout {layout!r}")
+        if dept_columns < 0 or town_columns < 0:
+            raise ValueError(f"dept_columns / town_columns must be >= 0, got {dept_columns} / {town_columns}")
         super().__init__(region, agencies=agencies, today=today, charset=charset, drift=drift)
         self.variant = variant
         self.ext = ext
@@ -107,6 +119,11 @@ class TrsSite(RegionSite):
             }
         self.site_name = site_name or self._default_site_name()
         self.extra_items = extra_items
+        self.related_links = dict(related_links or {})
+        # unit page path ("/bm/jyj/") -> the body whose own column ("/bm/jyj/gknb/") lists its reports
+        self.units = self._pick_units(dept_columns, town_columns)
+        for path in self.units:
+            self.columns[f"{path}gknb/"] = COLUMN_NAME
         self.site_id_code = f"37{region.seed % 100:02d}{_stable(self.site_name) % 10**6:06d}"
         self.org_code = f"{_stable(self.site_name + 'org') % 10**9:09d}"
         owned = sorted(
@@ -126,6 +143,28 @@ class TrsSite(RegionSite):
 
     # -- set-up --------------------------------------------------------------------------------
 
+    def _pick_units(self, depts: int, towns: int) -> dict[str, Agency]:
+        """The first ``depts`` departments and ``towns`` townships with reports on this site."""
+        with_reports = {r.agency.name for r in self.region.reports if self.owns(r) and r.published_at}
+        units: dict[str, Agency] = {}
+        for kind, n, folder in (("department", depts, "/bm/"), ("township", towns, "/xzjd/")):
+            picked = [a for a in self.region.agencies if a.kind == kind and a.name in with_reports][:n]
+            units.update({f"{folder}{a.code}/": a for a in picked})
+        return units
+
+    def unit_of(self, column: str) -> Agency | None:
+        """The body whose own column this is (None for the main report column)."""
+        return self.units.get(column[: -len("gknb/")]) if column.endswith("/gknb/") else None
+
+    def short_name(self, agency: Agency) -> str:
+        """How the report column names a body: 县教育局 for 青山县教育局, 城关镇 for 青山县城关镇."""
+        county = self.region.county
+        rest = agency.name[len(county) :] if agency.name.startswith(county) else agency.name
+        return county[-1] + rest if agency.kind == "department" else rest
+
+    def main_columns(self) -> list[str]:
+        return [c for c in self.columns if self.unit_of(c) is None]
+
     def _default_site_name(self) -> str:
         if self.agencies is not None and len(self.agencies) == 1:
             return next(iter(self.agencies))
@@ -143,6 +182,11 @@ class TrsSite(RegionSite):
         return entries
 
     def column_for(self, e: Entry) -> str:
+        own = next(
+            (f"{p}gknb/" for p, a in self.units.items() if e.report and e.report.agency.name == a.name), None
+        )
+        if own:
+            return own
         if self.layout == "flat":
             return self.column_path
         year = e.report.year if e.report else e.published.year - 1
@@ -298,7 +342,12 @@ class TrsSite(RegionSite):
             return self._page(self.home_page(), self._latest())
         if path in xxgk:
             return self._page(self.xxgk_page(), self._latest())
-        for col in (self.column_path, *self.columns):
+        for unit in self.units:
+            if path in (unit, f"{unit}index.{self.ext}"):
+                return self._page(self.unit_page(unit), self._latest())
+        if self.units and path in ("/xzjd/", f"/xzjd/index.{self.ext}"):
+            return self._page(self.town_hub_page(), self._latest())
+        for col in (self.column_path, *self.columns, *self.units, "/xzjd/"):
             if path == col.rstrip("/"):
                 return Response(301, "", headers={"Location": col})
         if self.layout == "per_year" and path in (self.column_path, f"{self.column_path}index.{self.ext}"):
@@ -393,7 +442,8 @@ class TrsSite(RegionSite):
         )
 
     def home_page(self) -> str:
-        latest = self.entries()[:6]
+        main = self.main_columns()
+        latest = [e for e in self.entries() if e.column in main][:6]
         items = "".join(
             f'<li><a href="{self.article_path(e)}" title="{esc(e.title)}">{esc(e.title)}</a>'
             f"<span>{e.published:%m-%d}</span></li>"
@@ -439,13 +489,82 @@ class TrsSite(RegionSite):
             + '<div class="position">当前位置：<a href="/">首页</a> &gt; '
             + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; <a href="./">{COLUMN_NAME}</a></div>\n'
             + f'<div class="sub-columns"><ul class="columns">{items}</ul></div>\n'
+            + self.units_block()
+            + self._footer()
+        )
+
+    def units_block(self) -> str:
+        """The report column's links to the bodies' own columns, by name, and its 相关链接."""
+        if not self.units and not self.related_links:
+            return ""
+        depts = [(p, a) for p, a in self.units.items() if a.kind == "department"]
+        out = '<div class="bmnb">'
+        if depts:
+            links = "".join(f'<li><a href="{p}">{esc(self.short_name(a))}</a></li>' for p, a in depts)
+            out += f'<h4>部门年报</h4><ul class="bm-list">{links}</ul>'
+        if len(depts) < len(self.units):
+            out += '<h4>乡镇年报</h4><ul><li><a href="/xzjd/">乡镇（街道）信息公开</a></li></ul>'
+        related = self.related()
+        if related:
+            links = "".join(
+                f'<li><a href="{esc(u)}" target="_blank">{esc(t)}</a></li>' for t, u in related.items()
+            )
+            out += f'<h4>相关链接</h4><ul class="related">{links}</ul>'
+        return out + "</div>\n"
+
+    def related(self) -> dict[str, str]:
+        """The report column's 相关链接 {text: url}: ``related_links``, and with bodies' columns a
+        link named like a body ("县统计局") that leads to a notice (an article, not a column)."""
+        related = dict(self.related_links)
+        main = self.main_columns()[0]
+        notice = next((e for e in self._entries_all if e.report is None and e.column == main), None)
+        if self.units and notice is not None:
+            related.setdefault("县统计局", self.article_path(notice))
+        return related
+
+    def unit_page(self, unit: str) -> str:
+        """A body's 信息公开 page: its guide, its 法定主动公开内容 and its own 年报 column."""
+        agency = self.units[unit]
+        short = self.short_name(agency)
+        metas = {**self._site_metas(), "ColumnName": f"{short}信息公开", "ColumnType": "政府信息公开"}
+        up = '<a href="/xzjd/">乡镇（街道）信息公开</a> &gt; ' if agency.kind == "township" else ""
+        return (
+            self._head(f"{agency.name}信息公开_{self.site_name}", metas)
+            + "<body>\n"
+            + self._header()
+            + '<div class="position">当前位置：<a href="/">首页</a> &gt; '
+            + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; {up}{esc(short)}</div>\n'
+            + f'<div class="xxgk-nav"><h2>{esc(agency.name)}</h2><ul>'
+            + '<li><a href="javascript:void(0)">机构职能</a></li>'
+            + '<li><a href="javascript:void(0)">政府信息公开指南</a></li>'
+            + '<li><a href="javascript:void(0)">法定主动公开内容</a></li>'
+            + f'<li><a href="{unit}gknb/index.{self.ext}">{COLUMN_NAME}</a></li>'
+            + "</ul></div>\n"
+            + self._footer()
+        )
+
+    def town_hub_page(self) -> str:
+        """乡镇（街道）信息公开: one link per township, by its name."""
+        towns = [(p, a) for p, a in self.units.items() if a.kind == "township"]
+        items = "".join(f'<li><a href="{p}">{esc(self.short_name(a))}</a></li>' for p, a in towns)
+        metas = {**self._site_metas(), "ColumnName": "乡镇（街道）信息公开", "ColumnType": "政府信息公开"}
+        return (
+            self._head(f"乡镇（街道）信息公开_{self.site_name}", metas)
+            + "<body>\n"
+            + self._header()
+            + '<div class="position">当前位置：<a href="/">首页</a> &gt; '
+            + '<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; 乡镇（街道）信息公开</div>\n'
+            + f'<div class="list-box"><ul class="towns">{items}</ul></div>\n'
             + self._footer()
         )
 
     def list_page(self, chunk: list[Entry], i: int, pages: int, total: int, column: str) -> str:
         label = self.columns[column]
         crumb = f'<a href="{self.column_path}">{COLUMN_NAME}</a>'
-        if label != COLUMN_NAME:
+        unit = self.unit_of(column)
+        if unit is not None:
+            crumb = f'<a href="../">{esc(self.short_name(unit))}</a> &gt; <a href="./">{COLUMN_NAME}</a>'
+        elif label != COLUMN_NAME:
             crumb += f' &gt; <a href="./">{label}</a>'
         metas = {
             **self._site_metas(),
@@ -473,6 +592,7 @@ class TrsSite(RegionSite):
             + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; {crumb}</div>\n'
             + f'<div class="list-box"><ul class="list">\n{items}\n</ul>\n'
             + f'<div class="page">{pager}</div></div>\n'
+            + (self.units_block() if unit is None else "")
             + self._footer()
         )
 

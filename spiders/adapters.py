@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import Response
 
-from spiders.base import MAX_DISCOVERY_DEPTH, Entry, PortalSpider, base_url
+from spiders.base import COLUMN, MAX_DISCOVERY_DEPTH, START, Entry, PortalSpider, base_url
 from spiders.detect import detect_family, needs_browser
 from spiders.pages import is_attachment_url, safe_join
 from spiders.trs import TrsSpider
@@ -140,19 +140,19 @@ class AdapterSpider(PortalSpider):
 
     # -- the walk, with adapters ------------------------------------------------------------
 
-    def parse_column(self, response: Response, depth: int = 0) -> Iterator[Any]:
+    def parse_column(self, response: Response, depth: int = 0, role: str = START) -> Iterator[Any]:
         key = id(response)  # per-response caches, dropped when this page is done
         try:
             if self._wants_browser(response):
                 self.logger.info(
                     "%s: list filled in by script, rendering %s", self.source["id"], response.url
                 )
-                yield from self.admitted([self.browser_request(response, depth)], self.list_budget)
+                yield from self.admitted([self.browser_request(response, depth, role)], self.list_budget)
                 return
             adapter = self.adapter_for(response)
             entries = self._entries_of(response, adapter)
             fresh = len({e.url for e in entries if e.url not in self.seen_entries})
-            yield from super().parse_column(response, depth)
+            yield from super().parse_column(response, depth, role)
             if key in self._pager_reached:  # the base walk did not stop before its next pages
                 follow_ups = adapter.follow_ups(self, response, fresh, entries)
                 yield from self.admitted(follow_ups, self.list_budget)
@@ -213,7 +213,7 @@ class AdapterSpider(PortalSpider):
         return cls(
             url,
             callback=self.parse_column,
-            cb_kwargs={"depth": MAX_DISCOVERY_DEPTH},
+            cb_kwargs={"depth": MAX_DISCOVERY_DEPTH, "role": COLUMN},
             meta=meta,
             **kwargs,
         )
@@ -222,7 +222,7 @@ class AdapterSpider(PortalSpider):
         """Whether this source may use the browser (``browser: true``, or the JS-only family)."""
         return bool(self.source.get("browser")) or self.family == "jsonly"
 
-    def browser_request(self, response: Response, depth: int) -> scrapy.Request:
+    def browser_request(self, response: Response, depth: int, role: str = START) -> scrapy.Request:
         """The list page again, rendered by Chromium, once its script has added links."""
         from spiders.browser import browser_timeout_ms, render_meta
 
@@ -230,7 +230,7 @@ class AdapterSpider(PortalSpider):
         return scrapy.Request(
             response.url,
             callback=self.parse_column,
-            cb_kwargs={"depth": depth},
+            cb_kwargs={"depth": depth, "role": role},
             meta=render_meta(browser_timeout_ms(self.settings), links_over=links),
             dont_filter=True,
         )

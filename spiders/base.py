@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urlsplit
 
 import scrapy
 from lxml import etree
@@ -42,6 +42,7 @@ from spiders.pages import (
     safe_join,
     url_date,
 )
+from spiders.units import is_body_name, is_unit_hub
 
 # Body containers of the CMS families (portals.md §1.1); attachments are looked for inside them
 # first so navigation links to other documents are not taken for the report's files.
@@ -136,7 +137,14 @@ def content_key(root: Any, title: str, attachments: list[str]) -> str | None:
 REPORT_COLUMN_TEXT = re.compile(r"(政府)?信息公开(工作)?(年度)?(年报|年度报告)|^年度报告$|^年报$")
 DISCLOSURE_TEXT = re.compile(r"^(政府)?信息公开$|政府信息公开(平台|专栏|目录)?$|^政务公开$")
 MAX_DISCOVERY_DEPTH = 2
-MAX_COLUMN_DEPTH = 5  # home → 政府信息公开 → report column → department column → year column
+# How many clicks below the start page a column may be (crawl.max_column_depth):
+# home → 政府信息公开 → report column → 县教育局 → its 年报 column → a year of it.
+DEFAULT_MAX_COLUMN_DEPTH = 6
+DEFAULT_MAX_UNITS = 200  # bodies' columns explored per source (crawl.max_department_columns)
+# How a list page was reached, which decides what is followed from it: the start page; a
+# 政府信息公开 page; a report column (or a hub of bodies' columns); a body's page or anything
+# below it (its own 信息公开 page and column, where other bodies' links are navigation).
+START, SECTION, COLUMN, UNIT = "start", "section", "column", "unit"
 KNOWN_STATUSES = [304, 404, 410]
 UNLISTED = "no longer listed in its column"
 REFUSED_STAT = "nianbao/refused"  # + "/<reason>": URLs never fetched (crawler.containment)
@@ -149,6 +157,7 @@ _INCOMPLETE_WALK_STATS = {
     "nianbao/backoff_gave_up": "overloaded pages given up",
     "nianbao/blocked": "blocked requests",
     "robotstxt/forbidden": "pages robots.txt forbids",
+    "nianbao/units_unexplored": "bodies' columns left unexplored (crawl.max_department_columns)",
 }
 
 
@@ -219,6 +228,11 @@ class PortalSpider(scrapy.Spider):
         self.capped: list[str] = []  # the budgets this run ran out of
         self.seen_entries: set[str] = set()
         self.column_prefix = _column_prefix(source["start_url"])
+        depth, units = source.get("max_column_depth"), source.get("max_department_columns")
+        self.max_column_depth = DEFAULT_MAX_COLUMN_DEPTH if depth is None else int(depth)
+        self.max_units = DEFAULT_MAX_UNITS if units is None else int(units)
+        self.units: set[str] = set()  # bodies' pages and hubs requested (each once, at most max_units)
+        self.columns_seen: set[str] = set()  # _column_key of every list page reached or asked for
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -256,16 +270,21 @@ class PortalSpider(scrapy.Spider):
             yield request
 
     def start_requests_for(self, url: str) -> Iterator[scrapy.Request]:
-        yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"depth": 0})
+        yield scrapy.Request(url, callback=self.parse_column, cb_kwargs={"depth": 0, "role": START})
 
-    def parse_column(self, response: Response, depth: int = 0) -> Iterator[Any]:
-        """A list page: follow its report entries, its sub-columns and (maybe) its next pages."""
+    def parse_column(self, response: Response, depth: int = 0, role: str = START) -> Iterator[Any]:
+        """A list page: follow its report entries, its sub-columns and (maybe) its next pages.
+
+        ``depth`` counts clicks from the start page (pages of one column share it); ``role`` is
+        how the page was reached (START, SECTION, COLUMN, UNIT), which decides what it may lead to.
+        """
+        self.columns_seen.add(_column_key(response.url))
+        below = UNIT if role == UNIT else COLUMN  # what a column found here is
         # A link titled like a report that leads to a column index is a (department) column.
         titled = [e for e in self.list_entries(response) if is_report_title(e.title)]
         entries = [e for e in titled if not looks_like_column(e.url)]
-        if depth < MAX_COLUMN_DEPTH:
-            columns = [e.url for e in titled if looks_like_column(e.url) and e.url != response.url]
-            yield from self.follow_lists(response, columns, depth + 1)
+        columns = [e.url for e in titled if looks_like_column(e.url) and e.url != response.url]
+        yield from self.follow_columns(response, columns, depth, below)
         new = 0
         for entry in entries:
             if entry.url in self.seen_entries:
@@ -279,27 +298,53 @@ class PortalSpider(scrapy.Spider):
             new += 1
             yield request
         self.crawler.stats.set_value("nianbao/listed", len(self.seen_entries))
-        yield from self.follow_lists(response, self.subcolumns(response), depth + 1)
-        if depth < MAX_DISCOVERY_DEPTH:
-            # A home page or a 政府信息公开 page (which may show a few recent reports of its own):
-            # look for the way to the report column.
+        yield from self.follow_columns(response, self.subcolumns(response), depth, below)
+        if depth < MAX_DISCOVERY_DEPTH or role == UNIT:
+            # A home page or a 政府信息公开 page (which may show a few recent reports of its own),
+            # or a body's own page: look for the way to the report column.
             columns, sections = self.column_links(response)
-            yield from self.follow_lists(response, columns or sections, depth + 1)
+            yield from self.follow_columns(response, columns, depth, below)
+            if not columns:
+                yield from self.follow_columns(response, sections, depth, UNIT if role == UNIT else SECTION)
+        if role in (SECTION, COLUMN) or (role == START and not _is_home(response.url)):
+            yield from self.unit_requests(response, depth)
         # Incremental: a page that holds only known items ends the walk (newest items come first).
         if entries and new == 0 and self.known and not self.revalidate:
             return
-        yield from self.follow_lists(response, self.next_pages(response), depth)
+        yield from self.follow_lists(response, self.next_pages(response), depth, role)
 
     # -- bounds -----------------------------------------------------------------------------
 
-    def follow_lists(self, response: Response, urls: Iterable[str], depth: int) -> Iterator[scrapy.Request]:
+    def follow_lists(
+        self, response: Response, urls: Iterable[str], depth: int, role: str
+    ) -> Iterator[scrapy.Request]:
         """List-page requests for ``urls``, while the source's list-page budget lasts (a pager's
         name that is no URL, such as a script's ``"http://[x"``, is skipped and counted)."""
         absolute = (self.join_link(response, url) for url in urls)
         requests = (
-            response.follow(url, self.parse_column, cb_kwargs={"depth": depth}) for url in absolute if url
+            response.follow(url, self.parse_column, cb_kwargs={"depth": depth, "role": role})
+            for url in absolute
+            if url
         )
         yield from self.admitted(requests, self.list_budget)
+
+    def follow_columns(
+        self, response: Response, urls: Iterable[str], depth: int, role: str
+    ) -> Iterator[scrapy.Request]:
+        """Requests for the columns ``urls`` one click below ``response``, except those deeper than
+        the bound or asked for already (``dir/`` and ``dir/index.html`` are one column)."""
+        fresh = []
+        for href in urls:
+            url = self.join_link(response, href)
+            if url is None or _column_key(url) in self.columns_seen:
+                continue
+            if depth + 1 > self.max_column_depth:
+                self.crawler.stats.inc_value("nianbao/columns_too_deep")
+                self.logger.debug("%s: %s is deeper than max_column_depth", self.source["id"], url)
+                continue
+            self.columns_seen.add(_column_key(url))
+            fresh.append(url)
+        yield from self.follow_lists(response, fresh, depth + 1, role)
 
     def admitted(self, requests: Iterable[scrapy.Request], budget: Budget) -> Iterator[scrapy.Request]:
         """``requests`` until ``budget`` refuses one; the rest are never built (a pager may
@@ -340,6 +385,28 @@ class PortalSpider(scrapy.Spider):
         if url is None and count:
             self.refuse_link(href)
         return url
+
+    def unit_requests(self, response: Response, depth: int) -> Iterator[scrapy.Request]:
+        """Requests for the bodies' pages and hubs a report column or 政府信息公开 page links,
+        each once per crawl and at most ``max_units`` of them."""
+        for url, role in self.unit_links(response):
+            if (
+                url in self.units
+                or _column_key(url) in self.columns_seen
+                or depth + 1 > self.max_column_depth
+            ):
+                continue  # asked for already (maybe as a sub-column), or too deep
+            if len(self.units) >= self.max_units:
+                if not self.crawler.stats.get_value("nianbao/units_unexplored"):
+                    self.logger.warning(
+                        "%s: stopped exploring bodies' columns at max_department_columns=%d",
+                        self.source["id"],
+                        self.max_units,
+                    )
+                self.crawler.stats.inc_value("nianbao/units_unexplored")
+                continue
+            self.units.add(url)
+            yield from self.follow_columns(response, [url], depth, role)
 
     def probe_unlisted(self) -> None:
         """When a full walk is done: ask for each known report the column did not list.
@@ -530,6 +597,29 @@ class PortalSpider(scrapy.Spider):
                 sections.append(url)
         return columns, sections
 
+    def unit_links(self, response: Response) -> list[tuple[str, str]]:
+        """(url, role) of same-site links named by a body ("县教育局", "城关镇": UNIT) or by a hub of
+        bodies' columns ("部门年报", "乡镇信息公开": COLUMN).
+
+        Never the home page, an article or a file: those are not a body's column.
+        """
+        if getattr(getattr(response, "selector", None), "type", None) != "html":
+            return []  # a file, or a list API's JSON or XML answer
+        host = urlsplit(response.url).netloc
+        found: dict[str, str] = {}
+        for a in response.css("a[href]"):
+            url = self.join_link(response, a.attrib["href"], count=False)  # list_entries counts
+            if not url or urlsplit(url).netloc != host or url == response.url:
+                continue
+            if _is_home(url) or looks_like_article(url) or is_attachment_url(url):
+                continue
+            texts = (" ".join(a.css("::text").getall()), a.attrib.get("title", ""))
+            if any(is_unit_hub(t) for t in texts):
+                found.setdefault(url, COLUMN)
+            elif any(is_body_name(t) for t in texts):
+                found.setdefault(url, UNIT)
+        return list(found.items())
+
     def attachment_links(self, response: Response) -> list[str]:
         """Document files linked from the article body (or, failing a known body, the page)."""
         # The body and the #appendix block are siblings on TRS pages: look in every container.
@@ -575,6 +665,19 @@ def _document(response: Response, **fields: Any) -> DocumentItem:
         url_date=_iso(url_date(response.url)),
         **fields,
     )
+
+
+def _is_home(url: str) -> bool:
+    """A site's home page ("/", "/index.html"): it names the site's own government, not a body's column."""
+    return bool(re.fullmatch(r"/?((index|default)\.\w+)?", urlsplit(url).path))
+
+
+def _column_key(url: str) -> str:
+    """A column page's URL with its index file name dropped: ``/nb/`` and ``/nb/index.html`` are one page."""
+    url = urldefrag(url)[0]
+    parts = urlsplit(url)
+    path = re.sub(r"/(index|default)\.(s?html?|jsp|php|aspx?)$", "/", parts.path, flags=re.I)
+    return parts._replace(path=path).geturl()
 
 
 def _column_prefix(start_url: str) -> str:
