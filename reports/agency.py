@@ -53,7 +53,7 @@ _TITLES = (
 # A title cited inside a sentence: "关于做好2012年政府信息公开工作年度报告有关事项的通知".
 _CITED = re.compile(r"[》>\s]*(?:的)?(?:有关|相关|编制|发布工作|报送|的通知|工作的通知|通知|填报)")
 # Everything up to the last of these is not the agency ("…办公室关于印发青山县2023年…").
-_LEAD = re.compile(r"^.*(?:关于|印发|转发|现将|现予以?公布|现公布|现发布|特发布|予以公布|公布|发布)")
+_LEAD = re.compile(r"^.*(?:关于|印发|转发|现将|现予以?公布|现公布|现发布|特发布|予以公布)")
 # Page chrome glued onto a title line once whitespace is gone.  Words never found inside a name
 # split the run (the name is what follows the last); the others are taken off its front only.
 _CHROME_WORDS = re.compile(
@@ -112,16 +112,19 @@ def title_match(text: str | None) -> tuple[str | None, int | None]:
     if not text:
         return None, None
     spaced = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(text)))
-    found_year = None
+    found: list[tuple[str | None, int]] = []
     for line in (spaced, norm(text)):
         m = _title_in(line)
-        if not m:
-            continue
-        found_year = found_year or int(m.group("year"))
-        agency = _clean(m.group("agency"), line[: m.start("agency")])
-        if agency:
-            return agency, int(m.group("year"))
-    return None, found_year
+        if m:
+            found.append((_clean(m.group("agency"), line[: m.start("agency")]), int(m.group("year"))))
+            if found[0][0] and absolute(found[0][0]):
+                break  # "登录 注册 青山县教育局…": the spaces parted chrome from the name
+    # A name split by a space ("青山县 教育局") is whole without the spaces.
+    named = [f for f in found if f[0]]
+    best = next((f for f in named if absolute(f[0] or "")), named[0] if named else None)
+    if best:
+        return best
+    return None, (found[0][1] if found else None)
 
 
 def _title_in(line: str) -> re.Match[str] | None:
@@ -158,7 +161,9 @@ def _clean(raw: str, before: str) -> str | None:
 
 def is_name(a: str | None) -> bool:
     """Could ``a`` name an agency: ends like a body or a place, and is no lone word (政府, 本局)?"""
-    return bool(a) and len(a) >= 2 and bool(ORG_END.search(a)) and not _LONE.search(a)
+    if not a or len(a) < 2 or len(a) == 2 and not _DIVISION_END.search(a):  # 螅镇, 沛县; never 中心
+        return False
+    return bool(ORG_END.search(a)) and not _LONE.search(a)
 
 
 def compiler(text: str) -> str | None:

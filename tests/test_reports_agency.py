@@ -206,3 +206,19 @@ def test_noisy_portal_page_place_only_title_with_issuing_field():
     assert (got["agency"], got["year"], got["kind"]) == ("青山县人民政府", 2023, "government")
     assert (got["published_at"], got["published_at_source"]) == ("2024-01-26", "page")
     assert got["table2"] == GOV["table2"]
+
+
+def test_title_match_cleans_chrome_but_keeps_names_whole():
+    from reports.about import title_match
+
+    assert title_match("青山县 教育局2023年政府信息公开工作年度报告") == ("青山县教育局", 2023)
+    assert title_match("青山县人民\n政府2023年政府信息公开工作年度报告") == ("青山县人民政府", 2023)
+    assert title_match("2023年青山县人民政府信息公开工作年度报告") == ("青山县人民政府", 2023)
+    assert (
+        title_match("青山县人民政府新闻发布中心2023年政府信息公开工作年度报告")[0]
+        == "青山县人民政府新闻发布中心"
+    )
+    assert title_match("2023年度 城关镇人民政府2023年度政府信息公开工作年度报告") == ("城关镇人民政府", 2023)
+    # A cited notice is not the report's title; a lone word is no agency, but the year stands.
+    assert title_match("《关于做好2012年政府信息公开工作年度报告有关事项的通知》") == (None, None)
+    assert title_match("政府2023年政府信息公开工作年度报告") == (None, 2023)
