@@ -222,3 +222,14 @@ def test_title_match_cleans_chrome_but_keeps_names_whole():
     # A cited notice is not the report's title; a lone word is no agency, but the year stands.
     assert title_match("《关于做好2012年政府信息公开工作年度报告有关事项的通知》") == (None, None)
     assert title_match("政府2023年政府信息公开工作年度报告") == (None, 2023)
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [("本溪市", True), ("全椒县", True), ("螅镇", True), ("我局", False), ("本单位", False), ("全县", False)]
+    + [("县政府", False), ("政府", False), ("中心", False), ("做好", False)],
+)
+def test_is_name(name, ok):
+    from reports.agency import is_name
+
+    assert is_name(name) is ok
