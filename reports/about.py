@@ -5,26 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from reports.agency import compiler, field_names, settle, title_match
 from reports.model import issue
+from reports.pagedate import field_date, meta_date
 from reports.text import norm
 
-_TITLE = re.compile(
-    r"(?P<agency>[\u4e00-\u9fff（）()·]{2,40}?)[（(]?(?P<year>(?:19|20)\d{2})年度?[）)]?(?:度)?"
-    r"(?:政府|政务)?信息公开(?:工作)?(?:年度)?(?:工作)?报告"
-)
-_TITLE_YEAR_FIRST = re.compile(
-    r"(?P<year>(?:19|20)\d{2})年度?(?P<agency>[\u4e00-\u9fff（）()]{2,30}?)(?:政府|政务)?信息公开(?:工作)?(?:年度)?(?:工作)?报告"
-)
-_BY = re.compile(
-    r"本(?:年度)?报告(?:是)?由(?P<agency>[\u4e00-\u9fff（）()]{2,40}?)(?:根据|按照|依据|依照|遵照|编制|制作)"
-)
+__all__ = ["kind_of", "parse_date", "part_of", "sections", "title_match", "who_and_when"]
+
 _PERIOD = re.compile(
     r"统计期限(?:为|是)?(?:自|从)?(?P<y1>(?:19|20)\d{2})年1月1日起?(?:至|到|-|—)(?P<y2>(?:19|20)\d{2})年12月31日"
 )
-_ORG_END = re.compile(
-    r"(局|委|委员会|办|办公室|政府|院|镇|乡|街道|办事处|中心|会|室|馆|所|队|厅|部|处|站|区|县|市|署|社)$"
-)
-_NOISE_PREFIX = re.compile(r"^.*?(?:关于|印发|发布|公开|首页|当前位置|您的位置|>)")
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})\s*日?")
 _CN_DIGITS = {
     "〇": 0,
@@ -44,10 +34,7 @@ _CN_DIGITS = {
 _CN_DATE = re.compile(
     r"^([〇○零O一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日$"
 )
-_PUB_LINE = re.compile(
-    r"(?:发布时间|发布日期|发文日期|公开日期|发稿时间|日期|时间)\s*[:：]\s*((?:19|20)\d{2}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2})"
-)
-
+_PART_ONE = re.compile(r"(?:^|[\s|])一\s*[、.．,，]\s*(?:总体情况|概述|总体|概况)")
 # Part headings: number (Chinese or Arabic, the "5、" drift) and a keyword of the part.
 _PART = re.compile(r"^(?:[一二三四五六七][、.．,，]|[1-7][、])(?P<rest>.*)$")
 _PART_WORDS = {
@@ -90,19 +77,6 @@ def _cn_num(s: str) -> int:
     return _CN_DIGITS[s]
 
 
-def title_match(text: str | None) -> tuple[str | None, int | None]:
-    """(agency, year) from a title such as 金乡县科学技术局2023年政府信息公开工作年度报告."""
-    m = _TITLE.search(norm(text))
-    if not m:
-        m = _TITLE_YEAR_FIRST.search(norm(text))
-        if not m or m.start() > 30:
-            return None, None
-    raw_agency = re.sub(r"(关于|的)$", "", m.group("agency"))
-    agency = _NOISE_PREFIX.sub("", raw_agency) or raw_agency
-    agency = agency.strip("（）()·")
-    return (agency if len(agency) >= 2 else None), int(m.group("year"))
-
-
 def kind_of(agency: str | None) -> str | None:
     """government (…人民政府, or a bare division name), township (镇/乡/街道), else department."""
     if not agency:
@@ -129,71 +103,78 @@ def part_of(paragraph: str) -> str | None:
 
 
 def who_and_when(paras: list[str], meta: dict[str, Any], page_text: str) -> dict[str, Any]:
-    """agency, year, kind, published_at(+source) and year_mismatch issues."""
+    """agency, year, kind, published_at(+source) and year_mismatch issues.
+
+    ``page_text`` is the text of the page around the report (portal chrome, metadata block, info
+    line), or for a bare document its first lines; the agency is read as reports.agency says.
+    """
     issues = []
     # The title sits before the first part heading (after any portal header lines).
     first_part = next((i for i, p in enumerate(paras[:40]) if part_of(p)), min(len(paras), 12))
     head = paras[: max(first_part, 3)]
-    # The title: page metadata first, then the first paragraphs (a title may wrap over two).
-    t_agency, t_year = None, None
-    titles = [meta.get("title"), meta.get("page_title"), *meta.get("html_titles", [])]
-    for i in range(min(len(head), 30)):
-        titles.append(head[i])
-        if i + 1 < len(head):
-            titles.append(head[i] + head[i + 1])
-    for cand in titles:
-        a, y = title_match(cand)
-        if y:
-            t_agency, t_year = a, y
-            break
+    above = _page_head(page_text)
+    lines = [ln.strip() for ln in above.split("\n") if ln.strip()][:60]
+    t_agency, t_year = _title(meta, head[:30], lines)
     body = norm("".join(paras[:12]))
-    by = _BY.search(body)
-    b_agency = by.group("agency") if by else None
+    compiled = compiler(body)
     period = _PERIOD.search(body) or _PERIOD.search(norm("".join(paras)))
     p_year = int(period.group("y2")) if period else None
-    agency = _pick_agency(t_agency, b_agency if b_agency and _ORG_END.search(b_agency) else None)
-    agency = agency or meta.get("content_source")
+    fields = field_names(above or page_text, meta)
+    who = settle(t_agency, compiled, fields, body + norm(above))
     year = t_year or p_year
     if year is None:
         m = re.search(r"((?:19|20)\d{2})年", body)
         year = int(m.group(1)) if m else None
     if t_year and p_year and t_year != p_year:
         issues.append(issue("year_mismatch", f"title says {t_year}, statistics period says {p_year}", "year"))
-    published, source = _published(paras, meta, page_text or "\n".join(head), agency)
+    published, source = _published(paras, meta, page_text or "\n".join(head), who)
     return {
-        "agency": agency,
+        "agency": who,
         "year": year,
-        "kind": kind_of(agency),
+        "kind": kind_of(who),
         "published_at": published,
         "published_at_source": source,
         "issues": issues,
     }
 
 
-def _pick_agency(title: str | None, compiler: str | None) -> str | None:
-    """The title's agency, unless it is a short form of the full name in "本报告由…编制"
-    (科技局 for 科学技术局).  A government's report is often compiled by its 办公室: keep the
-    government then."""
-    if not title or not compiler or title == compiler:
-        return title or compiler
-    if compiler.startswith(title):
-        return title
-    if len(compiler) > len(title) and compiler[:2] == title[:2] and compiler[-1] == title[-1]:
-        return compiler
-    return title
+def _page_head(page_text: str | None) -> str:
+    """The page text above the report's part 一 (its title, info line and metadata block are
+    there; related links and footers come after), at most 4000 characters."""
+    if not page_text:
+        return ""
+    m = _PART_ONE.search(page_text, 0, 20000)
+    return page_text[: min(m.start() if m else 4000, 4000)]
+
+
+def _title(meta: dict[str, Any], head: list[str], lines: list[str]) -> tuple[str | None, int | None]:
+    """(agency, year) of the report's title: page metadata first, then each line of the report's
+    first paragraphs and of the page above it, then two adjacent lines (a title wrapped in two).
+    The year is the first title's; the agency the first valid one naming that year."""
+    singles = [meta.get("title"), meta.get("page_title"), *meta.get("html_titles", []), *head, *lines]
+    pairs = [a + b for seq in (head, lines) for a, b in zip(seq, seq[1:], strict=False)]
+    year = None
+    for cand in (*singles, *pairs):
+        a, y = title_match(cand)
+        if y and year is None:
+            year = y
+        if a and y == year:
+            return a, y
+    return None, year
 
 
 def _published(
     paras: list[str], meta: dict[str, Any], page_text: str, agency: str | None
 ) -> tuple[str | None, str | None]:
-    d = parse_date(meta.get("published_at"))
+    """By precedence: the crawler's or the page's PubDate/publishtime meta, the page's own
+    发布日期 field (never a header clock, footer or capture date: reports.pagedate), the list
+    page's date, a date line at the end of the report."""
+    d = parse_date(meta.get("published_at")) or meta_date(meta)
     if d:
         return d, meta.get("date_source") or "meta"
-    m = _PUB_LINE.search(page_text or "")
-    if m:
-        d = parse_date(m.group(1))
-        if d:
-            return d, "page"
+    d = field_date(page_text)
+    if d:
+        return d, "page"
     d = parse_date(meta.get("list_date"))
     if d:
         return d, "list"

@@ -128,7 +128,7 @@ def parse_doc(doc: Doc, meta: dict[str, Any] | None = None) -> dict[str, Any]:
         zone = _table_zone(paras)
         if zone:
             tables = template.read_tables([[p] for p in zone], allow_empty=True)
-    who = about.who_and_when(paras, meta, doc.page_text)
+    who = about.who_and_when(paras, meta, doc.page_text or doc.head_text())
     report.update({k: who[k] for k in ("agency", "year", "kind", "published_at", "published_at_source")})
     n_parts = len({about.part_of(p) for p in paras} - {None})
     if tables["template"] is None:

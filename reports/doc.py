@@ -30,3 +30,16 @@ class Doc:
 
     def rows(self) -> list[list[str | None]]:
         return [v for k, v in self.items if k == "row"]
+
+    def head_text(self, limit: int = 4000) -> str:
+        """The document's first ``limit`` characters in reading order, a row's cells joined by
+        " | ": what a title line and metadata fields are read from when no page surrounds it."""
+        out: list[str] = []
+        size = 0
+        for kind, value in self.items:
+            line = value if kind == "p" else " | ".join(c for c in value if c)
+            out.append(line)
+            size += len(line) + 1
+            if size >= limit:
+                break
+        return "\n".join(out)[:limit]

@@ -56,6 +56,8 @@ _BODY_HINTS = re.compile(r"zoom|trs_editor|article|content|detail|zw|text|main|c
 _PART_ORDER = {key: i for i, key in enumerate(PART_HEADINGS)}
 _META_NAMES = {
     "pubdate": "published_at",
+    "publishtime": "published_at",  # some CMSs' name for PubDate
+    "publishdate": "published_at",
     "articletitle": "title",
     "contentsource": "content_source",
     "sitename": "site_name",

@@ -12,6 +12,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from parsel import Selector
 
+from reports.pagedate import field_date, meta_date
+
 # -- links --------------------------------------------------------------------------------------
 
 FETCHABLE_SCHEMES = ("http", "https")
@@ -158,15 +160,12 @@ def url_date(url: str) -> date | None:
     return parse_date(f"{m.group(2)}-{m.group(3)}-{m.group(4)}")
 
 
-_VISIBLE_DATE = re.compile(
-    r"(发布日期|发布时间|发文日期|公开日期|时间)\s*[:：]?\s*((?:19|20)\d\d[-/.年]\s*\d{1,2}[-/.月]\s*\d{1,2})"
-)
-
-
 def visible_date(text: str) -> date | None:
-    """The date of a visible "发布日期：…" / "发布时间：…" line (never the 索引号's YYYY-NNNNN)."""
-    m = _VISIBLE_DATE.search(text)
-    return parse_date(m.group(2)) if m else None
+    """The date of the page's own visible field: "发布日期：…" / "公开日期：…" / "发布时间：…", or a
+    bare "时间：…" on an info line; never the 索引号's YYYY-NNNNN, a header clock ("今天是…",
+    "当前时间：…"), a footer's "更新时间：…" or a date a saving tool wrote (reports.pagedate)."""
+    d = field_date(text)
+    return date.fromisoformat(d) if d else None
 
 
 # -- page metadata ------------------------------------------------------------------------------
@@ -179,6 +178,8 @@ META_NAMES = (
     "ArticleTitle",
     "PubDate",
     "ContentSource",
+    "publishtime",  # some CMSs write the publication date here instead of PubDate
+    "publishdate",
 )
 _META_BY_LOWER = {name.lower(): name for name in META_NAMES}
 
@@ -203,13 +204,15 @@ def page_text(sel: Selector) -> str:
 def publication(
     meta: dict[str, str], text: str | Callable[[], str], list_date: date | None
 ) -> tuple[date | None, str | None]:
-    """(date, source) by precedence: PubDate meta, visible 发布日期 line, the list page's date.
+    """(date, source) by precedence: PubDate (or publishtime / publishdate) meta, the visible
+    发布日期 field, the list page's date.  Never today's date in a header, a footer date or a
+    capture date (see visible_date).
 
     ``text`` may be a function: the page's text is then only extracted when the meta is silent.
     """
-    d = parse_date(meta.get("PubDate"))
+    d = meta_date(meta)
     if d:
-        return d, "meta"
+        return date.fromisoformat(d), "meta"
     d = visible_date(text() if callable(text) else text)
     if d:
         return d, "visible"

@@ -50,7 +50,7 @@ def test_guangdong_title_after_portal_header():
 def test_fuzhou_legacy():
     r = parse("30_fuzhou-jinan-qu-2016-legacy.txt")
     assert (r["agency"], r["year"], r["template"], r["kind"]) == (
-        "福州市晋安区",
+        "福州市晋安区人民政府",  # the title names the place; "由福州市晋安区人民政府信息公开办编制"
         2016,
         "legacy",
         "government",
