@@ -133,8 +133,10 @@ class Reader:
             self.issues.append(issue("cell_unreadable", f"not a number: {norm(cell)[:40]!r}", where))
         return val
 
-    def missing(self, where: str, label: str) -> None:
-        self.issues.append(issue("row_missing", f"row {label} not found", where))
+    def missing(self, where: str, label: str, why: str = "") -> None:
+        self.issues.append(
+            issue("row_missing", f"row {label} not found" + (f": {why}" if why else ""), where)
+        )
 
 
 _RESULTS = re.compile(r"^三?本年度办理结果")
@@ -190,14 +192,24 @@ def table2_rows(rows: list[Row], allow_empty: bool = False) -> dict[str, Row]:
     return found
 
 
+_OTHER_2021 = ("other_no_correction", "other_unpaid_fee", "other_other")
+
+
 def read_table2(found: dict[str, Row], trial: bool, rd: Reader) -> dict[str, list[Any]]:
     keys = TABLE2_TRIAL_KEYS if trial else TABLE2_KEYS
     labels = dict(TABLE2_ROWS) | {"other_processing": "（六）其他处理"}
     out: dict[str, list[Any]] = {}
+    single_other = not trial and "other_processing" in found
     for key in keys:
         row = found.get(key)
         if row is None:
-            rd.missing(f"table2.{key}", labels[key])
+            why = ""
+            if single_other and key in _OTHER_2021:
+                why = (
+                    "the table has one 2019-style （六）其他处理 row in place of the three 2021 rows, "
+                    "and its numbers cannot be split between them"
+                )
+            rd.missing(f"table2.{key}", labels[key], why)
             out[key] = [None] * 7
             continue
         vals = fit(row.values, 7)
@@ -272,15 +284,39 @@ def read_table1(
     return out, len(found)
 
 
+_T3_WORDS = (
+    "结果维持",
+    "结果纠正",
+    "其他结果",
+    "尚未审结",
+    "总计",
+    "未经复议直接起诉",
+    "复议后起诉",
+    "行政诉讼",
+    "行政复议",
+)
+_T3_CHARS = frozenset("".join(_T3_WORDS) + "一二三")
+
+
+def _t3_words(label: str) -> bool:
+    """Is the label made of Table 3 heading words (三 groups, 五 results)?  Counted by
+    characters, so that a look-alike OCR misread in some of them still counts."""
+    return bool(label) and sum(ch in _T3_CHARS for ch in label) >= 0.7 * len(label)
+
+
+def _t3_head(row: Row) -> bool:
+    text = cjk("".join(row.cells))
+    if "行政复议" in text and ("行政诉讼" in text or "结果维持" in row.label):
+        return True
+    # A table per group, or a misread header: a row of heading words and no numbers.
+    return not row.values and len(row.label) >= 4 and _t3_words(row.label)
+
+
 def read_table3(rows: list[Row], start: int, rd: Reader) -> tuple[dict[str, Any], bool]:
-    """The 15 numbers after the 行政复议 / 行政诉讼 header."""
-    head = None
-    for i, row in enumerate(rows[start:], start):
-        if "行政复议" in cjk("".join(row.cells)) and (
-            "行政诉讼" in cjk("".join(row.cells)) or "结果维持" in row.label
-        ):
-            head = i
-            break
+    """The 15 numbers after the 行政复议 / 行政诉讼 header, in the template's group order: from one
+    row of 15, or from groups of five under group headings (three small tables, or one table
+    with a heading row per group)."""
+    head = next((i for i, row in enumerate(rows[start:], start) if _t3_head(row)), None)
     empty = {g: dict.fromkeys(TABLE3_FIELDS) for g in TABLE3_GROUPS}
     if head is None and start:
         # No header row (OCR keeps header lines as text): the first row of 10+ bare numbers.
@@ -293,19 +329,17 @@ def read_table3(rows: list[Row], start: int, rd: Reader) -> tuple[dict[str, Any]
             rd.missing(f"table3.{g}", g)
         return empty, False
     cells: list[str] = []
-    for row in rows[head + 1 : head + 8]:
+    for row in rows[head + 1 : head + 13]:
         if row.label and len(row.values) >= 10 and not cells:
             cells = list(row.values)  # the numbers behind a row label such as 数量 / 件数
             break
-        if row.label and not re.fullmatch(
-            r"(结果维持|结果纠正|其他结果|尚未审结|总计|未经复议直接起诉|复议后起诉|行政诉讼|行政复议)*",
-            row.label,
-        ):
+        if row.label and not _t3_words(row.label):
             break
-        if not row.label and row.values:
-            cells += row.values
-            if len([c for c in cells if c is not None]) >= 15:
-                break
+        if row.label and not any(norm(v) for v in row.values):
+            continue  # a heading row; its empty cells are merged-cell padding
+        cells += row.values  # a group's numbers, bare or behind its group heading
+        if len([c for c in cells if c is not None]) >= 15:
+            break
     if not cells:
         for g in TABLE3_GROUPS:
             rd.missing(f"table3.{g}", g)
