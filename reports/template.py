@@ -6,6 +6,7 @@ import difflib
 import re
 from typing import Any
 
+from reports.about import part_of
 from reports.model import (
     TABLE1_2021_DOC_FIELDS,
     TABLE1_TRIAL_DOC_FIELDS,
@@ -349,6 +350,67 @@ def read_table3(rows: list[Row], start: int, rd: Reader) -> tuple[dict[str, Any]
     for gi, g in enumerate(TABLE3_GROUPS):
         out[g] = {f: rd.value(vals[gi * 5 + fi], f"table3.{g}.{f}") for fi, f in enumerate(TABLE3_FIELDS)}
     return out, True
+
+
+# "行政许可 97", "行政事业性收费（万元）：12.5", "第二十条第（六）项 行政处罚 3件": a Table 1 item given
+# as a line of text beside the 规章/规范性文件 table.
+_ITEM_LINE = re.compile(
+    r"^(?:第二十条第[(（][一二三四五六七八九十]+[)）]项)?[:：]?"
+    r"(?P<label>行政许可|行政处罚|行政强制|行政事业性收费)"
+    r"(?:[(（](?:单位[:：])?(?:万元|件)[)）])?[:：]?(?P<value>.*?)[。；;]?$"
+)
+
+
+def _item_row(text: str) -> list[str | None] | None:
+    m = _ITEM_LINE.match(norm(text))
+    if not m or not is_value(m.group("value")):
+        return None
+    return [m.group("label"), m.group("value")]
+
+
+def _label_lines(paras: list[str]) -> str:
+    """The trailing short lines that a wrapped row label left above its numbers ("" if none)."""
+    label: list[str] = []
+    for text in reversed(paras[-3:]):
+        n = norm(text)
+        if len(n) > 40 or n.endswith(("。", "：", ":")) or part_of(n) or re.match(r"^表\d", n) or not cjk(n):
+            break
+        label.insert(0, n)
+    return "".join(label)
+
+
+def table_rows(items: list[tuple[str, Any]]) -> list[list[str | None]]:
+    """A document's table rows, with what real layouts leave outside the tables put back:
+
+    * Table 1's 行政许可/行政处罚/行政强制/行政事业性收费 written as lines of text ("行政许可 97")
+      in part 二 (or anywhere, when the report has no part 二 heading), as one-value rows;
+    * a row label wrapped over lines of its own with the numbers alone on the next line: the
+      label lines are joined to that row of bare numbers (2-7 of them: not Table 3's 15).
+    """
+    has_part1 = any(kind == "p" and part_of(val) == "table1" for kind, val in items)
+    rows: list[list[str | None]] = []
+    paras: list[str] = []  # the paragraphs since the last row
+    zone = not has_part1
+    for kind, val in items:
+        if kind == "p":
+            part = part_of(val) if has_part1 else None
+            if part:
+                zone = part == "table1"
+            item = _item_row(val) if zone else None
+            if item:
+                rows.append(item)
+                paras = []
+            else:
+                paras.append(val)
+            continue
+        cells = [c for c in val if c is not None]
+        if paras and 2 <= len(cells) <= 7 and not any(_HAS_CJK.search(c) for c in cells):
+            label = _label_lines(paras)
+            if label:
+                val = [label, *cells]
+        rows.append(val)
+        paras = []
+    return rows
 
 
 def read_tables(raw_rows: list[list[str | None]], allow_empty: bool = False) -> dict[str, Any]:
