@@ -363,7 +363,8 @@ _ITEM_LINE = re.compile(
 
 def _item_row(text: str) -> list[str | None] | None:
     m = _ITEM_LINE.match(norm(text))
-    if not m or not is_value(m.group("value")):
+    # A bare "行政许可" is a heading or a table cell flattened to a line, not an item line.
+    if not m or not m.group("value") or not is_value(m.group("value")):
         return None
     return [m.group("label"), m.group("value")]
 
