@@ -52,7 +52,7 @@ T2_PATTERNS: dict[str, str] = {
 }
 _LEAF_ONLY = {"other_other", "other_processing", "total_handled"}
 _T2_HEADER = re.compile("申请人情况|自然人|商业企业|科研机构|勾稽|结果维持|行政复议")
-T2_LEAVES = {k: cjk(v) for k, v in TABLE2_ROWS}
+T2_LEAVES = {k: cjk(v) for k, v in TABLE2_ROWS} | {"other_processing": "六其他处理"}
 
 T1_2021 = {  # key -> (label pattern at the start of the label, number of values, money unit)
     "rules": ("规章", 3, None),
@@ -191,7 +191,7 @@ def likeness(label: str, leaf: str) -> float:
 def _fuzzy_t2(row: Row, candidates: list[str]) -> tuple[str | None, float]:
     best, score = None, 0.0
     for key in candidates:
-        if key in _LEAF_ONLY or key not in T2_LEAVES:
+        if key in ("other_other", "total_handled"):  # 其他, 总计: too short to match by likeness
             continue
         s = likeness(row.label, T2_LEAVES[key])
         if s > score:
@@ -437,7 +437,7 @@ def read_table3(rows: list[Row], start: int, rd: Reader) -> tuple[dict[str, Any]
 # "行政许可 97", "行政事业性收费（万元）：12.5", "第二十条第（六）项 行政处罚 3件": a Table 1 item given
 # as a line of text beside the 规章/规范性文件 table.
 _ITEM_LINE = re.compile(
-    r"^(?:第二十条第[(（][一二三四五六七八九十]+[)）]项)?[:：]?"
+    r"^(?:第二十条第[(（][一二三四五六七八九十]+[)）]项)?[:：]?(?:[0-9一二三四五六七八九]{1,2}[.、．]?)?"
     r"(?P<label>行政[\u4e00-\u9fff]{2,5})"
     r"(?:[(（](?:单位[:：])?(?:万元|件)[)）])?[:：]?(?P<value>.*?)[。；;]?$"
 )

@@ -56,7 +56,9 @@ def test_spaced_digits_reaching_over_ruling_lines_stay_in_their_cell():
     pdf = pdfium.PdfDocument(data)
     text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
     pdf.close()
-    assert "1 6" in text or "16" not in text.replace(" ", "")  # drawn as separate glyph runs
+    # The text layer alone cannot tell the cells apart: digits of neighbouring cells run together.
+    line = next(x for x in text.splitlines() if x.startswith("一、本年新收"))
+    assert line.split()[1:] != [str(v) for v in rep["table2"]["new_received"]]
     got = roundtrip("pdf", rep, spaced_digits=True)
     assert got["table2"]["new_received"][5] == 16
 
