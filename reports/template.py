@@ -476,14 +476,14 @@ def table_rows(items: list[tuple[str, Any]]) -> list[list[str | None]]:
     * a row label wrapped over lines of its own with the numbers alone on the next line: the
       label lines are joined to that row of bare numbers (2-7 of them: not Table 3's 15).
     """
-    has_part1 = any(kind == "p" and part_of(val) == "table1" for kind, val in items)
+    parts = [part_of(val) if kind == "p" else None for kind, val in items]
+    has_part1 = "table1" in parts
     rows: list[list[str | None]] = []
     paras: list[str] = []  # the paragraphs since the last row
     zone = not has_part1
-    for kind, val in items:
+    for (kind, val), part in zip(items, parts, strict=True):
         if kind == "p":
-            part = part_of(val) if has_part1 else None
-            if part:
+            if part and has_part1:
                 zone = part == "table1"
             item = _item_row(val) if zone else None
             if item:
