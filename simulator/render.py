@@ -1049,6 +1049,7 @@ def write_all(report: dict[str, Any], directory: Path, stem: str = "report", **d
         "pdf": (render_pdf(report, **drift), "pdf"),
         "tabs": (render_text(report, "tabs", **drift).encode(), "txt"),
         "cells": (render_text(report, "cells", **drift).encode(), "cells.txt"),
+        "markdown": (render_text(report, "markdown", **drift).encode(), "md"),
     }
     paths = {}
     for k, (data, ext) in out.items():
