@@ -107,7 +107,7 @@ def test_layout_drift_options(rep):
     md = render.render_text(rep, "markdown")
     assert "\n| 行政 | 复议 |" in md and "|---|---|" in md and "## 一、总体情况" in md
     assert "（六）其他处理\t\t" in render.render_text(rep, "tabs", trial_other_row=True)
-    assert "外理" in render.render_text(rep, "tabs", ocr_misreads=True)
+    assert "其他处埋" in render.render_text(rep, "tabs", ocr_misreads=True)
     with pytest.raises(ValueError, match="table3_layout"):
         render.render_text(rep, "tabs", table3_layout="columns")
     with pytest.raises(ValueError, match="table1_items_as_text"):
