@@ -144,7 +144,7 @@ def page_chars(textpage) -> list[tuple[float, float, str]]:
     out = []
     for i in range(textpage.count_chars()):
         ch = chr(raw.FPDFText_GetUnicode(textpage.raw, i))
-        if ch.isspace() or not ch.isprintable():  # generated spaces and line ends carry no box
+        if ch.isspace() or ch == "\x00":  # generated spaces and line ends carry no box
             continue
         left, bottom, right, top = textpage.get_charbox(i)
         out.append(((left + right) / 2, (bottom + top) / 2, ch))
