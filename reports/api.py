@@ -121,7 +121,7 @@ def parse_doc(doc: Doc, meta: dict[str, Any] | None = None) -> dict[str, Any]:
         meta["page_title"] = doc.meta["title"]
     report = empty_report()
     paras = doc.paragraphs()
-    tables = template.read_tables(doc.rows())
+    tables = template.read_tables(template.table_rows(doc.items))
     if tables["template"] is None:
         # Tables flattened to one paragraph per cell: read the paragraphs between the part 二
         # heading and the part 五 heading as single-cell rows.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 
@@ -136,9 +137,26 @@ def _tables(hs: list, vs: list) -> list[tuple[list, list]]:
     return [g for g in groups.values() if len(g[0]) >= 2 and len(g[1]) >= 2]
 
 
+def page_chars(textpage) -> list[tuple[float, float, str]]:
+    """Every drawn character of a page as (x, y, char) at the centre of its glyph box."""
+    import pypdfium2.raw as raw
+
+    out = []
+    for i in range(textpage.count_chars()):
+        ch = chr(raw.FPDFText_GetUnicode(textpage.raw, i))
+        if ch.isspace() or ch == "\x00":  # generated spaces and line ends carry no box
+            continue
+        left, bottom, right, top = textpage.get_charbox(i)
+        out.append(((left + right) / 2, (bottom + top) / 2, ch))
+    return out
+
+
 def _lattice(
-    hs: list, vs: list, textpage
+    hs: list, vs: list, chars: list[tuple[float, float, str]]
 ) -> tuple[tuple[float, float, float, float], list[list[str | None]]]:
+    """The table's grid: each character goes to the one cell its glyph centre lies in (a
+    glyph that reaches over a ruling line, as spaced-apart digits do, stays in its own cell);
+    merged slots are None."""
     xs = _cluster([x for _, _, x in vs])
     ys = _cluster([y for _, _, y in hs])[::-1]  # top to bottom (PDF y grows upwards)
 
@@ -174,13 +192,15 @@ def _lattice(
             e = extent.setdefault(owner[r][c], [r, c, r, c])
             e[2], e[3] = max(e[2], r), max(e[3], c)
     grid: list[list[str | None]] = [[None] * nc for _ in range(nr)]
-    for (r, c), (r0, c0, r1, c1) in extent.items():
-        if (r, c) != (r0, c0):
-            continue
-        text = textpage.get_text_bounded(
-            left=xs[c0] + 0.5, bottom=ys[r1 + 1] + 0.5, right=xs[c1 + 1] - 0.5, top=ys[r0] - 0.5
-        )
-        grid[r0][c0] = re.sub(r"\s+", "", text)
+    for r0, c0, _r1, _c1 in extent.values():
+        grid[r0][c0] = ""
+    down = [-y for y in ys]  # ascending, for bisect
+    for x, y, ch in chars:
+        c = bisect.bisect_right(xs, x) - 1
+        r = bisect.bisect_right(down, -y) - 1
+        if 0 <= c < nc and 0 <= r < nr:
+            r0, c0 = owner[r][c]
+            grid[r0][c0] += ch
     return (xs[0], ys[-1], xs[-1], ys[0]), grid
 
 
@@ -197,7 +217,9 @@ def read_pdf_fast(data: bytes) -> Doc:
             page = pdf[i]
             width, height = page.get_size()
             textpage = page.get_textpage()
-            found = [_lattice(h, v, textpage) for h, v in _tables(*_segments(page))]
+            tables = _tables(*_segments(page))
+            chars = page_chars(textpage) if tables else []
+            found = [_lattice(h, v, chars) for h, v in tables]
             found.sort(key=lambda t: -t[0][3])  # top of the page first
             top = height
             for (_x0, y0, _x1, y1), grid in found:

@@ -4,13 +4,21 @@
 line, each line starting with a TAB, a blank line after every row; a line without a TAB right
 after a cell continues that cell (a wrapped label).  ``bars``: one cell per line with a line
 holding a single "|" between cells and no row ends; rows are rebuilt by starting a new row at
-each label that follows a number.
+each label that follows a number.  ``markdown`` (PDF-to-Markdown converters): ``| a | b |``
+rows, ``|---|---|`` rule lines (skipped), ``<br>`` line breaks inside cells (removed) and
+``#`` heading marks (removed).
 """
 
 from __future__ import annotations
 
+import re
+
 from reports.doc import Doc
 from reports.text import is_value
+
+_MD_RULE = re.compile(r"^\|?(\s*:?-{3,}:?\s*\|)+\s*(:?-{3,}:?\s*)?$")
+_MD_BREAK = re.compile(r"<br\s*/?>", re.I)
+_MD_HEADING = re.compile(r"^#{1,6}\s+")
 
 
 def _rows_from_stream(cells: list[str]) -> list[list[str]]:
@@ -79,7 +87,8 @@ def read_text(raw: bytes | str) -> Doc:
         after_bar = False
         if "|" in bare and bare.count("|") >= 2 and "\t" not in body:
             end_row()
-            doc.row([c.strip() for c in bare.strip("|").split("|")])
+            if not _MD_RULE.match(bare):
+                doc.row([_MD_BREAK.sub("", c).strip() for c in bare.strip("|").split("|")])
             continue
         if body.startswith("\t") and "\t" not in body[1:]:
             cells = [] if cells is None else cells
@@ -92,7 +101,7 @@ def read_text(raw: bytes | str) -> Doc:
         elif cells:
             cells[-1] += body.strip()  # a label wrapped onto the next line
         else:
-            doc.para(body)
+            doc.para(_MD_HEADING.sub("", body.strip()))
     end_row()
     end_stream()
     return doc

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import subprocess
 import tempfile
 import zipfile
@@ -52,6 +53,13 @@ DRIFT_OPTIONS = (
     "part_digits",  # "5、" for "五、" in part headings
     "sign_off",  # end the report with the agency and the publication date (a body date)
     "split_containers",  # HTML only: the report in sibling containers (prose, tables, prose)
+    # Layouts of real reports (issue 10):
+    "spaced_digits",  # digits of a count spaced apart ("1 2"); in PDF each digit its own glyph run
+    "table3_layout",  # "split": three tables, one per group; "stacked": group headings on rows of their own
+    "table1_items_as_text",  # "before" / "after": 行政许可 … 行政事业性收费 as text lines ("行政许可 97")
+    "wrapped_rows",  # text: long row labels wrapped over two lines, the numbers alone on the next line
+    "ocr_misreads",  # one character of every label of 4+ characters misread as a look-alike
+    "trial_other_row",  # a 2021 Table 2 with one 2019-style （六）其他处理 row for its three other_* rows
 )
 
 TYPOS = {
@@ -62,6 +70,15 @@ TYPOS = {
     "要求提供公开出版物": "要求提供公开出版",
 }
 PLACEHOLDERS = ("—", "/", "无", "－", "-", "")
+
+# Look-alike characters OCR engines confuse (the second read for the first).
+OCR_MISREADS = dict(
+    zip(
+        "本申请处理密禁复诉议许罚强收费第方权类事项查掌制确举投重版量新获补期缴结转年数分予维持纠审",
+        "木甲清外埋蜜蔡夏析仪浒罸弹牧赀笫万杈娄亊顼杳堂刺碓拳没垂叛最亲荻朴朋徼给传午敉兮子雉特纣宙",
+        strict=True,
+    )
+)
 
 
 @dataclass
@@ -116,6 +133,8 @@ class _Drift:
         if self.o.get("typos"):
             for a, b in TYPOS.items():
                 text = text.replace(a, b)
+        if self.o.get("ocr_misreads"):
+            text = _misread(text)
         if self.o.get("halfwidth_brackets"):
             text = text.replace("（", "(").replace("）", ")")
         if self.o.get("split_labels") and len(text) > 14:
@@ -150,6 +169,8 @@ class _Drift:
                 s = _fmt_money(value) + ("万元" if unit == "万元" else "")
         else:
             s = str(int(value))
+            if self.o.get("spaced_digits") and len(s) > 1:
+                s = " ".join(s)
         if self.o.get("fullwidth_digits"):
             s = s.translate(_FULLWIDTH)
         if self.o.get("padded_numbers"):
@@ -160,6 +181,16 @@ class _Drift:
         if self.o.get("part_digits") and heading.startswith("五、"):
             return "5、" + heading[2:]
         return heading
+
+
+def _misread(text: str) -> str:
+    """The label with its last look-alike character misread, when it has 4+ CJK characters."""
+    if sum("\u4e00" <= ch <= "\u9fff" for ch in text) < 4:
+        return text
+    for i in range(len(text) - 1, -1, -1):
+        if text[i] in OCR_MISREADS:
+            return text[:i] + OCR_MISREADS[text[i]] + text[i + 1 :]
+    return text
 
 
 _FULLWIDTH = str.maketrans("0123456789.-", "０１２３４５６７８９．－")
@@ -209,6 +240,9 @@ def _table1_2021(t1: dict[str, Any], d: _Drift) -> Table:
     for key, label in (("rules", "规章"), ("normative_docs", "行政规范性文件")):
         vals = [d.number(t1[key][f], f"table1.{key}.{f}") for f in TABLE1_2021_DOC_FIELDS]
         item(key, label, vals)
+    if d.o.get("table1_items_as_text"):  # the other items are text lines beside the table
+        t.nrows = r
+        return t
     head("第二十条第（五）项")
     cols(["本年处理决定数量"])
     item("licensing", "行政许可", [d.number(t1["licensing"], "table1.licensing")])
@@ -222,6 +256,25 @@ def _table1_2021(t1: dict[str, Any], d: _Drift) -> Table:
     item("fees_10k_yuan", "行政事业性收费", [fee])
     t.nrows = r
     return t
+
+
+TABLE1_TEXT_ITEMS = (
+    ("licensing", "行政许可"),
+    ("penalty", "行政处罚"),
+    ("coercion", "行政强制"),
+    ("fees_10k_yuan", "行政事业性收费（万元）"),
+)
+
+
+def _table1_item_lines(t1: dict[str, Any], d: _Drift) -> list[str]:
+    """``table1_items_as_text``: "行政许可 97"-style lines for the items after 规章/规范性文件."""
+    lines = []
+    for key, label in TABLE1_TEXT_ITEMS:
+        if f"table1.{key}" in d.drop:
+            continue
+        value = d.number(t1[key], f"table1.{key}", money=key == "fees_10k_yuan")
+        lines.append(f"{d.row_label(label)} {value}".rstrip())
+    return lines
 
 
 def _table1_trial(t1: dict[str, Any], d: _Drift) -> Table:
@@ -271,6 +324,10 @@ TRIAL_OTHER_LABEL = "（六）其他处理"
 
 def _table2(t2: dict[str, Any], d: _Drift, trial: bool) -> Table:
     keys = TABLE2_TRIAL_KEYS if trial else TABLE2_KEYS
+    if d.o.get("trial_other_row") and not trial:  # the 2019 form's one （六） row in a 2021 table
+        keys = TABLE2_TRIAL_KEYS
+        others = ("other_no_correction", "other_unpaid_fee", "other_other")
+        t2 = {**t2, "other_processing": [sum(t2[k][c] for k in others) for c in range(7)]}
     labels = dict(TABLE2_ROWS)
     labels["other_processing"] = TRIAL_OTHER_LABEL
     present = [k for k in keys if f"table2.{k}" not in d.drop]
@@ -317,6 +374,38 @@ def _table2(t2: dict[str, Any], d: _Drift, trial: bool) -> Table:
             t.add(r, 3 + c, d.number(t2[k][c], f"table2.{k}.{col}"))
         r += 1
     return t
+
+
+TABLE3_SPLIT_HEADINGS = (
+    "（一）行政复议",
+    "（二）行政诉讼（未经复议直接起诉）",
+    "（三）行政诉讼（复议后起诉）",
+)
+
+
+def _table3_blocks(t3: dict[str, Any], d: _Drift) -> list[Block]:
+    """Table 3 as one table, or per ``table3_layout``: "split", three small tables each under
+    its group heading line; "stacked", one five-column table with a heading row per group."""
+    layout = d.o.get("table3_layout")
+    if not layout:
+        return [("table", _table3(t3, d))]
+    if layout not in ("split", "stacked"):
+        raise ValueError(f"table3_layout must be 'split' or 'stacked', not {layout!r}")
+    parts = []
+    for heading, group in zip(TABLE3_SPLIT_HEADINGS, TABLE3_GROUPS, strict=True):
+        t = Table(2, 5, widths=[1.0] * 5)
+        for i, lab in enumerate(TABLE3_FIELD_LABELS):
+            t.add(0, i, d.label(lab), head=True)
+        for i, f in enumerate(TABLE3_FIELDS):
+            t.add(1, i, d.number(t3[group][f], f"table3.{group}.{f}"))
+        parts.append((d.label(heading), t))
+    if layout == "split":
+        return [b for heading, t in parts for b in (("p", heading), ("table", t))]
+    stacked = Table(9, 5, widths=[1.0] * 5)
+    for g, (heading, t) in enumerate(parts):
+        stacked.add(3 * g, 0, heading, colspan=5, head=True)
+        stacked.cells += [Cell(3 * g + 1 + c.row, c.col, c.text, head=c.head) for c in t.cells]
+    return [("table", stacked)]
 
 
 def _table3(t3: dict[str, Any], d: _Drift) -> Table:
@@ -389,7 +478,15 @@ def build_layout(report: dict[str, Any], **drift: Any) -> list[Block]:
     if not d.o.get("no_headings"):
         blocks.append(("caption", "表1 主动公开政府信息情况"))
     t1 = report.get("table1") or {}
+    items_as_text = d.o.get("table1_items_as_text")
+    if items_as_text not in (None, False, "before", "after"):
+        raise ValueError(f"table1_items_as_text must be 'before' or 'after', not {items_as_text!r}")
+    item_lines = [("p", line) for line in _table1_item_lines(t1, d)] if items_as_text and not trial else []
+    if items_as_text == "before":
+        blocks += item_lines
     blocks.append(("table", _table1_trial(t1, d) if trial else _table1_2021(t1, d)))
+    if items_as_text == "after":
+        blocks += item_lines
     blocks.append(("h", d.part(PART_HEADINGS["table2"])))
     if not d.o.get("no_headings"):
         blocks.append(("caption", "表2 收到和处理政府信息公开申请情况"))
@@ -397,7 +494,7 @@ def build_layout(report: dict[str, Any], **drift: Any) -> list[Block]:
     blocks.append(("h", d.part(PART_HEADINGS["table3"])))
     if not d.o.get("no_headings"):
         blocks.append(("caption", "表3 政府信息公开行政复议、行政诉讼情况"))
-    blocks.append(("table", _table3(report["table3"], d)))
+    blocks += _table3_blocks(report["table3"], d)
     blocks.append(("h", d.part(PART_HEADINGS["problems"])))
     blocks += [("p", p) for p in _paras(secs.get("problems"))]
     blocks.append(("h", d.part(PART_HEADINGS["other"])))
@@ -442,8 +539,14 @@ def expected(report: dict[str, Any], **drift: Any) -> dict[str, Any]:
         return v
 
     t1 = out["table1"]
+    trial = report.get("template") == "2019-trial"
+    as_text = {k for k, _ in TABLE1_TEXT_ITEMS} if d.o.get("table1_items_as_text") and not trial else set()
     for key, val in list(t1.items()):
-        if f"table1.{key}" in d.drop:
+        if key in as_text and f"table1.{key}" not in d.drop and not d.number(val, f"table1.{key}"):
+            # "行政许可" with no number after it is no item line: the row is missing, not blank.
+            t1[key] = None
+            out["issues"].append(("row_missing", f"table1.{key}"))
+        elif f"table1.{key}" in d.drop:
             t1[key] = {f: None for f in val} if isinstance(val, dict) else None
             out["issues"].append(("row_missing", f"table1.{key}"))
         elif isinstance(val, dict):
@@ -451,7 +554,10 @@ def expected(report: dict[str, Any], **drift: Any) -> dict[str, Any]:
         else:
             t1[key] = null(val, f"table1.{key}")
     for key, vals in out["table2"].items():
-        if f"table2.{key}" in d.drop:
+        if d.o.get("trial_other_row") and key.startswith("other_") and key in TABLE2_KEYS:
+            out["table2"][key] = [None] * 7  # one （六） row cannot be split into its three
+            out["issues"].append(("row_missing", f"table2.{key}"))
+        elif f"table2.{key}" in d.drop:
             out["table2"][key] = [None] * 7
             out["issues"].append(("row_missing", f"table2.{key}"))
         else:
@@ -564,20 +670,39 @@ def render_text(report: dict[str, Any], layout: str = "tabs", **drift: Any) -> s
 
     ``tabs``: a table row per line, every grid slot separated by a TAB (jinxiang-kjj-2023.txt);
     ``cells``: one cell per line prefixed by a TAB, a blank line after each row, vertical
-    continuations as empty cells, Word bookmarks kept (qingzhou-kjj-2024.txt).
+    continuations as empty cells, Word bookmarks kept (qingzhou-kjj-2024.txt);
+    ``markdown``: what PDF-to-Markdown converters write: ``#`` headings and ``| a | b |`` table
+    rows under a ``|---|`` line, merged slots as empty cells, a label spanning columns split
+    across two of them, ``<br>`` for a line break inside a cell.
+
+    ``wrapped_rows`` (``tabs`` only): a row label of 8+ characters on two lines of its own,
+    its numbers alone on the next line, as PDF text dumps wrap a table.
     """
     mode = layout
-    if mode not in ("tabs", "cells"):
-        raise ValueError(f"layout must be 'tabs' or 'cells', not {mode!r}")
+    if mode not in ("tabs", "cells", "markdown"):
+        raise ValueError(f"layout must be 'tabs', 'cells' or 'markdown', not {mode!r}")
+    wrapped = drift.get("wrapped_rows")
     lines: list[str] = []
     for kind, val in build_layout(report, **drift):
         if kind != "table":
-            lines += [val, ""] if mode == "tabs" else [val]
+            if mode == "markdown":
+                val = {"title": "# ", "h": "## "}.get(kind, "") + val
+            lines += [val, ""] if mode in ("tabs", "markdown") else [val]
             continue
         t: Table = val
+        if mode == "markdown":
+            lines += _markdown_table(t) + [""]
+            continue
         grid = t.grid()
         if mode == "tabs":
-            for row in grid:
+            starts = t.starts()
+            for r, row in enumerate(grid):
+                labels = [x for c, x in enumerate(row) if x is not None and starts[(r, c)].head]
+                values = [x for c, x in enumerate(row) if x is not None and not starts[(r, c)].head]
+                label = "".join(labels).replace("\n", "")
+                if wrapped and len(label) >= 8 and len(values) >= 2:
+                    lines += [label[: len(label) // 2], label[len(label) // 2 :], "\t".join(values)]
+                    continue
                 lines.append("\t".join((x or "").replace("\n", "") for x in row))
             lines.append("")
             continue
@@ -592,6 +717,21 @@ def render_text(report: dict[str, Any], layout: str = "tabs", **drift: Any) -> s
             lines.append("")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def _markdown_table(t: Table) -> list[str]:
+    """A table as ``| … |`` rows: a heading cell spanning columns split over two of them (as
+    converters cut merged cells), other merged slots empty."""
+    grid: list[list[str]] = [[""] * t.ncols for _ in range(t.nrows)]
+    for c in t.cells:
+        text = c.text.replace("\n", "<br>")
+        if c.head and c.colspan > 1 and len(text) >= 4 and "<br>" not in text:
+            half = len(text) // 2
+            grid[c.row][c.col], grid[c.row][c.col + 1] = text[:half], text[half:]
+        else:
+            grid[c.row][c.col] = text
+    rows = ["| " + " | ".join(row) + " |" for row in grid]
+    return rows[:1] + ["|" + "---|" * t.ncols] + rows[1:]
 
 
 # -- DOCX --------------------------------------------------------------------------------------
@@ -730,11 +870,17 @@ def render_pdf(report: dict[str, Any], **drift: Any) -> bytes:
     cell_st = ParagraphStyle("cell", fontName=font, fontSize=7.5, leading=9, wordWrap="CJK", alignment=1)
     width = A4[0] - 2 * 50
     story: list[Any] = []
+    spaced = drift.get("spaced_digits")
     for kind, val in build_layout(report, **drift):
         if kind == "table":
             t: Table = val
             grid = [
-                [Paragraph(html.escape(x or "").replace("\n", "<br/>"), cell_st) for x in row]
+                [
+                    _spread(x, font, cell_st.fontSize, 1.5)
+                    if spaced and x and _SPACED.match(x)
+                    else Paragraph(html.escape(x or "").replace("\n", "<br/>"), cell_st)
+                    for x in row
+                ]
                 for row in t.grid()
             ]
             total = sum(t.widths)
@@ -759,6 +905,33 @@ def render_pdf(report: dict[str, Any], **drift: Any) -> bytes:
     )
     doc.build(story)
     return buf.getvalue()
+
+
+_SPACED = re.compile(r"^\s*\d( \d)+\s*$")
+
+
+def _spread(text: str, font: str, size: float, pad: float) -> Any:
+    """A cell's digits spread over its width (分散对齐), each drawn as its own glyph run, the
+    outer ones reaching just over the cell's ruling lines as in a narrow Word cell."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import Flowable
+
+    digits = text.split()
+    over = pad + 0.6  # from the text box edge to just past the ruling line
+
+    class Spread(Flowable):
+        def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+            self.width = avail_width
+            return avail_width, size + 2
+
+        def draw(self) -> None:
+            glyph = stringWidth("0", font, size)
+            step = (self.width + 2 * over - glyph) / max(1, len(digits) - 1)
+            self.canv.setFont(font, size)
+            for i, ch in enumerate(digits):
+                self.canv.drawString(i * step - over, 2, ch)
+
+    return Spread()
 
 
 def render_scanned_pdf(
@@ -876,6 +1049,7 @@ def write_all(report: dict[str, Any], directory: Path, stem: str = "report", **d
         "pdf": (render_pdf(report, **drift), "pdf"),
         "tabs": (render_text(report, "tabs", **drift).encode(), "txt"),
         "cells": (render_text(report, "cells", **drift).encode(), "cells.txt"),
+        "markdown": (render_text(report, "markdown", **drift).encode(), "md"),
     }
     paths = {}
     for k, (data, ext) in out.items():

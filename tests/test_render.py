@@ -94,6 +94,26 @@ def test_drift_options_change_the_output(rep):
         render.render_text(rep, "tabs", typo=True)
 
 
+def test_layout_drift_options(rep):
+    def tables(html: str) -> int:
+        return len(lxml.html.fragment_fromstring(html, create_parent="div").xpath("//table"))
+
+    assert tables(render.render_html_fragment(rep, table3_layout="split")) == 5
+    stacked = render.render_html_fragment(rep, table3_layout="stacked")
+    assert tables(stacked) == 3 and "（三）行政诉讼（复议后起诉）" in stacked
+    lines = render.render_text(rep, "tabs", table1_items_as_text="after").split("\n")
+    assert f"行政许可 {rep['table1']['licensing']}" in lines
+    assert not any(line.startswith("行政许可\t") for line in lines)
+    md = render.render_text(rep, "markdown")
+    assert "\n| 行政 | 复议 |" in md and "|---|---|" in md and "## 一、总体情况" in md
+    assert "（六）其他处理\t\t" in render.render_text(rep, "tabs", trial_other_row=True)
+    assert "其他处埋" in render.render_text(rep, "tabs", ocr_misreads=True)
+    with pytest.raises(ValueError, match="table3_layout"):
+        render.render_text(rep, "tabs", table3_layout="columns")
+    with pytest.raises(ValueError, match="table1_items_as_text"):
+        render.render_text(rep, "tabs", table1_items_as_text="middle")
+
+
 def test_expected_nulls_what_drift_blanks(rep):
     exp = render.expected(
         rep, zero_as="/", drop_rows=["table2.rejected_duplicate"], blank_cells=["table1.penalty"]

@@ -25,6 +25,11 @@ DRIFT_CHOICES = [
     {"drop_rows": ["table1.fees_10k_yuan"]},
     {"blank_cells": ["table2.carried_over.natural_person", "table1.coercion"]},
     {"sign_off": True},
+    # Layouts of real reports (issue 10).
+    {"spaced_digits": True, "table3_layout": "split"},
+    {"table1_items_as_text": "after", "ocr_misreads": True},
+    {"wrapped_rows": True, "table3_layout": "stacked", "table1_items_as_text": "before"},
+    {"trial_other_row": True},
 ]
 
 
@@ -48,6 +53,7 @@ RENDER = {
     "html": lambda r, **d: render.render_html_fragment(r, **d).encode(),
     "tabs": lambda r, **d: render.render_text(r, "tabs", **d).encode(),
     "cells": lambda r, **d: render.render_text(r, "cells", **d).encode(),
+    "markdown": lambda r, **d: render.render_text(r, "markdown", **d).encode(),
     "docx": render.render_docx,
     "pdf": render.render_pdf,
 }
@@ -88,7 +94,7 @@ def test_corpus_300_reports():
     rng = random.Random(7)
     failures, per_fmt, t0 = [], {}, time.perf_counter()
     for i, rep in enumerate(reps):
-        fmt = ("html", "tabs", "cells", "docx")[i % 4]
+        fmt = ("html", "tabs", "cells", "markdown", "docx")[i % 5]
         drift = rng.choice(DRIFT_CHOICES)
         t = time.perf_counter()
         failures += _check(rep, fmt, drift)

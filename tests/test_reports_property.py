@@ -55,6 +55,7 @@ FORMATS = {
     "docx": render.render_docx,
     "tabs": lambda r, **d: render.render_text(r, "tabs", **d).encode(),
     "cells": lambda r, **d: render.render_text(r, "cells", **d).encode(),
+    "markdown": lambda r, **d: render.render_text(r, "markdown", **d).encode(),
 }
 DRIFT = st.fixed_dictionaries(
     {},
@@ -65,6 +66,12 @@ DRIFT = st.fixed_dictionaries(
         "padded_numbers": st.booleans(),
         "stray_chars": st.booleans(),
         "money_unit": st.sampled_from(["万元", "元"]),
+        # Layouts of real reports (issue 10): none of them changes what must be read back.
+        "spaced_digits": st.booleans(),
+        "table3_layout": st.sampled_from(["split", "stacked"]),
+        "table1_items_as_text": st.sampled_from(["before", "after"]),
+        "wrapped_rows": st.booleans(),
+        "ocr_misreads": st.booleans(),
     },
 )
 
