@@ -133,7 +133,7 @@ SCHEMA = {
         "ocr?": bool,
         # Bounds on reading one document (reports.limits.Limits, where the defaults are explained).
         "max_xml_mb?": (int, float),
-        "max_html_mb?": (int, float),
+        "max_text_mb?": (int, float),
         "max_ocr_megapixels?": (int, float),
         "max_rulings?": int,
         "max_table_cells?": int,
@@ -182,7 +182,7 @@ DEFAULTS: dict[str, Any] = {
         "max_file_mb": 50,
         "ocr": True,
         "max_xml_mb": 40,
-        "max_html_mb": 8,
+        "max_text_mb": 8,
         "max_ocr_megapixels": 3,
         "max_rulings": 1500,
         "max_table_cells": 5000,

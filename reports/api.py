@@ -67,14 +67,15 @@ def _read(data: bytes, content_type: str | None, limits: Limits) -> Doc:
         doc = read_docx(read_office.to_docx(data, ".doc" if kind == "ole" else ".rtf"), limits)
         doc.fmt = kind
         return doc
+    if kind in ("html", "text") and len(data) > limits.max_text_bytes:
+        # A page tree and its walk cost ~80x the markup in memory, text lines ~30x the text.
+        raise LimitError(
+            f"{kind.upper() if kind == 'html' else 'text'} is {len(data)} bytes, over the "
+            f"{limits.max_text_bytes}-byte bound (parse.max_text_mb)"
+        )
     if kind == "html":
         from reports.read_html import read_html
 
-        if len(data) > limits.max_html_bytes:
-            # The page tree and its walk cost ~80x the markup in memory.
-            raise LimitError(
-                f"HTML is {len(data)} bytes, over the {limits.max_html_bytes}-byte bound (parse.max_html_mb)"
-            )
         charset = None
         if content_type and "charset=" in content_type:
             charset = content_type.split("charset=")[-1].split(";")[0].strip()

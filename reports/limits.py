@@ -22,7 +22,7 @@ MB = 2**20
 class Limits:
     max_bytes: int = 50 * MB  # parse.max_file_mb: the file itself, checked before reading it
     max_xml_bytes: int = 40 * MB  # parse.max_xml_mb: an archive's XML parts, unpacked
-    max_html_bytes: int = 8 * MB  # parse.max_html_mb: an HTML page
+    max_text_bytes: int = 8 * MB  # parse.max_text_mb: an HTML page or a text file
     max_ocr_pixels: int = (
         3_000_000  # parse.max_ocr_megapixels: one page rendered for OCR (A4 at 150 dpi is 2.2)
     )
@@ -38,7 +38,7 @@ class Limits:
         keys = {
             "max_file_mb": ("max_bytes", lambda v: int(float(v) * MB)),
             "max_xml_mb": ("max_xml_bytes", lambda v: int(float(v) * MB)),
-            "max_html_mb": ("max_html_bytes", lambda v: int(float(v) * MB)),
+            "max_text_mb": ("max_text_bytes", lambda v: int(float(v) * MB)),
             "max_ocr_megapixels": ("max_ocr_pixels", lambda v: int(float(v) * 1_000_000)),
             "max_rulings": ("max_rulings", int),
             "max_table_cells": ("max_cells", int),

@@ -95,11 +95,17 @@ def test_docx_under_the_xml_bound_is_read():
     assert (got["agency"], got["template"]) == ("青山县教育局", "2021")
 
 
-def test_html_over_the_bound_is_refused():
-    page = make.p_lines_html()
-    with pytest.raises(reports.LimitError, match=r"parse\.max_html_mb"):
-        reports.parse_bytes(page, limits=reports.Limits(max_html_bytes=len(page) - 1))
-    assert reports.parse_bytes(page, limits=reports.Limits(max_html_bytes=len(page)))["year"] == 2023
+@pytest.mark.parametrize("data", [make.p_lines_html(), make.big_text(100_000)], ids=["html", "text"])
+def test_html_and_text_over_the_bound_are_refused(data):
+    with pytest.raises(reports.LimitError, match=r"parse\.max_text_mb"):
+        reports.parse_bytes(data, limits=reports.Limits(max_text_bytes=len(data) - 1))
+    assert reports.parse_bytes(data, limits=reports.Limits(max_text_bytes=len(data)))["year"] == 2023
+
+
+def test_a_text_file_of_cells_over_the_default_bound_is_refused():
+    data = b"\t1\n" * (9 * 2**20 // 3)  # 30x its size in memory as lines: 1.6 GB at 50 MB
+    with pytest.raises(reports.LimitError, match=r"text is 9437184 bytes, over the 8388608-byte bound"):
+        reports.parse_bytes(data)
 
 
 def test_a_poster_sized_page_is_rendered_within_the_pixel_bound():
@@ -231,3 +237,13 @@ def test_isolated_parser_is_killed_over_its_memory_bound_and_restarts():
         assert (got["agency"], got["year"]) == ("青山县教育局", 2023)
         with pytest.raises(reports.ParseError, match="empty document"):
             parser.parse_bytes(b"")
+
+
+def test_config_defaults_are_the_parser_defaults_and_every_key_is_read():
+    from crawler.config import DEFAULTS, SCHEMA
+
+    assert reports.Limits.from_config(DEFAULTS["parse"]) == reports.Limits()
+    keys = {k.rstrip("?") for k in SCHEMA["parse?"]}
+    assert keys == set(DEFAULTS["parse"])
+    changed = reports.Limits.from_config({k: 1 for k in keys} | {"ocr": False})
+    assert all(getattr(changed, f) != getattr(reports.Limits(), f) for f in vars(changed))
