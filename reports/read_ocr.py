@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
+import warnings
 
 from reports.doc import Doc
 from reports.errors import ParseError
@@ -148,7 +149,9 @@ def read_image(data: bytes, limits: Limits | None = None) -> Doc:
     limits = limits or Limits()
     _check_ocr(limits)
     try:
-        img = Image.open(io.BytesIO(data))  # reads the header only
+        with warnings.catch_warnings():  # the pixel bound below is tighter than Pillow's warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))  # reads the header only
         if img.width * img.height > limits.max_ocr_pixels:
             raise LimitError(
                 f"image is {img.width}x{img.height} pixels, over the {limits.max_ocr_pixels}-pixel "
