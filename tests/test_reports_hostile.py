@@ -247,3 +247,35 @@ def test_config_defaults_are_the_parser_defaults_and_every_key_is_read():
     assert keys == set(DEFAULTS["parse"])
     changed = reports.Limits.from_config({k: 1 for k in keys} | {"ocr": False})
     assert all(getattr(changed, f) != getattr(reports.Limits(), f) for f in vars(changed))
+
+
+def test_parse_stored_saves_an_over_budget_document_as_an_error_and_parses_the_rest(tmp_path):
+    from crawler.config import parse_config
+    from crawler.parse_stored import parse_stored
+    from storage import Fetched, Store
+
+    config = parse_config(
+        "storage:\n  path: n.db\nparse:\n  timeout: 2\nsources:\n"
+        "  - id: src\n    name: 青山县人民政府\n    start_url: http://127.0.0.1:9/\n",
+        tmp_path / "config.yaml",
+    )
+    bodies = {
+        "http://127.0.0.1:9/slow.pdf": (make.many_pages_pdf(200), "application/pdf"),
+        "http://127.0.0.1:9/bomb.docx": (make.docx_xml_bomb(48 * 2**20), "application/octet-stream"),
+        "http://127.0.0.1:9/report.html": (make.p_lines_html(), "text/html"),
+    }
+    with Store(tmp_path / "n.db") as store:
+        store.upsert_source("src", "青山县人民政府", "http://127.0.0.1:9/", "trs", {})
+        for url, (body, ctype) in bodies.items():
+            store.record_fetch(Fetched(source_id="src", url=url, body=body, content_type=ctype))
+        stats = parse_stored(store, config)
+        rows = {
+            r["url"]: r
+            for r in store.db.query(
+                "SELECT d.url, r.* FROM reports r JOIN documents d ON d.id = r.document_id"
+            )
+        }
+    assert (stats.parsed, stats.reports, stats.not_reports, stats.errors) == (3, 1, 2, 0)
+    assert rows["http://127.0.0.1:9/slow.pdf"]["error"] == "parsing took longer than 2 s (parse.timeout)"
+    assert "parse.max_xml_mb" in rows["http://127.0.0.1:9/bomb.docx"]["error"]
+    assert rows["http://127.0.0.1:9/report.html"]["agency"] == "青山县教育局"
