@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,14 @@ _POLL = 0.05  # seconds between checks of the child's memory
 
 
 def _serve(conn, limits: Limits) -> None:
-    """The child: parse each (kind, payload, kwargs) request, answer (status, value)."""
+    """The child: parse each (kind, payload, kwargs) request, answer (status, value); it ends
+    when the parent closes the pipe or goes away."""
+    import signal
+
     from reports.api import parse_bytes, parse_file
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     while True:
         try:
             kind, payload, kwargs = conn.recv()
@@ -51,7 +57,17 @@ def _serve(conn, limits: Limits) -> None:
             answer = ("limit", "ran out of memory")
         except Exception as e:  # a parser bug: reported for this document, the child goes on
             answer = ("failure", f"parser failed: {type(e).__name__}: {e}")
-        conn.send(answer)
+        try:
+            conn.send(answer)
+        except OSError:  # the parent is gone
+            return
+
+
+def _exit_with(parent: int) -> None:
+    """End this child when its parent is gone (killed: it can no longer stop us itself)."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _rss(pid: int) -> int:

@@ -222,9 +222,9 @@ def test_cli_a_document_over_the_time_budget_is_an_error_and_the_next_is_parsed(
     slow.write_bytes(make.many_pages_pdf(200))
     good = tmp_path / "good.html"
     good.write_bytes(make.p_lines_html())
-    code, lines, _ = _nianbao_parse(tmp_path, "--timeout", "2", str(slow), str(good))
+    code, lines, _ = _nianbao_parse(tmp_path, "--timeout", "4", str(slow), str(good))
     assert code == 1
-    assert lines[0] == {"path": str(slow), "error": "parsing took longer than 2 s (parse.timeout)"}
+    assert lines[0] == {"path": str(slow), "error": "parsing took longer than 4 s (parse.timeout)"}
     assert (lines[1]["agency"], lines[1]["year"]) == ("青山县教育局", 2023)
 
 
@@ -255,7 +255,7 @@ def test_parse_stored_saves_an_over_budget_document_as_an_error_and_parses_the_r
     from storage import Fetched, Store
 
     config = parse_config(
-        "storage:\n  path: n.db\nparse:\n  timeout: 2\nsources:\n"
+        "storage:\n  path: n.db\nparse:\n  timeout: 4\nsources:\n"
         "  - id: src\n    name: 青山县人民政府\n    start_url: http://127.0.0.1:9/\n",
         tmp_path / "config.yaml",
     )
@@ -276,6 +276,6 @@ def test_parse_stored_saves_an_over_budget_document_as_an_error_and_parses_the_r
             )
         }
     assert (stats.parsed, stats.reports, stats.not_reports, stats.errors) == (3, 1, 2, 0)
-    assert rows["http://127.0.0.1:9/slow.pdf"]["error"] == "parsing took longer than 2 s (parse.timeout)"
+    assert rows["http://127.0.0.1:9/slow.pdf"]["error"] == "parsing took longer than 4 s (parse.timeout)"
     assert "parse.max_xml_mb" in rows["http://127.0.0.1:9/bomb.docx"]["error"]
     assert rows["http://127.0.0.1:9/report.html"]["agency"] == "青山县教育局"
