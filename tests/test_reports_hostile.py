@@ -279,3 +279,12 @@ def test_parse_stored_saves_an_over_budget_document_as_an_error_and_parses_the_r
     assert rows["http://127.0.0.1:9/slow.pdf"]["error"] == "parsing took longer than 4 s (parse.timeout)"
     assert "parse.max_xml_mb" in rows["http://127.0.0.1:9/bomb.docx"]["error"]
     assert rows["http://127.0.0.1:9/report.html"]["agency"] == "青山县教育局"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_text_with_a_bom(text_report, encoding):
+    data = ("\ufeff" if encoding == "utf-16-be" else "") + text_report
+    raw = data.encode(encoding)
+    assert raw[:2] in (b"\xff\xfe", b"\xfe\xff") and sniff(raw) == "text"
+    got = reports.parse_bytes(raw)
+    assert (got["agency"], got["year"], got["template"]) == ("青山县教育局", 2023, "2021")
