@@ -20,12 +20,13 @@ MB = 2**20
 
 @dataclass(frozen=True)
 class Limits:
+    """Bounds on one document; each field names its config key."""
+
     max_bytes: int = 50 * MB  # parse.max_file_mb: the file itself, checked before reading it
     max_xml_bytes: int = 40 * MB  # parse.max_xml_mb: an archive's XML parts, unpacked
     max_text_bytes: int = 8 * MB  # parse.max_text_mb: an HTML page or a text file
-    max_ocr_pixels: int = (
-        3_000_000  # parse.max_ocr_megapixels: one page rendered for OCR (A4 at 150 dpi is 2.2)
-    )
+    # A4 at 150 dpi is 2.2 MP; a larger page is rendered at a lower resolution.
+    max_ocr_pixels: int = 3_000_000  # parse.max_ocr_megapixels: one page rendered for OCR
     max_rulings: int = 1500  # parse.max_rulings: ruling-line segments on one PDF page
     max_cells: int = 5000  # parse.max_table_cells: grid cells of one ruled table
     seconds: float = 300.0  # parse.timeout: wall time for one document (child process)
