@@ -83,29 +83,43 @@ def cmd_parse(args: argparse.Namespace) -> int:
         return 0
     if not args.paths:
         raise UsageError("give the files to parse (PATH...), or --stored to parse what crawls stored")
-    from reports import ParseError, format_table, parse_bytes
+    from reports import Isolated, ParseError, ParserFailure, format_table
 
-    max_bytes = int(args.max_mb * 2**20)
+    limits = _parse_limits(args)
     failed = False
-    for path in args.paths:
-        try:
-            data = Path(path).read_bytes()
-            if len(data) > max_bytes:
-                raise ParseError(f"file is {len(data)} bytes, over the {args.max_mb:g} MB cap (--max-mb)")
-            report = parse_bytes(data, max_bytes=max_bytes)
-        except (OSError, ParseError) as exc:
-            failed = True
-            message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    with Isolated(limits) as parser:  # a child process: time and memory bounded per file
+        for path in args.paths:
+            try:
+                report = parser.parse_file(path)
+            except (ParseError, ParserFailure) as exc:
+                failed = True
+                if args.format == "json":
+                    print(json.dumps({"path": path, "error": str(exc)}, ensure_ascii=False), flush=True)
+                else:
+                    print(f"== {path}\nerror: {exc}\n", flush=True)
+                continue
             if args.format == "json":
-                print(json.dumps({"path": path, "error": message}, ensure_ascii=False), flush=True)
+                print(json.dumps({"path": path, **report}, ensure_ascii=False), flush=True)
             else:
-                print(f"== {path}\nerror: {message}\n", flush=True)
-            continue
-        if args.format == "json":
-            print(json.dumps({"path": path, **report}, ensure_ascii=False), flush=True)
-        else:
-            print(f"== {path}\n{format_table(report)}\n", flush=True)
+                print(f"== {path}\n{format_table(report)}\n", flush=True)
     return 1 if failed else 0
+
+
+def _parse_limits(args: argparse.Namespace):
+    """The parser's bounds: the config's ``parse:`` section (when there is a config), then flags."""
+    import dataclasses
+
+    from reports import Limits
+
+    explicit = getattr(args, "config", None)
+    limits = Limits()
+    if explicit or Path(DEFAULT_CONFIG).exists():
+        limits = Limits.from_config(_config(args).section("parse"))
+    if args.max_mb is not None:
+        limits = dataclasses.replace(limits, max_bytes=int(args.max_mb * 2**20))
+    if args.timeout is not None:
+        limits = dataclasses.replace(limits, seconds=args.timeout)
+    return limits
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
@@ -258,7 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--stored", action="store_true", help="parse the stored versions not parsed yet")
     p.add_argument("--source", metavar="ID", help="with --stored: only this source")
-    p.add_argument("--max-mb", type=float, default=50.0, help="refuse files larger than this (default: 50)")
+    p.add_argument(
+        "--max-mb", type=float, help="refuse files larger than this (default: parse.max_file_mb, 50)"
+    )
+    p.add_argument(
+        "--timeout", type=float, metavar="S", help="seconds per file at most (default: parse.timeout, 300)"
+    )
 
     p = add("monitor", cmd_monitor, "Status of every expected report as of a date; optionally send alerts.")
     p.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="the date to judge by (default: today)")

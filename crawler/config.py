@@ -198,7 +198,18 @@ SCHEMA = {
     },
     "alerts?": {"smtp?": SMTP, "groups?": ("list", ALERT_GROUP)},
     "serve?": {"host?": str, "port?": int, "token_env?": str},
-    "parse?": {"max_file_mb?": (int, float), "ocr?": bool},
+    "parse?": {
+        "max_file_mb?": (int, float),
+        "ocr?": bool,
+        # Bounds on reading one document (reports.limits.Limits, where the defaults are explained).
+        "max_xml_mb?": (int, float),
+        "max_text_mb?": (int, float),
+        "max_ocr_megapixels?": (int, float),
+        "max_rulings?": int,
+        "max_table_cells?": int,
+        "timeout?": (int, float),
+        "max_memory_mb?": (int, float),
+    },
     "sources": ("list", SOURCE),
 }
 
@@ -240,7 +251,17 @@ DEFAULTS: dict[str, Any] = {
     },
     "alerts": {"groups": []},
     "serve": {"host": "127.0.0.1", "port": 8080, "token_env": "NIANBAO_TOKEN"},
-    "parse": {"max_file_mb": 50, "ocr": True},
+    "parse": {
+        "max_file_mb": 50,
+        "ocr": True,
+        "max_xml_mb": 40,
+        "max_text_mb": 8,
+        "max_ocr_megapixels": 3,
+        "max_rulings": 1500,
+        "max_table_cells": 5000,
+        "timeout": 300,
+        "max_memory_mb": 1024,
+    },
 }
 
 

@@ -1,7 +1,9 @@
 """The parse step: read every stored version not yet parsed by this parser version.
 
 Re-running it does nothing new (idempotent per version and parser version); a new parser
-version re-reads everything, keeping the older parses beside the new ones.
+version re-reads everything, keeping the older parses beside the new ones.  Documents are
+parsed in a child process under the ``parse:`` config bounds (reports.Isolated): one over its
+time or memory budget is saved as an error and the next one is parsed.
 """
 
 from __future__ import annotations
@@ -23,10 +25,15 @@ class ParseStats:
 
 def parse_stored(store: Store, config: Config, source_id: str | None = None) -> ParseStats:
     """Parse the stored versions that lack a report row from the current parser."""
-    from reports import PARSER_VERSION, ParseError, parse_bytes
+    from reports import Isolated, Limits
 
-    max_bytes = int(float(config.section("parse")["max_file_mb"]) * 2**20)
-    ocr = bool(config.section("parse")["ocr"])
+    with Isolated(Limits.from_config(config.section("parse"))) as parser:
+        return _parse_versions(store, parser, source_id)
+
+
+def _parse_versions(store: Store, parser, source_id: str | None) -> ParseStats:
+    from reports import PARSER_VERSION, ParseError, ParserFailure
+
     stats = ParseStats()
     for row in list(store.versions_to_parse(PARSER_VERSION, source_id)):
         body = store.version_body(row["version_id"])
@@ -39,20 +46,13 @@ def parse_stored(store: Store, config: Config, source_id: str | None = None) -> 
         )
         stats.parsed += 1
         try:
-            report = parse_bytes(
-                body,
-                content_type=row["content_type"],
-                url=row["url"],
-                meta=meta,
-                max_bytes=max_bytes,
-                ocr=ocr,
-            )
+            report = parser.parse_bytes(body, content_type=row["content_type"], url=row["url"], meta=meta)
         except ParseError as exc:
             store.save_report(row["version_id"], PARSER_VERSION, None, error=str(exc))
             stats.not_reports += 1
             continue
-        except Exception as exc:  # a parser bug must not stop the other documents
-            store.save_report(row["version_id"], PARSER_VERSION, None, error=f"parser failed: {exc!r}")
+        except ParserFailure as exc:  # a parser bug or crash must not stop the other documents
+            store.save_report(row["version_id"], PARSER_VERSION, None, error=str(exc))
             stats.errors += 1
             continue
         # The page's own dates (PubDate meta, 发布日期 line, list date) outrank a date written at

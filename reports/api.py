@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
 from reports import about, checks, template
 from reports.doc import Doc
 from reports.errors import ParseError
+from reports.limits import LimitError, Limits
 from reports.model import (
     TABLE2_COLUMN_LABELS,
     TABLE2_ROWS,
@@ -20,17 +23,15 @@ from reports.model import (
 from reports.sniff import sniff
 from reports.text import cjk
 
-PARSER_VERSION = "1.0.0"
-MAX_BYTES = 50 * 2**20
+PARSER_VERSION = "1.1.0"  # agencies and dates from noisy pages, real layouts, bounds
+MAX_BYTES = Limits.max_bytes
 
 
-def read_document(data: bytes, content_type: str | None = None, *, ocr: bool = True) -> Doc:
-    """Any supported format to a Doc (paragraphs and table rows in reading order).
-
-    ``ocr=False``: a scanned PDF or an image raises ParseError instead of being recognised.
-    """
+def read_document(data: bytes, content_type: str | None = None, limits: Limits | None = None) -> Doc:
+    """Any supported format to a Doc (paragraphs and table rows in reading order), within
+    ``limits`` (a document over one of them raises LimitError, a ParseError)."""
     try:
-        return _read(data, content_type, ocr)
+        return _read(data, content_type, limits or Limits())
     except ParseError:
         raise
     except Exception as e:
@@ -39,39 +40,39 @@ def read_document(data: bytes, content_type: str | None = None, *, ocr: bool = T
         raise ParseError(f"cannot read the document (damaged?): {type(e).__name__}: {e}") from e
 
 
-def _read(data: bytes, content_type: str | None, ocr: bool = True) -> Doc:
+def _read(data: bytes, content_type: str | None, limits: Limits) -> Doc:
     kind = sniff(data, content_type)
     if kind == "pdf":
         from reports import read_pdf
 
-        doc = read_pdf.read_pdf_fast(data)
+        doc = read_pdf.read_pdf_fast(data, limits)
         text = "".join(doc.paragraphs()) + "".join(c or "" for r in doc.rows() for c in r)
         if read_pdf.looks_scanned(text, doc.meta.get("pages", 1)):
             from reports.read_ocr import read_scanned_pdf
 
             if not read_pdf.has_images(data):
                 raise ParseError("PDF has no readable text layer and no page images to OCR")
-            if not ocr:
-                raise ParseError("PDF has no readable text layer and OCR is off (parse.ocr: false)")
-            return read_scanned_pdf(data)
+            return read_scanned_pdf(data, limits=limits)
         return doc
-    if kind == "docx":
+    if kind in ("docx", "zip"):  # a zip whose Word parts come late in the archive is still a DOCX
         from reports.read_docx import read_docx
 
-        return read_docx(data)
-    if kind == "zip":  # a zip whose Word parts come late in the archive is still a DOCX
-        from reports.read_docx import read_docx
-
-        return read_docx(data)  # raises for a zip that is not a Word document
+        return read_docx(data, limits)  # raises for a zip that is not a Word document
     if kind in ("ole", "rtf"):
         from reports import read_office
         from reports.read_docx import read_docx
 
         if kind == "ole":
             read_office.check_ole(data)
-        doc = read_docx(read_office.to_docx(data, ".doc" if kind == "ole" else ".rtf"))
+        doc = read_docx(read_office.to_docx(data, ".doc" if kind == "ole" else ".rtf"), limits)
         doc.fmt = kind
         return doc
+    if kind in ("html", "text") and len(data) > limits.max_text_bytes:
+        # A page tree and its walk cost ~80x the markup in memory, text lines ~30x the text.
+        raise LimitError(
+            f"{kind.upper() if kind == 'html' else 'text'} is {len(data)} bytes, over the "
+            f"{limits.max_text_bytes}-byte bound (parse.max_text_mb)"
+        )
     if kind == "html":
         from reports.read_html import read_html
 
@@ -84,11 +85,9 @@ def _read(data: bytes, content_type: str | None, ocr: bool = True) -> Doc:
 
         return read_text(data)
     if kind == "image":
-        if not ocr:
-            raise ParseError("an image can only be read by OCR, and OCR is off (parse.ocr: false)")
         from reports.read_ocr import read_image
 
-        return read_image(data)
+        return read_image(data, limits)
     raise ParseError(f"not a report document: unrecognised binary content (starts {data[:8]!r})")
 
 
@@ -153,21 +152,24 @@ def parse_bytes(
     content_type: str | None = None,
     url: str | None = None,
     meta: dict | None = None,
-    max_bytes: int = MAX_BYTES,
-    ocr: bool = True,
+    max_bytes: int | None = None,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
     """Read a report document of any supported format into the data model.
 
     The format is sniffed from the content.  ``meta`` carries what the crawler knows about the
-    page (title, published_at, date_source, list_date, site_name, content_source).
-    Raises ParseError for input that is not a readable report document; with ``ocr=False``, also
-    for a scanned PDF or an image.
+    page (title, published_at, date_source, list_date, site_name, content_source).  ``limits``
+    bounds the cost of reading (``max_bytes`` overrides its file size).  Raises ParseError for
+    input that is not a readable report document, LimitError (a ParseError) for one over a bound.
+    Wall time and memory are bounded from outside, by parsing in a child process
+    (reports.isolate).
     """
+    limits = _limits(limits, max_bytes)
     if data is None or len(data) == 0:
         raise ParseError("empty document (0 bytes)")
-    if len(data) > max_bytes:
-        raise ParseError(f"document is {len(data)} bytes, over the {max_bytes}-byte cap")
-    doc = read_document(bytes(data), content_type, ocr=ocr)
+    if len(data) > limits.max_bytes:
+        raise LimitError(f"document is {len(data)} bytes, over the {limits.max_bytes}-byte cap")
+    doc = read_document(bytes(data), content_type, limits)
     try:
         report = parse_doc(doc, meta)
     except ParseError:
@@ -180,7 +182,7 @@ def parse_bytes(
         from reports.read_pdf import read_pdf_text
 
         try:
-            slow = read_pdf_text(bytes(data))
+            slow = read_pdf_text(bytes(data), limits)
         except ParseError:
             raise
         except Exception as e:
@@ -189,18 +191,32 @@ def parse_bytes(
     return report
 
 
-def parse_file(path: str | Path, **kwargs: Any) -> dict[str, Any]:
-    """parse_bytes on a file's content (the name and extension are not trusted)."""
+def _limits(limits: Limits | None, max_bytes: int | None) -> Limits:
+    limits = limits or Limits()
+    return limits if max_bytes is None else dataclasses.replace(limits, max_bytes=max_bytes)
+
+
+def read_file(path: str | Path, max_bytes: int = MAX_BYTES) -> bytes:
+    """A file's bytes, its size checked with stat before reading (a file over the cap is never
+    read into memory); at most ``max_bytes`` are read even if the file grows meanwhile."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-        cap = kwargs.get("max_bytes", MAX_BYTES)
-        if size > cap:
-            raise ParseError(f"document is {size} bytes, over the {cap}-byte cap")
-        data = p.read_bytes()
+        with p.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > max_bytes:
+                raise LimitError(f"{p} is {size} bytes, over the {max_bytes}-byte cap (parse.max_file_mb)")
+            data = f.read(max_bytes + 1)
     except OSError as e:
         raise ParseError(f"cannot read {p}: {e.strerror or e}") from e
-    return parse_bytes(data, **kwargs)
+    if len(data) > max_bytes:
+        raise LimitError(f"{p} is over the {max_bytes}-byte cap (parse.max_file_mb)")
+    return data
+
+
+def parse_file(path: str | Path, **kwargs: Any) -> dict[str, Any]:
+    """parse_bytes on a file's content (the name and extension are not trusted)."""
+    limits = _limits(kwargs.get("limits"), kwargs.get("max_bytes"))
+    return parse_bytes(read_file(path, limits.max_bytes), **kwargs)
 
 
 def _v(x: Any) -> str:

@@ -15,15 +15,18 @@ from lxml import etree
 
 from reports.doc import Doc
 from reports.errors import ParseError
+from reports.limits import LimitError, Limits
 
-# A report DOCX unpacks to a few MB; anything far beyond is a zip bomb.
+# A report DOCX unpacks to a few MB; anything far beyond is a zip bomb.  The XML parts are
+# bounded more tightly (Limits.max_xml_bytes): a tree costs ~20x its XML in memory.
 MAX_UNPACKED = 300 * 2**20
 MAX_RATIO = 200
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
-def check_zip(data: bytes) -> zipfile.ZipFile:
-    """Open the zip and refuse corrupt archives, zip bombs and zips that are not Word files."""
+def check_zip(data: bytes, max_xml_bytes: int = Limits.max_xml_bytes) -> zipfile.ZipFile:
+    """Open the zip and refuse corrupt archives, zip bombs, zips that are not Word files and
+    XML parts that unpack to more than ``max_xml_bytes`` in all (as their headers declare)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
@@ -38,6 +41,9 @@ def check_zip(data: bytes) -> zipfile.ZipFile:
     packed = sum(i.compress_size for i in infos) or 1
     if total > MAX_UNPACKED or (total / packed > MAX_RATIO and total > 20 * 2**20):
         raise ParseError(f"DOCX refused as a zip bomb: {total} bytes unpacked from {packed}")
+    xml = sum(i.file_size for i in infos if i.filename.lower().endswith((".xml", ".rels")))
+    if xml > max_xml_bytes:
+        raise LimitError(_xml_message(xml, max_xml_bytes))
     try:
         bad = zf.testzip()  # every member's CRC: a damaged part means a damaged file
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as e:
@@ -98,14 +104,21 @@ def _walk(parent: etree._Element, doc: Doc) -> None:
             _walk(el if tag != f"{W}sdt" else (el.find(f"{W}sdtContent") or el), doc)
 
 
-def read_docx(data: bytes) -> Doc:
-    zf = check_zip(data)
+def _xml_message(size: int, cap: int) -> str:
+    return f"DOCX's XML unpacks to {size} bytes, over the {cap}-byte bound (parse.max_xml_mb)"
+
+
+def read_docx(data: bytes, limits: Limits | None = None) -> Doc:
+    cap = (limits or Limits()).max_xml_bytes
+    zf = check_zip(data, cap)
     try:
-        xml = zf.read("word/document.xml")
+        # Read one byte past the bound: a header that understates the size is not believed.
+        with zf.open("word/document.xml") as f:
+            xml = f.read(cap + 1)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as e:
         raise ParseError(f"corrupt DOCX (cannot unpack word/document.xml): {e}") from e
-    if len(xml) > MAX_UNPACKED:
-        raise ParseError("DOCX refused as a zip bomb: word/document.xml too large")
+    if len(xml) > cap:
+        raise LimitError(_xml_message(len(xml), cap))
     try:
         root = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, huge_tree=True))
     except etree.XMLSyntaxError as e:

@@ -13,6 +13,7 @@ from reports.about import part_of
 from reports.doc import Doc
 from reports.errors import ParseError
 from reports.model import PART_HEADINGS
+from reports.sniff import utf16
 from reports.text import cjk
 
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?\s*([\w-]+)""", re.I)
@@ -69,8 +70,9 @@ def decode(raw: bytes, charset: str | None = None) -> str:
     """Bytes to text: the declared charset, with GB2312/GBK read as GB18030 (a superset)."""
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="replace")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16", errors="replace")
+    wide = utf16(raw)
+    if wide:
+        return raw.decode(wide, errors="replace")
     m = _CHARSET.search(raw[:4096])
     enc = (charset or (m.group(1).decode("ascii", "replace") if m else "")).lower()
     if enc in ("gb2312", "gbk", "gb18030", "x-gbk", "cp936"):
@@ -293,6 +295,7 @@ def read_html(raw: bytes, charset: str | None = None) -> Doc:
     doc.page_text = re.sub(r"[ \t\u00a0\u3000]+", " ", body_el.text_content())
     walker = _Walker()
     walker.walk(body_el)
+    walker.flush()  # text after the last block (a closing line in <body>) ends the last paragraph
     keep: set[int] = set()
     for el in _Zone(walker).elements(_body(body_el), body_el):
         a, b = walker.spans.get(el, (0, 0))  # none in a body inside a table read as rows

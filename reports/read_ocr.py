@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 import threading
+import warnings
 
 from reports.doc import Doc
 from reports.errors import ParseError
+from reports.limits import LimitError, Limits
 from reports.text import is_value, norm
 
 DPI = 150
@@ -87,47 +89,80 @@ def _page_items(boxes: list[tuple[float, float, float, float, str]], doc: Doc) -
             doc.para("".join(b[4] for b in line))
 
 
-def read_images(images: list) -> Doc:
+def _ocr_page(img, doc: Doc) -> None:
     import numpy as np
 
+    res = engine()(np.array(img.convert("RGB")))
+    boxes = []
+    if res is not None and res.boxes is not None:
+        for pts, txt in zip(res.boxes, res.txts, strict=False):
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            boxes.append((min(xs), min(ys), max(xs), max(ys), txt))
+    _page_items(boxes, doc)
+
+
+def read_images(images: list) -> Doc:
     doc = Doc(fmt="ocr")
-    eng = engine()
     for img in images:
-        res = eng(np.array(img.convert("RGB")))
-        boxes = []
-        if res is not None and res.boxes is not None:
-            for pts, txt in zip(res.boxes, res.txts, strict=False):
-                xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-                boxes.append((min(xs), min(ys), max(xs), max(ys), txt))
-        _page_items(boxes, doc)
+        _ocr_page(img, doc)
     return doc
 
 
-def read_scanned_pdf(data: bytes, max_pages: int = 20) -> Doc:
-    """OCR the first ``max_pages`` pages (~5-10 s each on one core; reports are rarely longer)."""
+def render_scale(width: float, height: float, max_pixels: int) -> float:
+    """Pixels per point for a page of ``width`` × ``height`` points: DPI, or less when that
+    would make more than ``max_pixels`` pixels (a poster-sized page is shrunk, not refused)."""
+    scale = DPI / 72
+    area = max(width, 1.0) * max(height, 1.0)
+    if area * scale * scale > max_pixels:
+        scale = (max_pixels / area) ** 0.5
+    return scale
+
+
+def read_scanned_pdf(data: bytes, max_pages: int = 20, limits: Limits | None = None) -> Doc:
+    """OCR the first ``max_pages`` pages (~5-10 s each on one core; reports are rarely longer),
+    one page rendered at a time, each at most ``limits.max_ocr_pixels`` pixels."""
     import pypdfium2 as pdfium
 
+    limits = limits or Limits()
+    _check_ocr(limits)
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as e:
         raise ParseError(f"unreadable PDF: {e}") from e
+    doc = Doc(fmt="ocr")
     try:
-        images = [
-            pdf[i].render(scale=DPI / 72, grayscale=True).to_pil() for i in range(min(len(pdf), max_pages))
-        ]
+        for i in range(min(len(pdf), max_pages)):
+            page = pdf[i]
+            scale = render_scale(*page.get_size(), limits.max_ocr_pixels)
+            img = page.render(scale=scale, grayscale=True).to_pil()
+            page.close()
+            _ocr_page(img, doc)
     finally:
         pdf.close()
-    return read_images(images)
+    return doc
 
 
-def read_image(data: bytes) -> Doc:
+def read_image(data: bytes, limits: Limits | None = None) -> Doc:
+    """OCR an image file; one over ``limits.max_ocr_pixels`` is refused before it is decoded."""
     from PIL import Image, UnidentifiedImageError
 
+    limits = limits or Limits()
+    _check_ocr(limits)
     try:
-        img = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # the pixel bound below is tighter than Pillow's warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))  # reads the header only
+        if img.width * img.height > limits.max_ocr_pixels:
+            raise LimitError(
+                f"image is {img.width}x{img.height} pixels, over the {limits.max_ocr_pixels}-pixel "
+                "bound for OCR (parse.max_ocr_megapixels)"
+            )
         img.load()
-    except (UnidentifiedImageError, OSError) as e:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
         raise ParseError(f"unreadable image: {e}") from e
-    if img.width * img.height > 80_000_000:
-        raise ParseError(f"image too large to OCR ({img.width}x{img.height})")
     return read_images([img])
+
+
+def _check_ocr(limits: Limits) -> None:
+    if not limits.ocr:
+        raise ParseError("a scanned document or image, and OCR is off (parse.ocr: false)")

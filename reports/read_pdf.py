@@ -8,6 +8,7 @@ import re
 
 from reports.doc import Doc
 from reports.errors import ParseError
+from reports.limits import Limits
 
 MAX_PAGES = 200
 
@@ -50,7 +51,7 @@ def _inside(obj: dict, boxes: list[tuple[float, float, float, float]]) -> bool:
     return any(x0 <= cx <= x1 and t <= cy <= b for x0, t, x1, b in boxes)
 
 
-def read_pdf_text(data: bytes) -> Doc:
+def read_pdf_text(data: bytes, limits: Limits | None = None) -> Doc:
     import pdfplumber
     from pdfminer.pdfparser import PDFSyntaxError
 
@@ -62,7 +63,7 @@ def read_pdf_text(data: bytes) -> Doc:
     with pdf:
         for page in pdf.pages[:MAX_PAGES]:
             items: list[tuple[float, str, object]] = []
-            tables = page.find_tables() if (page.rects or page.lines) else []
+            tables = page.find_tables() if _few_rulings(page, limits or Limits(), doc) else []
             boxes = [t.bbox for t in tables]
             for t in tables:
                 rows = t.extract()
@@ -78,7 +79,16 @@ def read_pdf_text(data: bytes) -> Doc:
                         doc.row(row)
                 else:
                     doc.para(val)
+            page.close()  # pdfplumber keeps every page's layout objects otherwise (~5 MB a page)
     return doc
+
+
+def _few_rulings(page, limits: Limits, doc: Doc) -> bool:
+    """Has the pdfplumber page rulings to look for tables in, and not more than the bound?"""
+    n = len(page.lines) + 4 * len(page.rects)
+    if n > limits.max_rulings:
+        doc.meta.setdefault("tables_skipped", []).append(page.page_number)
+    return 0 < n <= limits.max_rulings
 
 
 # -- the fast path: pypdfium2 ruling lines + text in rectangles ---------------------------------
@@ -204,9 +214,36 @@ def _lattice(
     return (xs[0], ys[-1], xs[-1], ys[0]), grid
 
 
-def read_pdf_fast(data: bytes) -> Doc:
+def _bounded(
+    groups: list[tuple[list, list]], limits: Limits, page_no: int, doc: Doc
+) -> list[tuple[list, list]]:
+    """The ruling groups whose grid has at most ``limits.max_cells`` cells: a bigger grid is no
+    report table, and assembling it costs memory and time in its number of cells."""
+    out = []
+    for hs, vs in groups:
+        cells = (len(_cluster([x for *_, x in vs])) - 1) * (len(_cluster([y for *_, y in hs])) - 1)
+        if cells <= limits.max_cells:
+            out.append((hs, vs))
+        else:
+            doc.meta.setdefault("tables_skipped", []).append(page_no)
+    return out
+
+
+def _rulings(page, limits: Limits, page_no: int, doc: Doc) -> tuple[list, list]:
+    """The page's rulings, or none when there are more than ``limits.max_rulings`` of them
+    (grouping them is quadratic in their number; the page's text is still read)."""
+    hs, vs = _segments(page)
+    if len(hs) + len(vs) > limits.max_rulings:
+        doc.meta.setdefault("tables_skipped", []).append(page_no)
+        return [], []
+    return hs, vs
+
+
+def read_pdf_fast(data: bytes, limits: Limits | None = None) -> Doc:
     """Tables from ruling lines (pypdfium2 path objects) and text by rectangle: ~10x faster than
-    pdfplumber on born-digital reports; api falls back to pdfplumber when this finds no tables."""
+    pdfplumber on born-digital reports; api falls back to pdfplumber when this finds no tables.
+    Pages with more rulings or cells than ``limits`` allows are read as text only."""
+    limits = limits or Limits()
     pdf = _open_pdfium(data)
     doc = Doc(fmt="pdf")
     try:
@@ -217,9 +254,9 @@ def read_pdf_fast(data: bytes) -> Doc:
             page = pdf[i]
             width, height = page.get_size()
             textpage = page.get_textpage()
-            tables = _tables(*_segments(page))
-            chars = page_chars(textpage) if tables else []
-            found = [_lattice(h, v, chars) for h, v in tables]
+            groups = _bounded(_tables(*_rulings(page, limits, i + 1, doc)), limits, i + 1, doc)
+            chars = page_chars(textpage) if groups else []
+            found = [_lattice(h, v, chars) for h, v in groups]
             found.sort(key=lambda t: -t[0][3])  # top of the page first
             top = height
             for (_x0, y0, _x1, y1), grid in found:

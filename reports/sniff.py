@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 
 # What sniff() calls a document file (read by the office/PDF readers) and any file at all:
@@ -27,34 +28,56 @@ def sniff(data: bytes, content_type: str | None = None) -> str:
         head[:4] == b"RIFF" and head[8:12] == b"WEBP"
     ):
         return "image"
+    wide = utf16(head)
+    if wide:
+        # Markup and text are judged on the characters, not on the two-byte code units.
+        sample = data[: 2 * _SAMPLE].decode(wide, errors="replace").encode("utf-8")
+        return _text_kind(sample[:2048], sample, content_type)
+    return _text_kind(head, data[:_SAMPLE], content_type)
+
+
+def utf16(data: bytes) -> str | None:
+    """The UTF-16 codec of ``data``: "utf-16" with a byte-order mark, "utf-16-le"/"utf-16-be"
+    when the first code units are mostly ASCII (markup) with their NUL byte on one side; else None."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    n = min(len(data), 1024) // 2 * 2
+    if n < 16:
+        return None
+    even, odd = data[0:n:2].count(0), data[1:n:2].count(0)
+    # A CJK code unit may hold one NUL byte too (U+4E00 is 00 4E), so ask for a clear majority.
+    if odd >= 0.3 * (n // 2) and odd > 4 * even:
+        return "utf-16-le"
+    if even >= 0.3 * (n // 2) and even > 4 * odd:
+        return "utf-16-be"
+    return None
+
+
+_SAMPLE = 65536
+
+
+def _text_kind(head: bytes, sample: bytes, content_type: str | None) -> str:
+    """html | text | unknown for bytes that are not a known binary format."""
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith((b"\xff\xfe", b"\xfe\xff")):
-        stripped = head.decode("utf-16", errors="ignore").encode("utf-8")
     is_html_type = (content_type or "").startswith(("text/html", "application/xhtml"))
     starts_tag = stripped[:1] == b"<"
-    if (_HTML.search(stripped[:1024]) or is_html_type or starts_tag) and _HTML.search(data[:65536]):
+    if (_HTML.search(stripped[:1024]) or is_html_type or starts_tag) and _HTML.search(sample):
         return "html"
-    if _looks_text(data):
+    if _looks_text(sample):
         return "text"
     return "unknown"
 
 
-def _looks_text(data: bytes) -> bool:
-    sample = data[:65536]
-    if b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+def _looks_text(sample: bytes) -> bool:
+    """UTF-8 or GB18030 text with (almost) no control characters.  ``sample`` is a cut of the
+    file: a character split at its end is not an error (the incremental decoder keeps it back)."""
+    if b"\x00" in sample:
         return False
     for enc in ("utf-8", "gb18030"):
         try:
-            text = sample.decode(enc)
+            text = codecs.getincrementaldecoder(enc)().decode(sample, final=False)
         except UnicodeDecodeError:
-            if enc == "utf-8":
-                # A cut multi-byte character at the end of the sample is fine.
-                try:
-                    text = sample[:-3].decode(enc)
-                except UnicodeDecodeError:
-                    continue
-            else:
-                continue
+            continue
         bad = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f")
         return bad <= len(text) * 0.01
     return False
