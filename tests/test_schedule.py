@@ -19,7 +19,7 @@ import pytest
 
 from crawler import schedule
 from crawler.config import load_config
-from crawler.locks import FileLock, LockHeld
+from storage.locks import FileLock, LockHeld
 from crawler.schedule import SeasonalTrigger, source_offset
 
 ROOT = Path(__file__).resolve().parent.parent
