@@ -189,14 +189,18 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_schedule(args: argparse.Namespace) -> int:
     from crawler.schedule import run
 
-    return run(_config(args), list_only=args.list, every=args.every)
+    config = _config(args)
+    _store(config).close()  # a database it cannot use is one clear error now, not in every job
+    return run(config, list_only=args.list, every=args.every)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from monitor.web import ServeError, serve
 
+    config = _config(args)
+    _store(config).close()  # a database it cannot use is one clear error now, not a 503 per page
     try:
-        serve(_config(args), host=args.host, port=args.port, token=args.token)
+        serve(config, host=args.host, port=args.port, token=args.token)
     except ServeError as exc:
         raise UsageError(str(exc)) from None
     return 0

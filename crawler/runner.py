@@ -95,6 +95,7 @@ def run_crawl(
     closed as ``interrupted`` by the next crawl of its source.
     """
     sources = select_sources(config, source_ids)
+    Store(config.storage_path).close()  # an unusable database is one clear error before any lock
     locks = []
     try:
         for source in sources:
