@@ -8,12 +8,19 @@ them so the machine is as busy as a scheduler host in the season.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import threading
 import urllib.request
 
+import pytest
+from crawl_helpers import nianbao
+from test_schedule import Proc  # the scheduler-process helper
+
 from crawler.config import load_config
 from monitor.web import start_server
+from simulator.model import generate_region
+from simulator.portal import COUNTY_NAMES, SimulatedPortal
 from storage import Fetched, Store
 
 DOCUMENTS = 400  # per writer
@@ -122,3 +129,69 @@ def test_a_write_that_cannot_get_the_lock_raises_instead_of_vanishing(tmp_path):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+@pytest.mark.slow
+def test_the_schedulers_parallel_chains_store_every_report(tmp_path):
+    """The issue's case, small: parallel crawl chains of several counties, the dashboard reading
+    and two CPU-bound processes beside them; every report stored, every status right."""
+    portals = [SimulatedPortal(generate_region(40 + i, COUNTY_NAMES[i], 6, 3)).start() for i in range(4)]
+    ctx = multiprocessing.get_context("fork")
+    stop = ctx.Event()
+    burners = [ctx.Process(target=_burn, args=(stop,)) for _ in range(2)]
+    try:
+        sources = "".join(
+            f"  - id: c{i}\n    name: {p.region.government.name}\n    start_url: {p.start_url}\n"
+            f"    region: 测试省{p.region.county}\n    agencies:\n"
+            + "".join(f"      - {{name: {a.name}, kind: {a.kind}}}\n" for a in p.region.agencies)
+            for i, p in enumerate(portals)
+        )
+        config_path = tmp_path / "config.yaml"
+        config_path.write_text(
+            "storage:\n  path: nianbao.db\n"
+            "crawl:\n  delay: 0\n  concurrency_per_host: 4\n  retries: 1\n  autothrottle: false\n"
+            f"sources:\n{sources}",
+            encoding="utf-8",
+        )
+        Store(tmp_path / "nianbao.db").close()
+        server = start_server(load_config(config_path), host="127.0.0.1", port=0)
+        pages: list[int] = []
+        failures: list[str] = []
+        done = threading.Event()
+
+        def read() -> None:
+            while not done.is_set():
+                try:
+                    with urllib.request.urlopen(server.url.rstrip("/") + "/health", timeout=60) as r:
+                        pages.append(r.status)
+                except Exception as exc:  # noqa: BLE001 - any failure is reported
+                    failures.append(repr(exc))
+
+        reader = threading.Thread(target=read, daemon=True)
+        for p in burners:
+            p.start()
+        scheduler = Proc(config_path, "--every", "3600")
+        reader.start()
+        try:
+            text = scheduler.wait_for("chain finished", count=len(portals), timeout=600)
+        finally:
+            done.set()
+            assert scheduler.stop() == 0
+            server.stop()
+        assert text.count("{'crawl': 0, 'parse': 0, 'monitor': 0}") == len(portals), text[-3000:]
+        assert "database is locked" not in text and "could not store" not in text, text[-3000:]
+        assert pages and not failures, failures[:3]
+        db = tmp_path / "nianbao.db"
+        with Store(db) as store:
+            assert [r["status"] for r in store.runs()] == ["finished"] * len(portals)
+            stored = {u for i in range(len(portals)) for u in store.known_urls(f"c{i}")}
+        assert set().union(*(p.report_urls() for p in portals)) <= stored
+        rows = json.loads(nianbao(config_path, "monitor", "--format", "json").stdout)
+        truth = {(t["agency"], t["year"]): t["status"] for p in portals for t in p.truth()}
+        assert {(r["agency"], r["year"]): r["status"] for r in rows} == truth
+    finally:
+        stop.set()
+        for p in burners:
+            p.join(30)
+        for p in portals:
+            p.stop()
