@@ -155,10 +155,10 @@ def cmd_changes(args: argparse.Namespace) -> int:
 def cmd_health(args: argparse.Namespace) -> int:
     config = _config(args)
     with _store(config) as store:
+        history = store.run_history(per_source=1)  # a dead crawl's 'running' run shows interrupted
         rows = []
         for source in config.sources:
-            runs = store.runs(source["id"], limit=1)
-            last = runs[0] if runs else {}
+            last = (history.get(source["id"]) or [{}])[0]
             rows.append(
                 {
                     "source": source["id"],
@@ -170,7 +170,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                     "errors": last.get("errors"),
                     "blocked": last.get("blocked"),
                     "reason": last.get("reason"),
-                    "health": json.loads(last.get("stats_json") or "{}").get("health"),
+                    "health": last.get("stats", {}).get("health"),
                 }
             )
     if args.format == "json":

@@ -227,14 +227,14 @@ class Store:
         """
         out: dict[str, list[dict[str, Any]]] = {}
         rows = self.db.query(
-            "SELECT id, source_id, started_at, finished_at, status, reason, documents, stats_json "
-            "FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY source_id ORDER BY id DESC) AS n "
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY source_id ORDER BY id DESC) AS n "
             "FROM crawl_runs) WHERE n <= ? ORDER BY source_id, id DESC",
             [per_source],
         )
         for row in rows:
             runs = out.setdefault(row["source_id"], [])
-            row["stats"] = json.loads(row.pop("stats_json") or "{}")
+            del row["n"]
+            row["stats"] = json.loads(row["stats_json"] or "{}")
             if row["status"] == "running" and (
                 runs or crawl_lock(self.path, row["source_id"]).held_by() is None
             ):

@@ -123,6 +123,8 @@ def test_a_crawl_stopped_by_a_signal_is_interrupted_and_never_makes_a_false_miss
     if sig == signal.SIGKILL:
         assert proc.returncode == -signal.SIGKILL
         assert status == "running"  # nobody could write it down; the monitor reads it as dead
+        (health,) = json.loads(nianbao(config, "health", "--format", "json").stdout)
+        assert health["status"] == "interrupted", health
     else:
         assert proc.returncode != 0, f"seed {seed}: exit {proc.returncode}\n{out}"
         assert status == "interrupted" and "shutdown" in reason, (status, reason, err[-2000:])
