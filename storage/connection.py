@@ -40,9 +40,7 @@ def connect(path: Path) -> sqlite3.Connection:
     except OSError as exc:
         raise StorageError(f"{path}: cannot create its folder ({exc.strerror or exc})") from None
     try:
-        conn = sqlite3.connect(
-            str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
-        )
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise StorageError(f"{path}: cannot open the database ({exc})") from None
     try:
@@ -55,9 +53,7 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def is_busy(exc: BaseException) -> bool:
     """Whether ``exc`` is SQLite saying another connection holds the lock."""
-    return isinstance(exc, sqlite3.OperationalError) and (
-        "locked" in str(exc) or "busy" in str(exc)
-    )
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
 def begin_immediate(conn: sqlite3.Connection, path: Path | str, patience: float = LOCK_PATIENCE) -> None:
