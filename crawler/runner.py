@@ -122,55 +122,54 @@ def _crawl_locked(
     started = []
     full_walks: dict[str, bool] = {}
     failures: dict[str, str] = {}
+    with Store(config.storage_path) as store:
+        for source in sources:
+            store.upsert_source(
+                source["id"], source["name"], source["start_url"], source.get("family"), source
+            )
+            store.close_stale_runs(source["id"])  # we hold its lock: any 'running' run is dead
+            run_id = store.start_run(source["id"])
+            known = store.known_urls(source["id"])
+            full = revalidate or _walk_due(
+                store.last_full_walk(source["id"]), crawl_settings["revalidate_days"]
+            )
+            full_walks[source["id"]] = full
+            validators = {url: store.validators(url) for url in known} if full else {}
+            children = store.attachments_by_page(source["id"]) if full else {}
+            spider_cls = spider_for(source)
+            if source.get("obey_robots") != crawl_settings["obey_robots"]:
+                spider_cls = type(
+                    spider_cls.__name__,
+                    (spider_cls,),
+                    {
+                        "custom_settings": {
+                            **(spider_cls.custom_settings or {}),
+                            "ROBOTSTXT_OBEY": source["obey_robots"],
+                        }
+                    },
+                )
+            crawler = process.create_crawler(spider_cls)
+            _count_unstored(crawler)
+            done = process.crawl(
+                crawler,
+                source=source,
+                known_urls=known,
+                validators=validators,
+                revalidate=full and bool(known),
+                children=children,
+                recheck=store.pages(source["id"]) if full else (),
+                gone=store.gone_urls(source["id"]),
+                orphans=store.orphan_attachments(source["id"]),
+                max_pages=int(crawl_settings["max_pages_per_source"]),
+                run_id=run_id,
+            )
+            done.addErrback(_remember_failure, failures, source["id"])
+            started.append((source, run_id, crawler))
     try:
-        with Store(config.storage_path) as store:
-            for source in sources:
-                store.upsert_source(
-                    source["id"], source["name"], source["start_url"], source.get("family"), source
-                )
-                store.close_stale_runs(source["id"])  # we hold its lock: any 'running' run is dead
-                run_id = store.start_run(source["id"])
-                started.append((source, run_id, None))
-                known = store.known_urls(source["id"])
-                full = revalidate or _walk_due(
-                    store.last_full_walk(source["id"]), crawl_settings["revalidate_days"]
-                )
-                full_walks[source["id"]] = full
-                validators = {url: store.validators(url) for url in known} if full else {}
-                children = store.attachments_by_page(source["id"]) if full else {}
-                spider_cls = spider_for(source)
-                if source.get("obey_robots") != crawl_settings["obey_robots"]:
-                    spider_cls = type(
-                        spider_cls.__name__,
-                        (spider_cls,),
-                        {
-                            "custom_settings": {
-                                **(spider_cls.custom_settings or {}),
-                                "ROBOTSTXT_OBEY": source["obey_robots"],
-                            }
-                        },
-                    )
-                crawler = process.create_crawler(spider_cls)
-                _count_unstored(crawler)
-                done = process.crawl(
-                    crawler,
-                    source=source,
-                    known_urls=known,
-                    validators=validators,
-                    revalidate=full and bool(known),
-                    children=children,
-                    recheck=store.pages(source["id"]) if full else (),
-                    gone=store.gone_urls(source["id"]),
-                    orphans=store.orphan_attachments(source["id"]),
-                    max_pages=int(crawl_settings["max_pages_per_source"]),
-                    run_id=run_id,
-                )
-                done.addErrback(_remember_failure, failures, source["id"])
-                started[-1] = (source, run_id, crawler)
         process.start()
     except BaseException as exc:
-        # Stopped before Scrapy could finish (Ctrl-C while starting, a storage error): the
-        # runs begun so far did not complete, and say so.
+        # Stopped before Scrapy could finish (a storage error, Ctrl-C twice): the runs did not
+        # complete, and say so.
         _close_unfinished(config, [run_id for _s, run_id, _c in started], exc)
         raise
     results = []
