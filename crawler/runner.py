@@ -128,10 +128,13 @@ def _crawl_locked(
                 source["id"], source["name"], source["start_url"], source.get("family"), source
             )
             store.close_stale_runs(source["id"])  # we hold its lock: any 'running' run is dead
+            cut_short = _cut_short_since_full_walk(store.runs(source["id"], limit=50))
             run_id = store.start_run(source["id"])
             known = store.known_urls(source["id"])
-            full = revalidate or _walk_due(
-                store.last_full_walk(source["id"]), crawl_settings["revalidate_days"]
+            full = (
+                revalidate
+                or _walk_due(store.last_full_walk(source["id"]), crawl_settings["revalidate_days"])
+                or cut_short
             )
             full_walks[source["id"]] = full
             validators = {url: store.validators(url) for url in known} if full else {}
@@ -231,6 +234,21 @@ def _walk_due(last: str | None, every_days: float) -> bool:
         return True
     age = datetime.now(UTC) - datetime.fromisoformat(last)
     return age.total_seconds() >= every_days * 86400
+
+
+def _cut_short_since_full_walk(history: list[dict]) -> bool:
+    """Whether a run since the last finished full walk (``history``: newest first) was cut short.
+
+    Then the next crawl walks the whole column: the cut-short run stored the newest reports but
+    maybe not the older new ones, and an incremental walk would stop at the first page of known
+    reports before reaching them.
+    """
+    for run in history:
+        if run["status"] == "finished" and json.loads(run["stats_json"] or "{}").get("full_walk"):
+            return False
+        if run["status"] in ("interrupted", "running"):
+            return True
+    return False
 
 
 def _health(stats: dict[str, Any], history: list[dict]) -> str | None:

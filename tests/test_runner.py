@@ -60,3 +60,18 @@ def test_a_list_only_a_browser_sees_blocks_the_run_and_names_the_page():
 
     status, reason = _run_status(_stats(needs_browser=["http://127.0.0.1/zwgk/nb/"]))
     assert status == "blocked" and "http://127.0.0.1/zwgk/nb/" in reason and "browser: true" in reason
+
+
+def test_a_run_cut_short_since_the_last_full_walk_makes_the_next_crawl_walk_everything():
+    from crawler.runner import _cut_short_since_full_walk
+
+    def run(status: str, full: bool) -> dict:
+        return {"status": status, "stats_json": json.dumps({"full_walk": full})}
+
+    assert not _cut_short_since_full_walk([])
+    assert not _cut_short_since_full_walk([run("finished", False), run("finished", True)])
+    assert _cut_short_since_full_walk(
+        [run("finished", False), run("interrupted", False), run("finished", True)]
+    )
+    assert _cut_short_since_full_walk([run("interrupted", True)])
+    assert not _cut_short_since_full_walk([run("finished", True), run("interrupted", False)])
