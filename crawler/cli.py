@@ -175,10 +175,10 @@ def cmd_changes(args: argparse.Namespace) -> int:
 def cmd_health(args: argparse.Namespace) -> int:
     config = _config(args)
     with _store(config) as store:
+        history = store.run_history(per_source=1)  # a dead crawl's 'running' run shows interrupted
         rows = []
         for source in config.sources:
-            runs = store.runs(source["id"], limit=1)
-            last = runs[0] if runs else {}
+            last = (history.get(source["id"]) or [{}])[0]
             rows.append(
                 {
                     "source": source["id"],
@@ -190,7 +190,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                     "errors": last.get("errors"),
                     "blocked": last.get("blocked"),
                     "reason": last.get("reason"),
-                    "health": json.loads(last.get("stats_json") or "{}").get("health"),
+                    "health": last.get("stats", {}).get("health"),
                 }
             )
     if args.format == "json":
@@ -209,14 +209,18 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_schedule(args: argparse.Namespace) -> int:
     from crawler.schedule import run
 
-    return run(_config(args), list_only=args.list, every=args.every)
+    config = _config(args)
+    _store(config).close()  # a database it cannot use is one clear error now, not in every job
+    return run(config, list_only=args.list, every=args.every)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from monitor.web import ServeError, serve
 
+    config = _config(args)
+    _store(config).close()  # a database it cannot use is one clear error now, not a 503 per page
     try:
-        serve(_config(args), host=args.host, port=args.port, token=args.token)
+        serve(config, host=args.host, port=args.port, token=args.token)
     except ServeError as exc:
         raise UsageError(str(exc)) from None
     return 0

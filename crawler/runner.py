@@ -9,12 +9,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
+from scrapy import signals
+from scrapy.crawler import Crawler, CrawlerProcess
 
 from crawler.config import Config, ConfigError
 from crawler.settings import build_settings
 from spiders import spider_for
 from storage import Store
+from storage.locks import crawl_lock
+
+LOCK_GRACE = 2.0  # seconds to wait for a source's crawl lock before naming its holder
 
 
 @dataclass
@@ -83,8 +87,30 @@ def run_crawl(
 
     Blocks until every crawl is done.  Twisted's reactor cannot restart, so call this once per
     process (the scheduler runs each crawl in a child process).
+
+    Each source is locked first (``storage.locks.crawl_lock``): when another process is crawling
+    one of them, nothing is crawled and LockHeld names that process.  A run that did not get to
+    the end (a signal, a closespider reason, a cap, a document that could not be stored) is
+    recorded ``interrupted``, never ``finished``; one left ``running`` by a killed process is
+    closed as ``interrupted`` by the next crawl of its source.
     """
     sources = select_sources(config, source_ids)
+    Store(config.storage_path).close()  # an unusable database is one clear error before any lock
+    locks = []
+    try:
+        for source in sources:
+            lock = crawl_lock(config.storage_path, source["id"])
+            lock.acquire(wait=LOCK_GRACE)
+            locks.append(lock)
+        return _crawl_locked(config, sources, revalidate, log_level, quiet)
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+def _crawl_locked(
+    config: Config, sources: list[dict], revalidate: bool, log_level: str, quiet: bool
+) -> list[RunResult]:
     _offline_public_suffix_list()
     settings = build_settings(config, log_level=log_level)
     settings["NIANBAO_QUIET"] = quiet
@@ -101,11 +127,14 @@ def run_crawl(
             store.upsert_source(
                 source["id"], source["name"], source["start_url"], source.get("family"), source
             )
-            store.close_stale_runs(source["id"])
+            store.close_stale_runs(source["id"])  # we hold its lock: any 'running' run is dead
+            cut_short = _cut_short_since_full_walk(store.runs(source["id"], limit=50))
             run_id = store.start_run(source["id"])
             known = store.known_urls(source["id"])
-            full = revalidate or _walk_due(
-                store.last_full_walk(source["id"]), crawl_settings["revalidate_days"]
+            full = (
+                revalidate
+                or _walk_due(store.last_full_walk(source["id"]), crawl_settings["revalidate_days"])
+                or cut_short
             )
             full_walks[source["id"]] = full
             validators = {url: store.validators(url) for url in known} if full else {}
@@ -123,6 +152,7 @@ def run_crawl(
                     },
                 )
             crawler = process.create_crawler(spider_cls)
+            _count_unstored(crawler)
             done = process.crawl(
                 crawler,
                 source=source,
@@ -139,19 +169,54 @@ def run_crawl(
             )
             done.addErrback(_remember_failure, failures, source["id"])
             started.append((source, run_id, crawler))
-    process.start()
+    try:
+        process.start()
+    except BaseException as exc:
+        # Stopped before Scrapy could finish (a storage error, Ctrl-C twice): the runs did not
+        # complete, and say so.
+        _close_unfinished(config, [run_id for _s, run_id, _c in started], exc)
+        raise
     results = []
     with Store(config.storage_path) as store:
         for source, run_id, crawler in started:
             stats = _run_stats(crawler.stats.get_stats())
             stats["full_walk"] = full_walks[source["id"]]
             stats["health"] = _health(stats, store.runs(source["id"], limit=20))
-            status, reason = _run_status(stats)
-            if source["id"] in failures:  # the crawler itself broke: say so, never "finished"
-                status, reason = "failed", failures[source["id"]]
+            status, reason = _run_status(stats, failures.get(source["id"]))
             store.finish_run(run_id, status, stats, reason)
             results.append(RunResult(source["id"], run_id, status, stats, reason))
     return results
+
+
+def _count_unstored(crawler: Crawler) -> None:
+    """Count every item the pipeline failed to store (``nianbao/unstored``), loudly.
+
+    Scrapy logs the exception and drops the item; the run must then not say ``finished``: the
+    document is missing from the database although the portal served it.
+    """
+
+    def on_error(item: Any, response: Any, spider: Any, failure: Any) -> None:
+        url = getattr(item, "url", None) or "?"
+        crawler.stats.inc_value("nianbao/unstored")
+        urls = crawler.stats.get_value("nianbao/unstored_urls") or []
+        if len(urls) < 20:
+            crawler.stats.set_value("nianbao/unstored_urls", [*urls, url])
+        logging.getLogger(__name__).error("could not store %s: %s", url, failure.getErrorMessage())
+
+    crawler.signals.connect(on_error, signal=signals.item_error, weak=False)
+
+
+def _close_unfinished(config: Config, run_ids: list[int], exc: BaseException) -> None:
+    """Record runs cut short by ``exc`` as interrupted (best effort: the database may be the cause)."""
+    if not run_ids:
+        return
+    why = "stopped by Ctrl-C" if isinstance(exc, KeyboardInterrupt) else f"the crawl process failed: {exc}"
+    try:
+        with Store(config.storage_path) as store:
+            for run_id in run_ids:
+                store.finish_run(run_id, "interrupted", {}, why)
+    except Exception:  # noqa: BLE001 - the original exception is the one to report
+        logging.getLogger(__name__).exception("could not record runs %s as interrupted", run_ids)
 
 
 def _remember_failure(failure, failures: dict[str, str], source_id: str) -> None:
@@ -170,6 +235,21 @@ def _walk_due(last: str | None, every_days: float) -> bool:
         return True
     age = datetime.now(UTC) - datetime.fromisoformat(last)
     return age.total_seconds() >= every_days * 86400
+
+
+def _cut_short_since_full_walk(history: list[dict]) -> bool:
+    """Whether a run since the last finished full walk (``history``: newest first) was cut short.
+
+    Then the next crawl walks the whole column: the cut-short run stored the newest reports but
+    maybe not the older new ones, and an incremental walk would stop at the first page of known
+    reports before reaching them.
+    """
+    for run in history:
+        if run["status"] == "finished" and json.loads(run["stats_json"] or "{}").get("full_walk"):
+            return False
+        if run["status"] in ("interrupted", "running"):
+            return True
+    return False
 
 
 def _health(stats: dict[str, Any], history: list[dict]) -> str | None:
@@ -217,21 +297,57 @@ def _run_stats(raw: dict[str, Any]) -> dict[str, Any]:
         "refused_reasons": {
             k.split("/", 2)[2]: v for k, v in raw.items() if k.startswith("nianbao/refused/")
         },
-        "capped": raw.get("nianbao/capped"),
         "http_statuses": {
             k.rsplit("/", 1)[-1]: v
             for k, v in raw.items()
             if k.startswith("downloader/response_status_count/")
         },
         "finish_reason": raw.get("finish_reason"),
+        "capped": raw.get("nianbao/capped", 0),  # set when a page or document cap stops the walk
+        "unstored": raw.get("nianbao/unstored", 0),
+        "unstored_urls": raw.get("nianbao/unstored_urls", []),
+        "needs_browser": raw.get("nianbao/needs_browser", []),
         "elapsed_seconds": raw.get("elapsed_time_seconds"),
     }
 
 
-def _run_status(stats: dict[str, Any]) -> tuple[str, str | None]:
-    """finished, blocked (robots or a barrier kept us out) or failed (errors and nothing fetched)."""
+def _run_status(stats: dict[str, Any], failure: str | None = None) -> tuple[str, str | None]:
+    """The run's status and why.
+
+    failed: the crawler itself broke, or errors and nothing fetched.  interrupted: the crawl did
+    not get to its end (see ``_incomplete``), whatever it stored.  blocked: robots, a barrier,
+    or a list only a browser can see kept us out.  Else finished.
+    """
+    if failure:
+        return "failed", failure
+    incomplete = _incomplete(stats)
+    if incomplete:
+        return "interrupted", incomplete
+    if stats["needs_browser"]:
+        return "blocked", (
+            f"the report list at {stats['needs_browser'][0]} is filled in by a script and the browser "
+            "is off for this source: crawl it with browser: true"
+        )
     if stats["blocked"] and not stats["documents"]:
         return "blocked", "; ".join(stats["blocked_reasons"]) or "blocked"
     if not stats["documents"] and stats["errors"]:
         return "failed", f"{stats['errors']} errors and no documents"
     return "finished", None
+
+
+def _incomplete(stats: dict[str, Any]) -> str | None:
+    """Why the crawl did not reach the end of its walk, or None when it did."""
+    why = []
+    reason = stats["finish_reason"]
+    if reason == "shutdown":
+        why.append("stopped by a signal before the end (finish reason shutdown)")
+    elif reason != "finished":
+        why.append(f"stopped before the end (finish reason {reason or 'none: the crawl never closed'})")
+    if stats["capped"]:
+        why.append(f"stopped at a crawl cap ({stats['capped']})")
+    if stats["unstored"]:
+        why.append(
+            f"{stats['unstored']} fetched documents could not be stored "
+            f"(first: {', '.join(stats['unstored_urls'][:3])})"
+        )
+    return "; ".join(why) or None

@@ -53,7 +53,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import Config
-from crawler.locks import FileLock, LockHeld
+from storage.locks import FileLock, LockHeld
 
 log = logging.getLogger("nianbao.schedule")
 

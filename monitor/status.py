@@ -2,8 +2,9 @@
 
 A report counts only if it was published on or before ``as_of``.  Found and dated on or before the
 deadline: on_time; after it: late.  Not found: pending until the deadline, missing after it — or
-not_checkable when the agency's source cannot be crawled (its latest run was blocked or refused by
-robots.txt, or its last N runs failed), because then absence proves nothing.
+not_checkable when the agency's source was not seen whole (its latest run was blocked, refused by
+robots.txt, interrupted or saw an empty list, or its last N runs failed; see ``source_health``),
+because then absence proves nothing.
 """
 
 from __future__ import annotations
@@ -45,37 +46,49 @@ FIELDS = (
 def source_health(store: Store, failing_runs: int = 3, configured: Iterable[str] = ()) -> dict[str, str]:
     """source id → why it cannot be checked, for every source that cannot be checked now.
 
-    A ``configured`` source never crawled (no finished run, nothing stored) cannot be checked
-    either: that nothing was found there proves nothing.
+    Absence proves something only after a walk that saw the whole column.  So a source is not
+    checkable when its evidence run — the latest run that is not 'failed' (a failed run stored
+    nothing) — was blocked (robots.txt, a barrier, a list only a browser can see), interrupted
+    (a signal, a cap, a document that could not be stored, or a crawl process that died), or
+    listed no report at all; or when its last N runs failed; or when a ``configured`` source was
+    never crawled (no finished run, nothing stored).  A crawl running now does not count yet:
+    the run before it is the evidence until it ends.
     """
-    rows = store.db.execute(
-        "SELECT source_id, status, reason FROM crawl_runs WHERE status != 'running' "
-        "ORDER BY source_id, id DESC"
-    ).fetchall()
-    runs: dict[str, list[tuple[str, str | None]]] = {}
-    for sid, status, reason in rows:
-        runs.setdefault(sid, []).append((status, reason))
+    history = store.run_history()
     out: dict[str, str] = {}
-    for sid, recent in runs.items():
-        status, reason = recent[0]
-        if status == "blocked":
-            out[sid] = f"最近一次抓取被拦截（{reason or 'blocked'}）"
-        elif reason and "robots" in reason.lower():
-            out[sid] = f"robots.txt 不允许抓取（{reason}）"
-        else:
-            streak = 0
-            for st, _r in recent:
-                if st != "failed":
-                    break
-                streak += 1
-            if streak >= failing_runs:
-                out[sid] = f"连续 {streak} 次抓取失败（{reason or 'failed'}）"
-    crawled = {r[0] for r in store.db.execute("SELECT DISTINCT source_id FROM documents")}
+    for sid, all_runs in history.items():
+        recent = [r for r in all_runs if r["status"] != "running"]
+        streak = next((i for i, r in enumerate(recent) if r["status"] != "failed"), len(recent))
+        if streak >= failing_runs:
+            out[sid] = f"连续 {streak} 次抓取失败（{recent[0]['reason'] or 'failed'}）"
+            continue
+        if streak == len(recent):
+            continue  # no evidence run: judged below by whether anything was ever stored
+        why = _not_checkable_because(recent[streak])
+        if why:
+            out[sid] = why
+    crawled = store.crawled_sources()
     for sid in configured:
-        finished = any(status == "finished" for status, _r in runs.get(sid, []))
+        finished = any(r["status"] == "finished" for r in history.get(sid, []))
         if sid not in out and not finished and sid not in crawled:
             out[sid] = "该来源尚未完成过一次抓取"
     return out
+
+
+def _not_checkable_because(run: dict[str, Any]) -> str | None:
+    """Why a source's evidence run cannot show a report is absent, or None when it can."""
+    status, reason, stats = run["status"], run["reason"], run["stats"]
+    if stats.get("needs_browser"):
+        return f"报告列表由脚本生成，需启用浏览器抓取（{stats['needs_browser'][0]}），未找到的报告无法核查"
+    if status == "blocked":
+        return f"最近一次抓取被拦截（{reason or 'blocked'}）"
+    if reason and "robots" in reason.lower():
+        return f"robots.txt 不允许抓取（{reason}）"
+    if status == "interrupted":
+        return f"最近一次抓取未完成（{reason or 'interrupted'}），未找到的报告无法核查"
+    if status == "finished" and stats.get("listed") == 0:
+        return "最近一次抓取未在栏目中列出任何报告，未找到的报告无法核查"
+    return None
 
 
 def _row(e: Expected, catalogue: Catalogue, as_of: date, unreachable: dict[str, str]) -> dict[str, Any]:

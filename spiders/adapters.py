@@ -236,15 +236,28 @@ class AdapterSpider(PortalSpider):
         )
 
     def _wants_browser(self, response: Response) -> bool:
-        if response.meta.get("playwright") or not self.browser_allowed():
-            return False
-        if response.meta.get(FAMILY_META):
-            return False  # an API answer is data, not a page to render
+        """Whether this list page must be rendered: a script fills it and it lists no report.
+
+        With the browser off for the source, such a page is counted in ``nianbao/needs_browser``
+        instead, so the run says the walk could not see the list (never "nothing published").
+        """
+        if response.meta.get("playwright") or response.meta.get(FAMILY_META):
+            return False  # rendered already, or an API answer: data, not a page to render
         text = response_text(response)
         if not text or not needs_browser(text):
             return False
         adapter = self.adapter_for(response)
-        return not [e for e in self._entries_of(response, adapter) if _report_like(e)]
+        if [e for e in self._entries_of(response, adapter) if _report_like(e)]:
+            return False
+        if self.browser_allowed():
+            return True
+        if detect_family(response.url, text) != "jsonly":
+            return False  # a family's list machinery is on the page: its adapter reads the list
+        stats = self.crawler.stats
+        seen = stats.get_value("nianbao/needs_browser") or []
+        if response.url not in seen:
+            stats.set_value("nianbao/needs_browser", [*seen, response.url])
+        return False
 
 
 def canonical_url(url: str) -> str:

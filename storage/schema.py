@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from storage.connection import StorageError, write_transaction
+
 
 def _v1(db: sqlite_utils.Database) -> None:
     db["sources"].create(
@@ -188,15 +190,38 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    """Bring ``db`` up to ``SCHEMA_VERSION``; returns the version it started at."""
-    start = db.execute("PRAGMA user_version").fetchone()[0]
-    if start > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"database schema version {start} is newer than this nianbao ({SCHEMA_VERSION}); upgrade nianbao"
+def check_version(db: sqlite_utils.Database) -> int:
+    """The database's schema version, or StorageError when this nianbao must not touch it.
+
+    Reads only, so it runs before anything is written (the journal mode included): a database
+    from a newer nianbao, or another program's database, is left exactly as it was.
+    """
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StorageError(
+            f"database schema version {version} is newer than this nianbao's ({SCHEMA_VERSION}); "
+            "upgrade nianbao"
         )
+    if version == 0:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 3")]
+        if tables:
+            raise StorageError(
+                f"not a nianbao database: it holds other tables ({', '.join(tables)}) and no schema version"
+            )
+    return version
+
+
+def migrate(db: sqlite_utils.Database, path: str = "") -> int:
+    """Bring ``db`` up to ``SCHEMA_VERSION``; returns the version it started at.
+
+    Each step runs in its own write transaction and checks the version again inside it, so two
+    processes opening a new database at once apply each step once.
+    """
+    start = check_version(db)
     for version in range(start + 1, SCHEMA_VERSION + 1):
-        with db.atomic():
+        with write_transaction(db.conn, path):
+            if check_version(db) >= version:
+                continue  # another process applied it meanwhile
             MIGRATIONS[version - 1](db)
             db.execute(f"PRAGMA user_version = {version}")
     return start

@@ -1,7 +1,9 @@
 """The one place that reads and writes nianbao's SQLite database.
 
-Every write runs in a transaction (``self.transaction()``), the database is in WAL mode so the
-dashboard can read while a crawl writes, and foreign keys are enforced.  Rows are written with
+Every write runs in a transaction (``self.transaction()``: ``BEGIN IMMEDIATE``, waiting for the
+lock with backoff, see ``storage.connection``), the database is in WAL mode so the dashboard can
+read while a crawl writes, and foreign keys are enforced.  Opening checks the file and its schema
+version before anything is written, and fails with one StorageError naming the file.  Rows are written with
 plain SQL (``_insert`` / ``_update``: sqlite-utils wraps each statement in a savepoint, which the
 crawl's per-document writes cannot afford); sqlite-utils builds the schema and runs queries.  Fetching the same bytes
 again records a *check*, not a new version; changed bytes add a version and keep the old one.
@@ -10,6 +12,7 @@ again records a *check*, not a new version; changed bytes add a version and keep
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +23,11 @@ from typing import Any
 import sqlite_utils
 
 from storage.blobs import get_blob, put_blob, sha256
-from storage.schema import migrate
+from storage.connection import StorageError, connect, write_transaction
+from storage.locks import crawl_lock
+from storage.schema import check_version, migrate
+
+STALE_REASON = "the crawl process ended before finishing"
 
 
 def now_iso() -> str:
@@ -69,16 +76,20 @@ class Store:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(self.path)  # StorageError for a folder, a path under a file, not SQLite
         try:
-            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
             self.db = sqlite_utils.Database(conn)
+            check_version(self.db)  # before the first write: a newer schema is left untouched
             self.db.enable_wal()
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA synchronous = NORMAL")
-            migrate(self.db)
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"{self.path}: not a usable nianbao database ({exc})") from exc
+            migrate(self.db, str(self.path))
+        except (StorageError, sqlite3.Error) as exc:
+            conn.close()
+            why = str(exc).removeprefix(f"{self.path}: ")
+            if isinstance(exc, sqlite3.Error):
+                why = f"not a usable nianbao database ({why})"
+            raise StorageError(f"{self.path}: {why}") from None
 
     def close(self) -> None:
         self.db.conn.close()
@@ -90,8 +101,12 @@ class Store:
         self.close()
 
     def transaction(self):
-        """A context manager: everything inside commits together or not at all (nests)."""
-        return self.db.atomic()
+        """A context manager: everything inside commits together or not at all (nests).
+
+        The outermost level takes the write lock at once (``BEGIN IMMEDIATE``), waiting for it;
+        StorageError when it stays locked past ``storage.connection.LOCK_PATIENCE``.
+        """
+        return write_transaction(self.db.conn, self.path)
 
     # -- sources and runs -------------------------------------------------------------------
 
@@ -187,14 +202,49 @@ class Store:
         return out
 
     def close_stale_runs(self, source_id: str) -> int:
-        """Mark runs left 'running' by a crawl that was killed as 'interrupted'; returns how many."""
+        """Mark the source's runs left 'running' by a crawl process that is gone as 'interrupted'.
+
+        Returns how many.  Touches nothing while another live process holds the source's crawl
+        lock (``crawl_lock``): its run is not stale.  A crawl calls this holding the lock itself,
+        so every 'running' row of the source is then a dead process's.
+        """
+        holder = crawl_lock(self.path, source_id).held_by()
+        if holder is not None and holder.pid != os.getpid():
+            return 0
         with self.transaction():
             cur = self.db.execute(
-                "UPDATE crawl_runs SET status = 'interrupted', reason = 'the crawl process ended before finishing', "
+                "UPDATE crawl_runs SET status = 'interrupted', reason = ?, "
                 "finished_at = COALESCE(finished_at, ?) WHERE source_id = ? AND status = 'running'",
-                [now_iso(), source_id],
+                [STALE_REASON, now_iso(), source_id],
             )
             return cur.rowcount
+
+    def run_history(self, per_source: int = 20) -> dict[str, list[dict[str, Any]]]:
+        """source id → its latest runs, newest first, each with ``stats`` (the parsed stats_json).
+
+        A 'running' run whose crawl process is gone (nobody holds the source's crawl lock, or it
+        is not the source's newest run) is shown as it will be recorded: 'interrupted'.
+        """
+        out: dict[str, list[dict[str, Any]]] = {}
+        rows = self.db.query(
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY source_id ORDER BY id DESC) AS n "
+            "FROM crawl_runs) WHERE n <= ? ORDER BY source_id, id DESC",
+            [per_source],
+        )
+        for row in rows:
+            runs = out.setdefault(row["source_id"], [])
+            del row["n"]
+            row["stats"] = json.loads(row["stats_json"] or "{}")
+            if row["status"] == "running" and (
+                runs or crawl_lock(self.path, row["source_id"]).held_by() is None
+            ):
+                row.update(status="interrupted", reason=STALE_REASON)
+            runs.append(row)
+        return out
+
+    def crawled_sources(self) -> set[str]:
+        """The sources that have at least one stored document."""
+        return {r[0] for r in self.db.execute("SELECT DISTINCT source_id FROM documents")}
 
     def pages(self, source_id: str) -> list[str]:
         """The reports a source's column listed (article pages and files listed directly, gone
@@ -504,7 +554,3 @@ def _update(conn: sqlite3.Connection, table: str, row_id: int, row: dict[str, An
     """UPDATE one row by id (column names are ours, never input)."""
     assignments = ", ".join(f"{k} = ?" for k in row)
     conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", [*row.values(), row_id])
-
-
-class StorageError(Exception):
-    """The database file cannot be used."""

@@ -264,3 +264,45 @@ def test_match_log_from_store(tmp_path, region):
         "method": "abbreviation",
         "score": 1.0,
     } in log
+
+
+def test_an_incomplete_latest_run_makes_absences_not_checkable(tmp_path, region):
+    """Interrupted, dead while running, or an empty list: not found proves nothing."""
+    from storage.locks import crawl_lock
+
+    store = build_store(tmp_path, region)
+    config = config_for(tmp_path, region)
+    when = date(region.years[-1] + 1, 6, 1)
+    missing = next(r for r in region.reports if r.planted == ["missing"])
+    pair = (missing.agency.name, missing.year)
+    found = (region.government.name, region.years[0])
+
+    def status() -> dict:
+        return _by_pair(compute_status(store, config, when))[pair]
+
+    store.finish_run(store.start_run(SOURCE_ID), "finished", {"listed": 30})
+    assert status()["status"] == "missing"
+    store.finish_run(store.start_run(SOURCE_ID), "interrupted", {"listed": 3}, "stopped by a signal")
+    row = status()
+    assert row["status"] == "not_checkable" and "未完成" in row["evidence"] and "signal" in row["evidence"]
+    assert _by_pair(compute_status(store, config, when))[found]["status"] in ("on_time", "late")
+    store.finish_run(store.start_run(SOURCE_ID), "finished", {"listed": 30})
+    assert status()["status"] == "missing"
+
+    # A crawl running now: the finished run before it stays the evidence ...
+    running = store.start_run(SOURCE_ID)
+    with crawl_lock(store.path, SOURCE_ID):
+        assert status()["status"] == "missing"
+    # ... but once its process is gone (no lock holder) it was cut short.
+    row = status()
+    assert row["status"] == "not_checkable" and "ended before finishing" in row["evidence"]
+    store.finish_run(running, "finished", {"listed": 0})
+    assert status()["status"] == "not_checkable" and "未在栏目中列出任何报告" in status()["evidence"]
+    store.finish_run(
+        store.start_run(SOURCE_ID), "blocked", {"needs_browser": ["http://127.0.0.1/zwgk/nb/"]}, "x"
+    )
+    assert "浏览器" in status()["evidence"]
+    # A failed run stored nothing: the run before it is still the evidence.
+    store.finish_run(store.start_run(SOURCE_ID), "finished", {"listed": 30})
+    store.finish_run(store.start_run(SOURCE_ID), "failed", {}, "connection refused")
+    assert status()["status"] == "missing"

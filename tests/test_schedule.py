@@ -19,8 +19,8 @@ import pytest
 
 from crawler import schedule
 from crawler.config import load_config
-from crawler.locks import FileLock, LockHeld
 from crawler.schedule import SeasonalTrigger, source_offset
+from storage.locks import FileLock, LockHeld
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Asia/Shanghai")
