@@ -228,3 +228,64 @@ def test_cli_writes_docx(built):
     doc = docx.Document(str(out))
     assert doc.paragraphs[0].text.endswith(f"{digest.year}年度政府信息公开工作年度报告监测摘要")
     assert len(doc.tables) == 4 and len(doc.inline_shapes) >= 2
+
+
+def _status_row(agency: str, region: str, status: str, year: int = 2025, days_late: int = 0) -> dict:
+    return {
+        "agency": agency,
+        "kind": "department",
+        "year": year,
+        "status": status,
+        "deadline": f"{year + 1}-01-31",
+        "published_at": None if status == "missing" else f"{year + 1}-01-20",
+        "days_late": days_late,
+        "url": None,
+        "date_source": None,
+        "source_id": region,
+        "region": region,
+        "evidence": "",
+    }
+
+
+def test_several_regions_rank_regions(tmp_path):
+    """With several regions the report ranks regions (on-time rate, then completeness) and charts them."""
+    from monitor.digest import Digest
+    from monitor.digest_docx import ranking
+
+    status = [
+        _status_row("甲1", "甲市", "on_time"),
+        _status_row("甲2", "甲市", "missing"),
+        _status_row("乙1", "乙市", "on_time"),
+        _status_row("乙2", "乙市", "on_time"),
+        _status_row("丙1", "丙市", "on_time"),
+        _status_row("丙2", "丙市", "late", days_late=4),
+        _status_row("丁1", "丁市", "on_time"),
+        _status_row("丁2", "丁市", "pending"),
+    ]
+    completeness = {"甲1": 1.0, "乙1": 0.9, "乙2": 0.7, "丙1": 1.0, "丙2": 0.6, "丁1": 1.0}
+    yoy = [
+        {
+            "agency": a,
+            "completeness": c,
+            "quality": [],
+            "swings": [],
+            "present": False,
+            "previous_present": False,
+        }
+        for a, c in completeness.items()
+    ]
+    digest = Digest(2025, None, date(2026, 6, 1), [2025], status, yoy, [], [], [])
+    headers, rows = ranking(digest)
+    assert headers[:2] == ["名次", "地区"]
+    # 乙 and 丁 are both 100 % on time: 丁's one report is complete, 乙's average 80 %.  甲 and 丙
+    # are both 50 %: 甲's published report is complete, 丙's average 80 %.
+    assert [(r[0], r[1]) for r in rows] == [(1, "丁市"), (2, "乙市"), (3, "甲市"), (4, "丙市")]
+    assert rows[0][headers.index("按时发布率")] == "100.0%" and rows[2][headers.index("缺报")] == 1
+    assert rows[1][headers.index("平均完整度")] == "80.0%"
+    path = write_digest(digest, "docx", tmp_path / "regions.docx")
+    doc = docx.Document(str(path))
+    assert doc.paragraphs[0].text == "2025年度政府信息公开工作年度报告监测摘要"  # no one region to name
+    missing = doc.tables[0]
+    assert [c.text for c in missing.rows[0].cells][3] == "地区" and missing.rows[1].cells[3].text == "甲市"
+    assert any(p.text == "图2　2025年度按时发布率（按地区）" for p in doc.paragraphs)
+    assert any(p.text.startswith("六、地区排名") for p in doc.paragraphs)
