@@ -35,6 +35,8 @@ MUTED = "#666666"
 # The statuses an on-time rate is taken over: a pending report is not due yet, and an agency we
 # cannot check proves nothing either way.
 JUDGED = ("on_time", "late", "missing")
+# Bars of one chart at most (the rest would not fit a printed page).
+MAX_BARS = 30
 # The lines of an agency's trend: (label, the monitor.yoy figures that add up to it).
 TREND_SERIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("本年新收申请数", ("applications",)),
@@ -115,15 +117,22 @@ def group_label(key: str, value: Any) -> str:
     return value or "未标注地区"
 
 
-def on_time_by_group(status: list[dict[str, Any]], year: int, key: str) -> BarChart:
-    """One bar per region (or kind) for ``year``, in the order the rows come (status order)."""
+def on_time_by_group(status: list[dict[str, Any]], year: int, key: str, limit: int = MAX_BARS) -> BarChart:
+    """One bar per region (or kind) for ``year``, in the order the rows come (status order).
+
+    Beyond ``limit`` groups only the ``limit`` lowest rates are drawn (a page holds ~30 bars).
+    """
     groups: dict[Any, list[dict[str, Any]]] = {}
     for r in status:
         if r["year"] == year:
             groups.setdefault(r[key], []).append(r)
     what = "地区" if key == "region" else "机关类别"
-    bars = tuple(_rate_bar(group_label(key, g), rows) for g, rows in groups.items())
-    return BarChart(f"{year}年度按时发布率（按{what}）", bars, horizontal=True)
+    bars = [_rate_bar(group_label(key, g), rows) for g, rows in groups.items()]
+    title = f"{year}年度按时发布率（按{what}）"
+    if len(bars) > limit:
+        bars = sorted(bars, key=lambda b: (b.value is None, b.value or 0))[:limit]
+        title = f"{year}年度按时发布率最低的{limit}个{what}"
+    return BarChart(title, tuple(bars), horizontal=True)
 
 
 def trend_chart(agency: str, history: dict[int, dict[str, Any]], years: Sequence[int]) -> LineChart:

@@ -174,3 +174,12 @@ def test_digest_charts_order():
     for c in charts:
         assert_csp_safe(to_svg(c))
     assert all(re.search(r"[\u4e00-\u9fff]", c.title) for c in charts)
+
+
+def test_many_regions_show_the_worst():
+    rows = [_row(2025, "on_time" if i % 7 else "missing", f"地区{i:02d}", agency=f"a{i}") for i in range(40)]
+    rows += [_row(2025, "on_time", f"地区{i:02d}", agency=f"b{i}") for i in range(40)]
+    chart = on_time_by_group(rows, 2025, "region", limit=10)
+    assert chart.title == "2025年度按时发布率最低的10个地区"
+    assert len(chart.bars) == 10 and {b.value for b in chart.bars[:6]} == {0.5}  # 地区00, 07, … 35
+    assert len(_by_class(_parse(to_svg(chart)), "rect", "bar")) == 10
