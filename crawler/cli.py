@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("digest", cmd_digest, "Write the year-on-year digest of one report year.")
     p.add_argument("--year", type=int, required=True, help="the report year")
     p.add_argument("--region", help="only sources of this region")
-    p.add_argument("--format", choices=("xlsx", "csv", "html", "md", "json"), default="xlsx")
+    p.add_argument("--format", choices=("xlsx", "csv", "html", "md", "json", "docx"), default="xlsx")
     p.add_argument(
         "-o", "--output", metavar="PATH", help="where to write (default: nianbao-digest-YEAR.FORMAT)"
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from crawler.config import Config, load_config
 
-DIGEST_FORMATS = ("csv", "html", "xlsx", "md", "json")
+DIGEST_FORMATS = ("csv", "html", "xlsx", "md", "json", "docx")
 
 
 def write_demo_config(out: Path, portal, region) -> Path:

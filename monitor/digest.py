@@ -1,7 +1,7 @@
 """The digest: one year's status, year-on-year figures, data quality and changes, in one object.
 
 ``build_digest`` gathers it from the store (bulk queries only); ``write_digest`` renders it as
-xlsx, csv, html, md or json — the same content in each.
+xlsx, csv, html, md or json — the same content in each — or as docx, a printable report.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from typing import Any
 from monitor.catalogue import bulk, load_catalogue
 from monitor.expectations import report_years
 from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES, status_from
-from monitor.yoy import FIGURE_LABELS, FIGURES, compare_from
+from monitor.yoy import FIGURE_LABELS, FIGURES, compare_from, figure_history
 from storage.store import Store
 
-FORMATS = ("xlsx", "csv", "html", "md", "json")
+FORMATS = ("xlsx", "csv", "html", "md", "json", "docx")
+# Agencies whose multi-year trend the digest charts: the governments first, then the busiest.
+TREND_AGENCIES = 6
 # The headline figures the tabular digests show (all of them are in the json).
 SHOWN_FIGURES = ("applications", "disclosure_rate", "refusals", "review_total", "litigation_total")
 ISSUE_LABELS = {
@@ -49,6 +51,8 @@ class Digest:
     quality: list[dict[str, Any]]  # one row per data-quality flag
     changes: list[dict[str, Any]]  # storage events on this year's reports
     matches: list[dict[str, Any]]  # agency names mapped to another name
+    # agency → {year: monitor.yoy.derived figures}, for the few agencies the charts follow
+    trends: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0).isoformat())
 
     @property
@@ -124,7 +128,17 @@ def build_digest(
                 )
         agencies = {r["agency"] for r in status}
         matches = [m.as_dict() for m in catalogue.matches if m.canonical in agencies]
-        return Digest(year, region, as_of, years, status, yoy, quality, changes, matches)
+        trends = figure_history(catalogue, store, trend_agencies(yoy), years, as_of)
+        return Digest(year, region, as_of, years, status, yoy, quality, changes, matches, trends=trends)
+
+
+def trend_agencies(yoy: list[dict[str, Any]], n: int = TREND_AGENCIES) -> list[str]:
+    """The ``n`` agencies whose trend the digest charts: governments, then by applications."""
+    ranked = sorted(
+        (y for y in yoy if y["present"]),
+        key=lambda y: (y["kind"] != "government", -(y["figures"]["applications"]["current"] or 0)),
+    )
+    return [y["agency"] for y in ranked[:n]]
 
 
 # -- plain renderings --------------------------------------------------------------------------
@@ -319,7 +333,7 @@ def to_markdown(digest: Digest) -> str:
 
 
 def write_digest(digest: Digest, fmt: str, path: str | Path) -> Path:
-    """Write ``digest`` as ``fmt`` (xlsx, csv, html, md, json) to ``path``; returns the path."""
+    """Write ``digest`` as ``fmt`` (one of ``FORMATS``) to ``path``; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
@@ -336,6 +350,10 @@ def write_digest(digest: Digest, fmt: str, path: str | Path) -> Path:
         path.write_text(to_markdown(digest), encoding="utf-8")
     elif fmt == "json":
         write_json(digest, path)
+    elif fmt == "docx":
+        from monitor.digest_docx import write_docx
+
+        write_docx(digest, path)
     else:
         raise ValueError(f"unknown digest format {fmt!r} (expected one of: {', '.join(FORMATS)})")
     return path

@@ -1,5 +1,8 @@
 """The digest as one self-contained HTML file: a coloured status matrix and inline SVG charts.
 
+The on-time and trend charts are ``monitor.charts``'s, the same pictures as in the DOCX report.
+No ``style`` attribute and no script anywhere, so the page also holds under a strict CSP.
+
 Everything that came from a portal (names, URLs, evidence, messages) goes through html.escape;
 links are only made from http(s) URLs.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from monitor.charts import digest_charts, to_svg
 from monitor.digest import SHOWN_FIGURES, Digest, fmt_change, fmt_number
 from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES
 from monitor.yoy import FIGURE_LABELS
@@ -30,9 +34,11 @@ td.s-on_time{background:#c6efce} td.s-late{background:#ffeb9c} td.s-missing{back
 td.s-pending{background:#ddebf7} td.s-not_checkable{background:#d9d9d9}
 td.swing{background:#ffc7ce;font-weight:bold}
 .charts{display:flex;flex-wrap:wrap;gap:2em}
+.charts figure{margin:0;max-width:100%}
+svg{max-width:100%;height:auto}
 .legend span{display:inline-block;margin-right:1em}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
-"""
+""" + "".join(f".legend i.s-{s}{{background:{c}}}\n" for s, c in COLOURS.items())
 
 
 def _link(url: str | None) -> str:
@@ -100,9 +106,7 @@ def paired_hbars(rows: list[tuple[str, float, float]], labels: tuple[str, str], 
 
 
 def _legend() -> str:
-    items = "".join(
-        f'<span><i style="background:{COLOURS[s]}"></i>{escape(STATUS_LABELS[s])}</span>' for s in STATUSES
-    )
+    items = "".join(f'<span><i class="s-{s}"></i>{escape(STATUS_LABELS[s])}</span>' for s in STATUSES)
     return f'<div class="legend">{items}</div>'
 
 
@@ -126,8 +130,9 @@ def _charts(digest: Digest) -> str:
         for y in top
     ]
     top_svg = paired_hbars(top_rows, labels)
+    pictures = "".join(f"<figure>{to_svg(c)}</figure>" for c in digest_charts(digest))
     return (
-        '<div class="charts">'
+        f'<div class="charts">{pictures}'
         f"<figure>{status_svg}<figcaption>各年度报告状态</figcaption>{_legend()}</figure>"
         f"<figure>{totals_svg}<figcaption>主要数字合计（蓝：{digest.year}年，灰：{digest.year - 1}年）</figcaption></figure>"
         f"<figure>{top_svg}<figcaption>本年新收申请数最多的机关</figcaption></figure>"

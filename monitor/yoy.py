@@ -17,7 +17,7 @@ from typing import Any
 
 from monitor.catalogue import Catalogue, bulk, load_catalogue, load_data
 from monitor.status import status_from
-from reports.model import TABLE2_COLUMNS, TABLE3_GROUPS
+from reports.model import TABLE2_COLUMNS, TABLE2_KEYS, TABLE2_TRIAL_KEYS, TABLE3_FIELDS, TABLE3_GROUPS
 from storage.store import Store
 
 # Sections shorter than this are boilerplate (无其他需要报告的事项): alike every year, not "copied".
@@ -49,6 +49,7 @@ FIGURES: tuple[FigureDef, ...] = (
     FigureDef("applications", "本年新收申请数"),
     FigureDef("carried_over", "上年结转申请数"),
     FigureDef("handled", "办理总计"),
+    FigureDef("disclosed", "予以公开数"),
     FigureDef("disclosure_rate", "公开率", rate=True),
     FigureDef("refusals", "不予公开数"),
     FigureDef("review_total", "行政复议总数"),
@@ -190,6 +191,7 @@ def derived(data: dict[str, Any]) -> dict[str, int | float | None]:
         "applications": _total(t2.get("new_received")),
         "carried_over": _total(t2.get("carried_over")),
         "handled": handled,
+        "disclosed": _total(t2.get("disclosed")),
         "disclosure_rate": rate,
         "refusals": _sum([_total(t2.get(k)) for k in WITHHELD]),
         "review_total": t3("review", "total"),
@@ -200,6 +202,25 @@ def derived(data: dict[str, Any]) -> dict[str, int | float | None]:
         "normative_docs_issued": t1doc("normative_docs", "issued") or t1doc("normative_docs", "made"),
         "fees_10k_yuan": _num(t1.get("fees_10k_yuan")),
     }
+
+
+def completeness(data: dict[str, Any]) -> float | None:
+    """The share of the template's Table 2 and Table 3 cells that hold a number; None: no report.
+
+    A row the template has but the parse lacks counts as seven unread cells, so a report whose
+    tables were not found scores 0.  (Table 1 differs too much between templates to count.)
+    """
+    if not data:
+        return None
+    t2, t3 = data.get("table2") or {}, data.get("table3") or {}
+    template = data.get("template")
+    keys = {"2021": TABLE2_KEYS, "2019-trial": TABLE2_TRIAL_KEYS}.get(template) or tuple(t2)
+    cells: list[Any] = []
+    for key in keys:
+        row = t2.get(key)
+        cells += ([*row, *[None] * 7] if isinstance(row, list) else [None] * 7)[:7]
+    cells += [(t3.get(g) or {}).get(f) for g in TABLE3_GROUPS for f in TABLE3_FIELDS]
+    return round(sum(1 for v in cells if _num(v) is not None) / len(cells), 4)
 
 
 def change(current: Any, previous: Any) -> tuple[Any, float | None]:
@@ -367,6 +388,7 @@ def _compare_one(
         "similarity": sims,
         "copied_text": bool(copied),
         "copied_sections": copied,
+        "completeness": completeness(cur),
         "quality": issues,
         "quality_codes": dict(Counter(i.get("code") for i in issues)),
         "events": evs,
@@ -376,6 +398,29 @@ def _compare_one(
         "deadline": status["deadline"],
         "days_before_deadline": (deadline - pub).days if pub else None,
     }
+
+
+def figure_history(
+    catalogue: Catalogue, store: Store, agencies: list[str], years: list[int], as_of: date
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """agency → {year: ``derived`` figures of its best report published by ``as_of``}.
+
+    Only the years the agency has a report for appear.  Meant for a few agencies (the charts of
+    a digest): their reports of every year are loaded at once.
+    """
+    with bulk():
+        chosen: dict[tuple[str, int], Any] = {}
+        for agency in agencies:
+            for y in years:
+                found = catalogue.found.get((agency, y))
+                best = found.best(as_of) if found else None
+                if best:
+                    chosen[(agency, y)] = best
+        data = load_data(store, [d.report_id for d in chosen.values()])
+        out: dict[str, dict[int, dict[str, Any]]] = {a: {} for a in agencies}
+        for (agency, y), doc in sorted(chosen.items(), key=lambda kv: kv[0][1]):
+            out[agency][y] = derived(data.get(doc.report_id, {}))
+        return out
 
 
 def compare(store: Store, config: Any, year: int, as_of: date | None = None) -> list[dict[str, Any]]:

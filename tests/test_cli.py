@@ -63,6 +63,6 @@ def test_demo_matches_the_simulator_ground_truth(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "statuses match the simulator's ground truth" in proc.stdout
     assert "迟报" in proc.stdout and "缺报" in proc.stdout
-    for fmt in ("csv", "html", "xlsx", "md", "json"):
+    for fmt in ("csv", "html", "xlsx", "md", "json", "docx"):
         assert (tmp_path / "out" / f"digest-2025.{fmt}").stat().st_size > 100
     assert "dashboard: http://127.0.0.1:" in proc.stdout
