@@ -249,7 +249,7 @@ def _yoy_cols() -> list[Col]:
         Col(heads[-4], 9, "pct"),
         Col(heads[-3], 6),
         Col(heads[-2], 6, "int"),
-        Col(heads[-1], 30, "wrap"),
+        Col(heads[-1], 44, "wrap"),
     ]
     return cols
 
