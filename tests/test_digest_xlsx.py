@@ -13,11 +13,12 @@ from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pypdfium2
 import pytest
-from test_monitor_common import build_store, config_for, store_report
+from test_monitor_common import SOURCE_ID, build_store, config_for, store_report
 
 from monitor.digest import build_digest, write_digest
 from monitor.digest_xlsx import TOP_SWINGS
@@ -27,6 +28,7 @@ from reports.checks import check
 from reports.model import TABLE2_KEYS, empty_report
 from reports.template import Reader
 from simulator.model import generate_region
+from storage.store import Fetched
 
 FORMULA = "=SUM(1,2)青山县某局"  # a portal-supplied name that looks like a formula
 TABLE_SHEETS = ("状态", "同比", "数据质量", "变更", "名称匹配")
@@ -40,6 +42,14 @@ def built(tmp_path_factory):
     odd = copy.deepcopy(next(r for r in region.published() if r.year == region.years[-1]))
     odd.title_agency, odd.article_id, odd.planted = FORMULA, 99998, []
     store_report(store, odd, suffix="_formula")
+    # One report modified after publication, then removed: two rows on 变更.
+    target = next(r for r in region.published() if r.year == region.years[-1] and not r.planted)
+    url = store.db.execute(
+        "SELECT d.url FROM reports r JOIN documents d ON d.id = r.document_id WHERE r.agency = ? AND r.year = ?",
+        [target.agency.name, target.year],
+    ).fetchone()[0]
+    store.record_fetch(Fetched(SOURCE_ID, url, json.dumps({"edited": True}).encode()))
+    store.record_gone(url, None, 404, "404")
     config = config_for(tmp_path, region)
     as_of = date(region.years[-1] + 1, 6, 1)
     digest = build_digest(store, config, region.years[-1], as_of=as_of)
@@ -153,6 +163,18 @@ def test_cells_have_number_formats_dates_and_links(built):
     for row in quality.iter_rows(min_row=2):
         if row[4].value:
             assert row[4].hyperlink.target == row[4].value
+
+
+def test_changes_sheet_has_local_times_and_links(built):
+    _, digest, paths = built
+    ws = openpyxl.load_workbook(paths["xlsx"])["变更"]
+    rows = list(ws.iter_rows(min_row=2))
+    assert [r[2].value for r in rows] == ["修改", "删除"]
+    for row, change in zip(rows, digest.changes, strict=True):
+        utc = datetime.fromisoformat(change["at"])
+        local = utc.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+        assert row[3].value == local and row[3].number_format == "yyyy-mm-dd hh:mm"
+        assert row[4].hyperlink.target == row[4].value == change["url"]
 
 
 def test_sheets_filter_freeze_and_print_setup(built):
