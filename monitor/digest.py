@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.catalogue import bulk, load_catalogue
-from monitor.expectations import report_years
+from monitor.expectations import KIND_ORDER, report_years
+from monitor.glossary import EVENT_LABELS, ISSUE_LABELS, describe, place
 from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES, status_from
 from monitor.yoy import FIGURE_LABELS, FIGURES, compare_from, figure_history
 from storage.store import Store
@@ -26,18 +27,6 @@ FORMATS = ("xlsx", "csv", "html", "md", "json", "docx")
 TREND_AGENCIES = 6
 # The headline figures the tabular digests show (all of them are in the json).
 SHOWN_FIGURES = ("applications", "disclosure_rate", "refusals", "review_total", "litigation_total")
-ISSUE_LABELS = {
-    "template_not_found": "未找到模板表格",
-    "row_missing": "缺少表格行",
-    "cell_blank": "单元格空白",
-    "cell_unreadable": "单元格无法识别",
-    "sum_mismatch": "勾稽关系不符",
-    "year_mismatch": "年度不一致",
-    "copied_text": "文字与上年雷同",
-    "modified": "发布后被修改",
-    "removed": "发布后被删除",
-}
-EVENT_LABELS = {"modified": "修改", "removed": "删除", "restored": "恢复"}
 
 
 @dataclass
@@ -46,11 +35,14 @@ class Digest:
     region: str | None
     as_of: date
     years: list[int]
-    status: list[dict[str, Any]]  # compute_status rows for every year up to ``year``
+    # compute_status rows for every year up to ``year``; a missing report's days_late counts the
+    # days from its deadline to ``as_of``
+    status: list[dict[str, Any]]
     yoy: list[dict[str, Any]]  # monitor.yoy rows for ``year``
     quality: list[dict[str, Any]]  # one row per data-quality flag
     changes: list[dict[str, Any]]  # storage events on this year's reports
     matches: list[dict[str, Any]]  # agency names mapped to another name
+    timezone: str = "Asia/Shanghai"  # local time of the readers (schedule.timezone)
     # agency → {year: monitor.yoy.derived figures}, for the few agencies the charts follow
     trends: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0).isoformat())
@@ -64,6 +56,72 @@ class Digest:
         """Status counts for the digest year."""
         counts = Counter(r["status"] for r in self.status if r["year"] == self.year)
         return {s: counts.get(s, 0) for s in STATUSES}
+
+    def on_time_rates(self) -> list[dict[str, Any]]:
+        """Status counts and the on-time rate of the digest year per region and kind, each region's
+        subtotal (when it has several kinds) and a grand total (region None, kind None).
+
+        rate = on_time / (on_time + late + missing): reports not yet due and agencies that could not
+        be checked are counted but left out of the rate; None when nothing was due."""
+        groups: dict[tuple[str, str], Counter] = {}
+        for r in self.status:
+            if r["year"] == self.year:
+                groups.setdefault((r["region"] or "", r["kind"]), Counter())[r["status"]] += 1
+        out = []
+
+        def row(region: str | None, kind: str | None, counts: Counter) -> dict[str, Any]:
+            due = counts["on_time"] + counts["late"] + counts["missing"]
+            return {
+                "region": region,
+                "kind": kind,
+                "agencies": sum(counts.values()),
+                **{s: counts[s] for s in STATUSES},
+                "due": due,
+                "rate": counts["on_time"] / due if due else None,
+            }
+
+        regions = sorted({reg for reg, _k in groups})
+        for reg in regions:
+            kinds = sorted((k for r2, k in groups if r2 == reg), key=lambda k: (KIND_ORDER.get(k, 9), k))
+            for k in kinds:
+                out.append(row(reg, k, groups[(reg, k)]))
+            if len(kinds) > 1:
+                out.append(row(reg, None, sum((groups[(reg, k)] for k in kinds), Counter())))
+        out.append(row(None, None, sum(groups.values(), Counter())))
+        return out
+
+    def top_swings(self, n: int = 10) -> list[dict[str, Any]]:
+        """The ``n`` largest year-on-year swings (figures monitor.yoy flagged), largest first.
+
+        Size: a count's relative change (a count new this year counts as +100%); a rate's change in
+        percentage points over 100 (a rate going 0.40 → 0.70 weighs like +30%)."""
+        out = []
+        for y in self.yoy:
+            for key in y["swings"]:
+                if key not in FIGURE_LABELS:
+                    continue
+                f = y["figures"][key]
+                rate = any(d.key == key and d.rate for d in FIGURES)
+                if rate:
+                    size = abs(f["change"] or 0)
+                else:
+                    size = abs(f["relative"]) if f["relative"] is not None else 1.0
+                out.append(
+                    {
+                        "agency": y["agency"],
+                        "kind": y["kind"],
+                        "figure": key,
+                        "label": FIGURE_LABELS[key],
+                        "rate": rate,
+                        "previous": f["previous"],
+                        "current": f["current"],
+                        "change": f["change"],
+                        "relative": f["relative"],
+                        "size": size,
+                    }
+                )
+        out.sort(key=lambda s: (-s["size"], s["agency"], s["figure"]))
+        return out[:n]
 
     def matrix(self) -> list[tuple[dict[str, Any], dict[int, dict[str, Any]]]]:
         """(the agency's row for the digest year or its latest, {year: status row}) per agency."""
@@ -82,6 +140,11 @@ def _in_region(row: dict[str, Any], region: str | None) -> bool:
     return row.get("source_id") == region or (row.get("region") or "").startswith(region)
 
 
+def _timezone(config: Any) -> str:
+    section = getattr(config, "section", None)
+    return (section("schedule").get("timezone") if section else None) or "Asia/Shanghai"
+
+
 def build_digest(
     store: Store, config: Any, year: int, region: str | None = None, as_of: date | None = None
 ) -> Digest:
@@ -91,34 +154,36 @@ def build_digest(
         catalogue = load_catalogue(store, config)
         years = [y for y in report_years(catalogue, date(year + 1, 1, 1), None) if y <= year] or [year]
         status = [r for r in status_from(catalogue, config, store, as_of, years) if _in_region(r, region)]
+        for r in status:
+            if r["status"] == "missing":  # overdue since the deadline, as of the digest's date
+                r["days_late"] = (as_of - date.fromisoformat(r["deadline"])).days
         yoy = compare_from(catalogue, config, store, year, as_of, status, details=False)
         quality = []
         changes = []
         urls = {(r["agency"], r["year"]): r["url"] for r in status if r["year"] == year}
         for y in yoy:
             url = urls.get((y["agency"], year))
-            for i in y["quality"]:
-                code = i.get("code", "")
+            found = [dict(i) for i in y["quality"]]
+            found += [
+                {
+                    "code": "copied_text",
+                    "where": f"sections.{section}",
+                    "message": f"与{year - 1}年报告相似度 {y['similarity'][section]:.0%}",
+                }
+                for section in y["copied_sections"]
+            ]
+            for i in found:
+                code, where = i.get("code", ""), i.get("where", "")
                 quality.append(
                     {
                         "agency": y["agency"],
                         "year": year,
                         "code": code,
                         "label": ISSUE_LABELS.get(code, code),
-                        "where": i.get("where", ""),
-                        "message": i.get("message", ""),
-                        "url": url,
-                    }
-                )
-            for section in y["copied_sections"]:
-                quality.append(
-                    {
-                        "agency": y["agency"],
-                        "year": year,
-                        "code": "copied_text",
-                        "label": ISSUE_LABELS["copied_text"],
-                        "where": f"sections.{section}",
-                        "message": f"与{year - 1}年报告相似度 {y['similarity'][section]:.0%}",
+                        "where": where,  # the machine location (table2.disclosed.total)
+                        "message": i.get("message", ""),  # as the parser wrote it
+                        "place": place(where),  # the location in the template's words
+                        "text": describe(i),  # the whole finding in plain Chinese
                         "url": url,
                     }
                 )
@@ -129,7 +194,9 @@ def build_digest(
         agencies = {r["agency"] for r in status}
         matches = [m.as_dict() for m in catalogue.matches if m.canonical in agencies]
         trends = figure_history(catalogue, store, trend_agencies(yoy), years, as_of)
-        return Digest(year, region, as_of, years, status, yoy, quality, changes, matches, trends=trends)
+        return Digest(
+            year, region, as_of, years, status, yoy, quality, changes, matches, _timezone(config), trends
+        )
 
 
 def trend_agencies(yoy: list[dict[str, Any]], n: int = TREND_AGENCIES) -> list[str]:
@@ -194,31 +261,40 @@ def _pct(v: float | None) -> float | None:
     return None if v is None else round(v * 100, 1)
 
 
-def yoy_headers() -> list[str]:
+def yoy_headers(fractions: bool = False) -> list[str]:
+    """The yoy column headers; ``fractions``: the spreadsheet's, whose rates are fractions shown
+    with a percent format (the csv's rates are percentage numbers, so its headers say %)."""
     heads = []
     for key in SHOWN_FIGURES:
         label = FIGURE_LABELS[key]
-        if key == "disclosure_rate":
+        if key == "disclosure_rate" and fractions:
+            heads += [f"{label}（本年）", f"{label}（上年）", f"{label}（变化，百分点）"]
+        elif key == "disclosure_rate":
             heads += [f"{label}（本年，%）", f"{label}（上年，%）", f"{label}（变化，百分点）"]
         else:
-            heads += [f"{label}（本年）", f"{label}（上年）", f"{label}（变化，%）"]
-    return heads + ["距截止日天数", "五部分相似度（%）", "文字雷同", "数据问题", "显著变化"]
+            change = "变化率" if fractions else "变化，%"
+            heads += [f"{label}（本年）", f"{label}（上年）", f"{label}（{change}）"]
+    similar = "五部分相似度" if fractions else "五部分相似度（%）"
+    return heads + ["距截止日天数", similar, "文字雷同", "数据问题", "显著变化"]
 
 
-def yoy_cells(y: dict[str, Any] | None) -> list[Any]:
-    """The yoy columns of one agency (numbers stay numbers, rates as percentages; blanks None)."""
+def yoy_cells(y: dict[str, Any] | None, fractions: bool = False) -> list[Any]:
+    """The yoy columns of one agency (numbers stay numbers; blanks None).  Rates and relative
+    changes are percentages (45.7), or with ``fractions`` the ratios themselves (0.457) for a
+    percent number format; a rate's change is in percentage points either way."""
     if y is None:
         return [None] * len(yoy_headers())
+    ratio = (lambda v: v) if fractions else _pct
     cells: list[Any] = []
     for key in SHOWN_FIGURES:
         f = y["figures"][key]
         if key == "disclosure_rate":
-            cells += [_pct(f["current"]), _pct(f["previous"]), _pct(f["change"])]
+            cells += [ratio(f["current"]), ratio(f["previous"]), _pct(f["change"])]
         else:
-            cells += [f["current"], f["previous"], _pct(f["relative"])]
+            cells += [f["current"], f["previous"], ratio(f["relative"])]
     cells += [
         y["days_before_deadline"],
-        _pct(y["similarity"].get("problems")),
+        ratio(y["similarity"].get("problems")),
         "是" if y["copied_text"] else "",
         len(y["quality"]),
         "、".join(FIGURE_LABELS[k] for k in y["swings"]),
@@ -248,6 +324,8 @@ def to_json(digest: Digest) -> dict[str, Any]:
         "generated_at": digest.generated_at,
         "years": digest.years,
         "summary": digest.summary(),
+        "on_time_rates": digest.on_time_rates(),
+        "top_swings": digest.top_swings(),
         "figures": [{"key": f.key, "label": f.label} for f in FIGURES],
         "status": digest.status,
         "yoy": [{k: v for k, v in y.items() if k != "changes"} for y in digest.yoy],
@@ -310,8 +388,8 @@ def to_markdown(digest: Digest) -> str:
     parts.append("\n## 数据质量\n")
     parts.append(
         _md_table(
-            ["机关", "问题", "位置", "说明"],
-            [[q["agency"], q["label"], q["where"], q["message"]] for q in digest.quality],
+            ["机关", "问题", "说明"],
+            [[q["agency"], q["label"], q["text"]] for q in digest.quality],
         )
     )
     parts.append("\n## 变更\n")

@@ -189,9 +189,9 @@ def to_html(digest: Digest) -> str:
         yoy_head += [f"{FIGURE_LABELS[key]}（本年）", "上年", "变化"]
     yoy_head += ["五部分相似度", "数据问题", "距截止日天数"]
     quality = _table(
-        ["机关", "问题", "位置", "说明", "链接"],
+        ["机关", "问题", "说明", "链接"],
         [
-            f"<tr>{_td(q['agency'])}{_td(q['label'])}{_td(q['where'])}{_td(q['message'])}<td>{_link(q['url'])}</td></tr>"
+            f"<tr>{_td(q['agency'])}{_td(q['label'])}{_td(q['text'])}<td>{_link(q['url'])}</td></tr>"
             for q in digest.quality
         ],
     )

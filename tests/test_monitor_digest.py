@@ -56,7 +56,7 @@ def test_xlsx_cells(built):
     region, digest, paths = built
     last = region.years[-1]
     wb = openpyxl.load_workbook(paths["xlsx"])
-    assert wb.sheetnames[:4] == ["状态", "同比", "数据质量", "变更"]
+    assert wb.sheetnames[:5] == ["汇总", "状态", "同比", "数据质量", "变更"]
     ws = wb["状态"]
     assert ws.freeze_panes == "B2"
     head = [c.value for c in ws[1]]
@@ -90,9 +90,9 @@ def test_xlsx_cells(built):
     )
     copied = next(r for r in region.reports if r.year == last and "copied_text" in r.planted)
     assert yrows[copied.agency.name][yhead.index("文字雷同")] == "是"
-    assert yrows[copied.agency.name][yhead.index("五部分相似度（%）")] == 100.0
+    assert yrows[copied.agency.name][yhead.index("五部分相似度")] == 1.0  # shown as 100.0%
     quality = [r for r in wb["数据质量"].iter_rows(min_row=2, values_only=True)]
-    assert any(r[0] == gov.agency.name and r[3] == "sum_mismatch" for r in quality)
+    assert any(r[0] == gov.agency.name and r[2] == "勾稽关系不符" and r[3].startswith("表") for r in quality)
 
 
 def test_csv_md_json_html(built):

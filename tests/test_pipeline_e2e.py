@@ -82,7 +82,7 @@ def test_xlsx_digest_of_the_crawled_region(pipeline):
     region, config, store, tmp = pipeline
     path = write_digest(build_digest(store, config, region.years[-1], as_of=AS_OF), "xlsx", tmp / "d.xlsx")
     book = load_workbook(path)
-    status_sheet = book[book.sheetnames[0]]
+    status_sheet = book["状态"]
     values = [[c.value for c in row] for row in status_sheet.iter_rows()]
     flat = [v for row in values for v in row if isinstance(v, str)]
     late = [
