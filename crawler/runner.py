@@ -11,6 +11,7 @@ from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 
+from crawler.changes import stored_fingerprint
 from crawler.config import Config, ConfigError
 from crawler.settings import build_settings
 from spiders import spider_for
@@ -97,6 +98,8 @@ def run_crawl(
     full_walks: dict[str, bool] = {}
     failures: dict[str, str] = {}
     with Store(config.storage_path) as store:
+        # Versions stored before fingerprints: fill them in, drop chrome-only "modified" events.
+        store.backfill_fingerprints(stored_fingerprint)
         for source in sources:
             store.upsert_source(
                 source["id"], source["name"], source["start_url"], source.get("family"), source

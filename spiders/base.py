@@ -8,7 +8,6 @@ attachments, incremental stopping — is here.  Spiders only find and yield item
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -17,14 +16,15 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 import scrapy
-from lxml import etree
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
 from crawler.items import DocumentItem, GoneItem, NotModifiedItem
+from spiders.fingerprint import content_key, file_fingerprint, in_body, page_fingerprint
 from spiders.pages import (
+    clean_url,
     content_disposition_filename,
     has_column_slug,
     is_attachment_url,
@@ -39,94 +39,10 @@ from spiders.pages import (
     url_date,
 )
 
-# Body containers of the CMS families (portals.md §1.1); attachments are looked for inside them
-# first so navigation links to other documents are not taken for the report's files.
-BODY_CONTAINERS = (
-    ".TRS_Editor",
-    ".TRS_UEDITOR",
-    ".trs_editor_view",
-    ".Custom_UnionStyle",
-    "#zoom",
-    ".zoom",
-    "#Zoom",
-    ".article_zoom",
-    "#zoomcon",
-    "#ivs_content",
-    ".Article_content",
-    "#UCAP-CONTENT",
-    ".news_cont_d_wrap",
-    "#appendix",
-    ".xxgk_content",
-    ".article-content",  # gkmlpt articles
-    "article",
-)
 # Column links that lead to a year or unit sub-column of the report column.
 SUBCOLUMN_TEXT = re.compile(
     r"^\s*((19|20)\d\d\s*年度?|(19|20)\d\d)\s*$|部门年报|乡镇.{0,4}年报|街道.{0,4}年报|政府年报"
 )
-
-_CONTAINER_IDS = {c[1:] for c in BODY_CONTAINERS if c.startswith("#")}
-_CONTAINER_CLASSES = {c[1:] for c in BODY_CONTAINERS if c.startswith(".")}
-_CONTAINER_TAGS = {c for c in BODY_CONTAINERS if c[0] not in "#."}
-
-
-def _is_container(node: Any) -> bool:
-    """Whether an lxml element is one of the CMS body containers."""
-    if node.tag in _CONTAINER_TAGS or node.get("id") in _CONTAINER_IDS:
-        return True
-    return bool(_CONTAINER_CLASSES.intersection((node.get("class") or "").split()))
-
-
-def _in_body(element: Any) -> bool:
-    """Whether an element sits inside one of the CMS body containers."""
-    return any(_is_container(node) for node in element.iterancestors())
-
-
-def _container_test(container: str) -> str:
-    """The XPath predicate for one of BODY_CONTAINERS ("#id" or ".class", as a substring)."""
-    if container.startswith("#"):
-        return f"@id='{container[1:]}'"
-    return f"contains(@class, '{container[1:]}')"
-
-
-# Body containers are divs, sections or <article>s.  libxml2 is several times faster on
-# "//div[...]" than on "//*[...]" (or than a Python walk over every element), and a union
-# ("a | b") costs more than its parts: one query each, ~0.1 ms a page together.
-_NAMED = " or ".join(_container_test(c) for c in BODY_CONTAINERS if c[0] in "#.")
-_CONTAINER_QUERIES = tuple(
-    etree.XPath(q)
-    for q in (f"//div[{_NAMED}]", f"//section[{_NAMED}]", *(f"//{t}" for t in sorted(_CONTAINER_TAGS)))
-)
-
-
-def body_containers(root: Any) -> list[Any]:
-    """The page's body containers: divs, then sections, then <article>s, each in document order."""
-    found = [node for query in _CONTAINER_QUERIES for node in query(root)]
-    return [node for node in found if _is_container(node)]  # the class test was a substring
-
-
-MIN_KEYED_TEXT = 200  # a shorter body ("详见附件") says too little to call two pages one report
-
-
-def content_key(root: Any, title: str, attachments: list[str]) -> str | None:
-    """A hash of an article's title and body text, or of its title and files when the body
-    only points to them ("详见附件"); None when the page says too little to tell.
-
-    One report re-posted in another column (a department column besides the city's) has
-    another URL and frame but the same key.
-    """
-    heading = re.sub(r"\s+", "", title)
-    bodies = body_containers(root)
-    # No known container: the paragraphs, which a page's frame (breadcrumbs, menus) rarely uses.
-    texts = [n.text_content() for n in bodies] or ["".join(p.text_content() for p in root.iter("p"))]
-    for text in texts:
-        text = re.sub(r"\s+", "", text)
-        if len(text) >= MIN_KEYED_TEXT:
-            return hashlib.sha1(f"{heading}\n{text}".encode()).hexdigest()
-    if heading and attachments:
-        return hashlib.sha1("\n".join([heading, *sorted(attachments)]).encode()).hexdigest()
-    return None
-
 
 # Links that lead from a home page or a 政府信息公开 page towards the annual-report column.
 REPORT_COLUMN_TEXT = re.compile(r"(政府)?信息公开(工作)?(年度)?(年报|年度报告)|^年度报告$|^年报$")
@@ -153,6 +69,9 @@ class Entry:
     url: str
     title: str
     list_date: date | None = None
+
+    def __post_init__(self) -> None:
+        self.url = clean_url(self.url)  # a session id in a link never makes another document
 
 
 class PortalSpider(scrapy.Spider):
@@ -246,13 +165,13 @@ class PortalSpider(scrapy.Spider):
             yield self.article_request(entry)
         self.crawler.stats.set_value("nianbao/listed", len(self.seen_entries))
         for url in self.subcolumns(response):
-            yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1})
+            yield response.follow(clean_url(url), self.parse_column, cb_kwargs={"depth": depth + 1})
         if depth < MAX_DISCOVERY_DEPTH:
             # A home page or a 政府信息公开 page (which may show a few recent reports of its own):
             # look for the way to the report column.
             columns, sections = self.column_links(response)
             for url in columns or sections:
-                yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth + 1})
+                yield response.follow(clean_url(url), self.parse_column, cb_kwargs={"depth": depth + 1})
         # Incremental: a page that holds only known items ends the walk (newest items come first).
         if entries and new == 0 and self.known and not self.revalidate:
             return
@@ -260,7 +179,9 @@ class PortalSpider(scrapy.Spider):
             self.logger.warning("%s: stopped at max_pages=%d", self.source["id"], self.max_pages)
             return
         for url in self.next_pages(response):
-            yield response.follow(url, self.parse_column, cb_kwargs={"depth": depth})
+            yield response.follow(
+                clean_url(response.urljoin(url)), self.parse_column, cb_kwargs={"depth": depth}
+            )
 
     def probe_unlisted(self) -> None:
         """When a full walk is done: ask for each known report the column did not list.
@@ -310,7 +231,7 @@ class PortalSpider(scrapy.Spider):
         if response.status in (404, 410):
             yield from self._status_item(response)
         elif walk_complete:
-            yield GoneItem(response.url, response.status, UNLISTED)
+            yield GoneItem(clean_url(response.url), response.status, UNLISTED)
 
     def conditional_headers(self, url: str) -> dict[str, str]:
         """If-None-Match / If-Modified-Since for a document we already hold."""
@@ -342,7 +263,8 @@ class PortalSpider(scrapy.Spider):
         sel = response.selector
         meta = page_meta(sel)
         published, source = publication(meta, lambda: page_text(sel), entry.list_date)
-        title = page_title(sel, meta) or entry.title
+        heading = page_title(sel, meta)
+        title = heading or entry.title
         item = _document(
             response,
             kind="page",
@@ -353,8 +275,9 @@ class PortalSpider(scrapy.Spider):
             list_date=entry.list_date.isoformat() if entry.list_date else None,
             meta=meta,
         )
-        attachments = self.attachment_links(response)
+        attachments = list(dict.fromkeys(clean_url(u) for u in self.attachment_links(response)))
         item.content_key = content_key(sel.root, title, attachments)
+        item.fingerprint = page_fingerprint(sel.root, heading, item.url)
         if attachments:
             item.meta = {**meta, "attachments": attachments}  # lets a later crawl finish a cut-short one
         yield item
@@ -377,7 +300,7 @@ class PortalSpider(scrapy.Spider):
         published, source = (parent.published_at, f"parent:{parent.date_source}") if parent else (None, None)
         if parent is None and entry.list_date:
             published, source = entry.list_date.isoformat(), "list"
-        yield _document(
+        item = _document(
             response,
             kind="attachment",
             parent_url=parent.url if parent else None,
@@ -388,6 +311,18 @@ class PortalSpider(scrapy.Spider):
             list_date=entry.list_date.isoformat() if entry.list_date else None,
             filename=_filename(response),
         )
+        if hasattr(response, "selector"):  # a page served where a file was linked
+            item.fingerprint = page_fingerprint(
+                response.selector.root, page_title(response.selector, page_meta(response.selector)), item.url
+            )
+        else:
+            item.fingerprint = file_fingerprint(response.body)
+        # Where the file was linked from, when a redirect stored it elsewhere (downfile.jsp →
+        # /attach/…): the link is then known as fetched (Store.orphan_attachments).
+        redirected = response.meta.get("redirect_urls")
+        if redirected:
+            item.meta = {"link": clean_url(redirected[0])}
+        yield item
 
     # -- what families override -------------------------------------------------------------
 
@@ -452,15 +387,15 @@ class PortalSpider(scrapy.Spider):
             href = (a.get("href") or "").strip()
             url = urldefrag(response.urljoin(href))[0] if href else ""
             if url and is_attachment_url(url) and url not in (u for u, _ in found):
-                found.append((url, _in_body(a)))
-        in_body = [u for u, inside in found if inside]
-        return in_body or [u for u, _ in found]
+                found.append((url, in_body(a)))
+        inside_body = [u for u, inside in found if inside]
+        return inside_body or [u for u, _ in found]
 
     # -- helpers ----------------------------------------------------------------------------
 
     def _status_item(self, response: Response) -> Iterator[Any]:
         if response.status == 304:
-            yield NotModifiedItem(response.url)
+            yield NotModifiedItem(clean_url(response.url))
             # An unchanged page can still link a corrected file: re-check its known attachments.
             for url in self.children.get(response.url, []):
                 yield scrapy.Request(
@@ -471,13 +406,13 @@ class PortalSpider(scrapy.Spider):
                     meta={"handle_httpstatus_list": KNOWN_STATUSES},
                 )
         else:
-            yield GoneItem(response.url, response.status, f"HTTP {response.status}")
+            yield GoneItem(clean_url(response.url), response.status, f"HTTP {response.status}")
 
 
 def _document(response: Response, **fields: Any) -> DocumentItem:
     """A fetched document: what the transport says (URL, bytes, status, headers) plus ``fields``."""
     return DocumentItem(
-        url=response.url,
+        url=clean_url(response.url),
         body=response.body,
         http_status=response.status,
         headers=_headers(response),

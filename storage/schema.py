@@ -175,7 +175,16 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["documents"].create_index(["content_key"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """What a version is, apart from its page chrome (counters, clocks, tokens, related links).
+
+    fingerprint: a page's title, body text and attachment links hashed, or a file's sha256
+    (spiders.fingerprint); NULL for versions stored before, until Store.backfill_fingerprints.
+    """
+    db["versions"].add_column("fingerprint", str)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
