@@ -11,7 +11,10 @@ What a crawler meets, as on real TRS portals (research/portals.md §1.1–1.5, s
 - articles at ``<col>/YYYYMM/tYYYYMMDD_<id>.html`` (the URL date can differ from the PubDate) with
   the 政府网站发展指引 metas, the 索引号/发布机构/发布日期 block and a ``TRS_Editor`` body;
 - PDF / DOCX reports as ``./P0<14 digits><6 digits>.pdf`` in the article's directory;
-- optional ``_wap`` duplicates of every article, ``.shtml`` pages, and a soft 404.
+- optional ``_wap`` duplicates of every article, ``.shtml`` pages, and a soft 404;
+- page chrome that differs per request (``noise=True``, the default; :mod:`simulator.chrome`):
+  a clock and a banner in the header, a visit counter in the article's info line and the
+  footer, token scripts, and a rotating 相关链接 list after the article.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from simulator.chrome import Chrome
 from simulator.model import PlannedReport, Region
 from simulator.site import (
     SOFT_404,
@@ -85,6 +89,7 @@ class TrsSite(RegionSite):
         chinese_pubdate: int = 1,
         tables_attached: int = 0,
         drift: dict[str, Any] | Callable[[PlannedReport], dict[str, Any]] | None = None,
+        noise: bool = True,
     ) -> None:
         if variant not in ("classic", "new"):
             raise ValueError(f"unknown TRS variant {variant!r}")
@@ -106,6 +111,7 @@ class TrsSite(RegionSite):
                 for y in sorted(region.years, reverse=True)
             }
         self.site_name = site_name or self._default_site_name()
+        self.chrome = Chrome(noise, _stable(self.site_name))
         self.extra_items = extra_items
         self.site_id_code = f"37{region.seed % 100:02d}{_stable(self.site_name) % 10**6:06d}"
         self.org_code = f"{_stable(self.site_name + 'org') % 10**9:09d}"
@@ -379,18 +385,25 @@ class TrsSite(RegionSite):
 
     def _header(self) -> str:
         return (
-            f'<div class="header"><div class="logo"><a href="/">{esc(self.site_name)}</a></div>'
+            self.chrome.clock()
+            + f'<div class="header"><div class="logo"><a href="/">{esc(self.site_name)}</a></div>'
             '<div class="nav"><ul><li><a href="/">首页</a></li>'
             '<li><a href="/zwgk/zfxxgk/">政府信息公开</a></li>'
             '<li><a href="javascript:void(0)">政务服务</a></li>'
-            '<li><a href="javascript:void(0)">互动交流</a></li></ul></div></div>\n'
+            '<li><a href="javascript:void(0)">互动交流</a></li></ul></div></div>\n' + self.chrome.banner()
         )
 
     def _footer(self) -> str:
         return (
             f'<div class="footer"><p>主办单位：{esc(self.site_name)}办公室</p>'
-            f"<p>网站标识码 {self.site_id_code}</p></div>\n</body>\n</html>\n"
+            f"<p>网站标识码 {self.site_id_code}</p>{self.chrome.footer_counter()}</div>\n"
+            f"{self.chrome.token_script()}</body>\n</html>\n"
         )
+
+    def related_links(self, e: Entry) -> list[tuple[str, str]]:
+        """Other items of the column, for the article's rotating 相关链接 list."""
+        others = [o for o in self.entries(e.column)[:8] if o is not e and o.report is None]
+        return [(self.article_path(o), o.title) for o in others]
 
     def home_page(self) -> str:
         latest = self.entries()[:6]
@@ -534,8 +547,10 @@ class TrsSite(RegionSite):
             + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; <a href="../">{self.columns[e.column]}</a></div>\n'
             + block
             + f'<div class="article"><h1 class="title">{esc(e.title)}</h1>\n'
-            + f'<div class="info"><span>发布日期：{visible_date}</span> <span>来源：{esc(source)}</span> {wap_link}</div>\n'
+            + f'<div class="info"><span>发布日期：{visible_date}</span> <span>来源：{esc(source)}</span> '
+            + f"<span>{self.chrome.counter()}</span> {wap_link}</div>\n"
             + f'<div class="TRS_Editor">\n{body}\n</div>\n{appendix}</div>\n'
+            + self.chrome.related(self.related_links(e))
             + self._footer()
         )
 

@@ -22,7 +22,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
 from crawler.items import DocumentItem, GoneItem, NotModifiedItem
-from spiders.fingerprint import content_key, file_fingerprint, in_body, page_fingerprint
+from spiders.fingerprint import PageBody, content_key, file_fingerprint, in_body, page_fingerprint
 from spiders.pages import (
     clean_url,
     content_disposition_filename,
@@ -276,8 +276,9 @@ class PortalSpider(scrapy.Spider):
             meta=meta,
         )
         attachments = list(dict.fromkeys(clean_url(u) for u in self.attachment_links(response)))
-        item.content_key = content_key(sel.root, title, attachments)
-        item.fingerprint = page_fingerprint(sel.root, heading, item.url)
+        body = PageBody(sel.root)  # the page read once for both keys
+        item.content_key = content_key(sel.root, title, attachments, body)
+        item.fingerprint = page_fingerprint(sel.root, heading, item.url, body)
         if attachments:
             item.meta = {**meta, "attachments": attachments}  # lets a later crawl finish a cut-short one
         yield item
