@@ -7,10 +7,12 @@ import http.client
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urljoin
@@ -20,6 +22,7 @@ import pytest
 
 from simulator.model import generate_region
 from simulator.portal import SimulatedPortal, big_region
+from simulator.site import cached_render
 from simulator.trs import TrsSite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -294,6 +297,29 @@ def test_edit_remove_restore_between_two_crawls():
         assert r.report["table1"]["licensing"] == licensing
         _pages, items = crawl_column(p.base_url + "/zwgk/zfxxgk/zfxxgknb/", "html")
         assert url in items
+
+
+def test_a_file_is_rendered_once_however_many_requests_ask_for_it_at_once():
+    """Renderers stamp the time into PDF files: two renderings of one unedited report are two
+    byte strings, which a crawler would take for an edit.  Concurrent first requests wait for
+    the one rendering."""
+    renders: list[int] = []
+
+    def slow_render(report: dict, **drift: object) -> bytes:
+        renders.append(1)
+        time.sleep(0.2)  # long enough for every other request to arrive meanwhile
+        return f"%PDF-{time.time()}".encode()
+
+    report = {"title": "rendered once", "nonce": time.time()}  # not in the process's cache yet
+    start = threading.Barrier(8)
+
+    def first_request(_: int) -> bytes:
+        start.wait(timeout=30)
+        return cached_render(slow_render, "pdf", report, {})
+
+    with ThreadPoolExecutor(8) as pool:
+        bodies = set(pool.map(first_request, range(8)))
+    assert len(renders) == 1 and len(bodies) == 1
 
 
 def test_edited_attachment_changes_bytes():
