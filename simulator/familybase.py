@@ -402,8 +402,8 @@ class ColumnSite(RegionSite):
 
     def related(self, it: Item) -> str:
         """The rotating 相关链接 list of an article: other items of its column, and news."""
-        others = [o for o in self.entries(it.column)[:8] if o is not it and o.report is None]
-        return self.chrome.related([(self.article_path(o), o.title) for o in others])
+        others = [o for o in self.items if o.report is None and o.column == it.column][:8]
+        return self.chrome.related([(self.article_path(o), o.title) for o in others if self.item_visible(o)])
 
     def _header(self) -> str:
         raise NotImplementedError

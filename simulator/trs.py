@@ -401,9 +401,9 @@ class TrsSite(RegionSite):
         )
 
     def related_links(self, e: Entry) -> list[tuple[str, str]]:
-        """Other items of the column, for the article's rotating 相关链接 list."""
-        others = [o for o in self.entries(e.column)[:8] if o is not e and o.report is None]
-        return [(self.article_path(o), o.title) for o in others]
+        """Other items of the column (not reports), for the article's rotating 相关链接 list."""
+        others = [o for o in self._entries_all if o.report is None and o.column == e.column]
+        return [(self.article_path(o), o.title) for o in others[:8] if self.entry_visible(o)]
 
     def home_page(self) -> str:
         latest = self.entries()[:6]

@@ -15,7 +15,8 @@ only when the fingerprint changes:
 - a file (PDF, DOCX, …): the sha256 of its bytes.
 
 ``page_fingerprint`` is a function of the page alone (its parsed tree, its URL), so a stored
-version and a fresh fetch of the same page agree; about 0.1–0.5 ms a page on top of parsing.
+version and a fresh fetch of the same page agree.  It costs 0.15–0.45 ms a report page with a
+body container, up to 0.7 ms without one (``content_key`` included), on top of parsing.
 ``content_key`` (one report at several URLs, ``documents.same_as``) reads the same clean text.
 """
 
@@ -149,6 +150,8 @@ def _chrome(scope: Any, frame: bool) -> list[Any]:
     out: list[Any] = []
     inside: set[Any] = set()
     for node in scope.iter(*_CANDIDATES):
+        if node is scope:
+            continue  # the body itself is never chrome, whatever its class says
         tag = node.tag
         chrome = tag in _NEVER or (frame and tag in _FRAME)
         if not chrome:
