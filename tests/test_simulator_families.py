@@ -506,7 +506,7 @@ def test_chromium_shows_hanweb_jpage_groups_and_the_ucap_list(region):
 
     items = "div.default_pgContainer li a"
     with (
-        SimulatedPortal(region, family="hanweb", today=TODAY, per_page=5) as hw,
+        SimulatedPortal(region, family="hanweb", today=TODAY, noise=False, per_page=5) as hw,
         SimulatedPortal(region, family="ucap", today=TODAY, per_page=6) as uc,
         sync_playwright() as pw,
     ):
