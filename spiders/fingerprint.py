@@ -303,19 +303,28 @@ def report_lines(root: Any) -> list[str]:
     return PageBody(root).lines()
 
 
+# Named in every page fingerprint ("page1:<sha256>").  Change it whenever what a page's
+# fingerprint reads changes (another chrome word, another volatile token): stored fingerprints
+# of another scheme are then computed again from their bytes before a crawl compares with them
+# (``Store.backfill_fingerprints``), instead of every page looking modified.
+PAGE_SCHEME = "page1"
+
+
 def page_fingerprint(root: Any, title: str, page_url: str, body: PageBody | None = None) -> str:
-    """The fingerprint of an article page: title, report text and attachment links.
+    """The fingerprint of an article page, ``page1:<sha256>`` of its title, report text and
+    attachment links.
 
     ``title``: the page's own title (``spiders.pages.page_title``), never a list page's;
     ``body``: the page already read, if it was.
     """
     body = body or PageBody(root)
     blob = "\n".join([normalise(title), *body.texts, "", *body.files(page_url)])
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return f"{PAGE_SCHEME}:{hashlib.sha256(blob.encode('utf-8')).hexdigest()}"
 
 
 def file_fingerprint(data: bytes) -> str:
-    """The fingerprint of a file: the sha256 of its bytes."""
+    """The fingerprint of a file: the sha256 of its bytes (what bytes mean never changes, so
+    no scheme)."""
     return hashlib.sha256(data).hexdigest()
 
 

@@ -343,27 +343,33 @@ class Store:
             return Recorded(doc_id, version_id, "new_version", previous, same_as)
 
     def backfill_fingerprints(
-        self, fingerprint: Callable[[bytes, str, str], str], batch: int = 200
+        self, fingerprint: Callable[[bytes, str, str], str], scheme: str | None = None, batch: int = 200
     ) -> dict[str, int]:
         """Give every version stored without a fingerprint one, then drop the ``modified``
         events whose two versions have the same fingerprint; idempotent, cheap once done.
 
         ``fingerprint(body, content_type, url)`` is the crawl's own function (storage does not
-        know how pages are read).  Versions stored before fingerprints existed may differ only
+        know how pages are read).  A fingerprint written ``<name>:<hash>`` whose name is not
+        ``scheme`` was made by an older way of reading pages, and is computed again: a fresh
+        fetch is only ever compared with a fingerprint of its own scheme.  Versions stored
+        before fingerprints existed may differ only
         in page chrome (a counter, a clock); the events between them said a report changed when
         it had not, so they are deleted, not kept with a mark: every reader of events (changes,
         digests, alerts, the dashboard) then sees only real changes.  The versions stay: they
         are what the portal served.  Returns ``{"fingerprinted": n, "events_dropped": m}``.
         """
-        done = 0
+        done, last = 0, 0
         while True:
             rows = self.db.execute(
                 "SELECT v.id, v.sha256, v.content_type, d.url FROM versions v "
-                "JOIN documents d ON d.id = v.document_id WHERE v.fingerprint IS NULL ORDER BY v.id LIMIT ?",
-                [batch],
+                "JOIN documents d ON d.id = v.document_id WHERE v.id > ? AND (v.fingerprint IS NULL OR "
+                " (? IS NOT NULL AND instr(v.fingerprint, ':') > 0"
+                "  AND substr(v.fingerprint, 1, instr(v.fingerprint, ':') - 1) != ?)) ORDER BY v.id LIMIT ?",
+                [last, scheme, scheme, batch],
             ).fetchall()
             if not rows:
                 break
+            last = rows[-1][0]
             with self.transaction():
                 for version_id, digest, content_type, url in rows:
                     value = fingerprint(get_blob(self.db, digest), content_type or "", url)

@@ -10,7 +10,7 @@ import pytest
 from parsel import Selector
 
 from crawler.changes import stored_fingerprint
-from spiders.fingerprint import PageBody, content_key, normalise, page_fingerprint
+from spiders.fingerprint import PAGE_SCHEME, PageBody, content_key, normalise, page_fingerprint
 from spiders.pages import clean_url, page_meta, page_title
 from storage import Fetched, Store
 from storage.schema import MIGRATIONS
@@ -209,14 +209,31 @@ def test_the_backfill_drops_chrome_only_events_and_keeps_real_edits(tmp_path):
             store.record_fetch(_fetch(body, None, url))
         assert _counts(store) == (4, 2)
 
-        done = store.backfill_fingerprints(stored_fingerprint)
+        done = store.backfill_fingerprints(stored_fingerprint, PAGE_SCHEME)
         assert done == {"fingerprinted": 4, "events_dropped": 1}
         events = store.events()
         assert [(e["kind"], e["url"]) for e in events] == [("modified", edited_url)]
         assert store.db.execute("SELECT COUNT(*) FROM versions WHERE fingerprint IS NULL").fetchone()[0] == 0
         assert _counts(store) == (4, 1)  # the versions stay: they are what was served
-        assert store.backfill_fingerprints(stored_fingerprint) == {"fingerprinted": 0, "events_dropped": 0}
+        again = store.backfill_fingerprints(stored_fingerprint, PAGE_SCHEME)
+        assert again == {"fingerprinted": 0, "events_dropped": 0}
 
         # From now on the chrome-only page is a check.
         later = store.record_fetch(_fetch(page(counter=3), fp(page(counter=3))))
         assert later.outcome == "unchanged" and _counts(store) == (4, 1)
+
+
+def test_fingerprints_of_an_older_scheme_are_computed_again(tmp_path):
+    """When the way pages are read changes, stored page fingerprints are made again from their
+    bytes, so the next crawl compares like with like; file fingerprints (bytes) never are."""
+    with Store(tmp_path / "n.db") as store:
+        store.upsert_source("s", "青山县人民政府", "http://x.gov.cn/", "trs", {})
+        store.record_fetch(_fetch(page(), fp(page())))
+        pdf = Fetched(source_id="s", url=URL + ".pdf", body=b"%PDF-1.4", fingerprint="ab" * 32)
+        store.record_fetch(pdf)
+        store.db.execute("UPDATE versions SET fingerprint = 'page0:old' WHERE fingerprint LIKE 'page%'")
+        done = store.backfill_fingerprints(stored_fingerprint, PAGE_SCHEME)
+        assert done == {"fingerprinted": 1, "events_dropped": 0}
+        stored = [r[0] for r in store.db.execute("SELECT fingerprint FROM versions ORDER BY id")]
+        assert stored == [fp(page()), "ab" * 32] and stored[0].startswith(f"{PAGE_SCHEME}:")
+        assert store.record_fetch(_fetch(page(counter=5), fp(page(counter=5)))).outcome == "unchanged"
