@@ -127,7 +127,9 @@ def test_an_incremental_recrawl_fetches_no_known_file_again(crawled):
         p.reset_requests()
     nianbao(config, "crawl", "--quiet")
     assert _count(db, "versions") == versions and _count(db, "events") == 0
-    files = {d.get("final_url", d["url"]) for p in portals for d in p.documents() if d["kind"] == "attachment"}
+    files = {
+        d.get("final_url", d["url"]) for p in portals for d in p.documents() if d["kind"] == "attachment"
+    }
     files |= {d["url"] for p in portals for d in p.documents() if d["kind"] == "attachment"}
     fetched = [u for p in portals for u, n in p.requests.items() if n and u.split(";")[0] in files]
     assert fetched == []
