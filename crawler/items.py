@@ -28,7 +28,10 @@ class DocumentItem:
     url_date: str | None = None
     filename: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-    content_key: str | None = None  # an article page's title + body hash (spiders.base.content_key)
+    content_key: str | None = None  # an article page's title + body hash (spiders.fingerprint.content_key)
+    # What the document is, chrome aside: a page's title, body text and files; a file's sha256
+    # (spiders.fingerprint).  Storage makes a new version only when it changes.
+    fingerprint: str | None = None
 
 
 @dataclass

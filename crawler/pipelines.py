@@ -56,6 +56,7 @@ class StoragePipeline:
                     meta=item.meta,
                     run_id=run_id,
                     content_key=item.content_key,
+                    fingerprint=item.fingerprint,
                 )
             )
             self.stats.inc_value("nianbao/documents")

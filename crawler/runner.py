@@ -12,9 +12,11 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 
+from crawler.changes import stored_fingerprint
 from crawler.config import Config, ConfigError
 from crawler.settings import build_settings
 from spiders import spider_for
+from spiders.fingerprint import PAGE_SCHEME
 from storage import Store
 from storage.locks import crawl_lock
 
@@ -123,6 +125,8 @@ def _crawl_locked(
     full_walks: dict[str, bool] = {}
     failures: dict[str, str] = {}
     with Store(config.storage_path) as store:
+        # Versions stored before fingerprints: fill them in, drop chrome-only "modified" events.
+        store.backfill_fingerprints(stored_fingerprint, PAGE_SCHEME)
         for source in sources:
             store.upsert_source(
                 source["id"], source["name"], source["start_url"], source.get("family"), source

@@ -10,7 +10,11 @@ with ``report_urls()`` / ``documents()`` the same way for every family:
 - served attachment formats: the model's pdf / docx, and on request a ZIP holding the DOCX, a
   legacy DOC or a WPS (``special_formats`` assigns them to the first DOCX reports);
 - routes: path -> (kind, entry) with kind article | wap | attachment; a family adds its own extra
-  routes (redirectors, list APIs) in ``handle``.
+  routes (redirectors, list APIs) in ``handle``;
+- page chrome that differs per request (``noise=True``, the default; :mod:`simulator.chrome`):
+  ``framed`` adds a clock, a banner, a visit counter and token scripts around every page, and
+  ``related`` a rotating 相关链接 list an article template places (outside its body, or — on
+  Hanweb — inside it).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from simulator.chrome import Chrome
 from simulator.model import PlannedReport, Region
 from simulator.site import SOFT_404, RegionSite, Response, not_found, publication_datetime
 from simulator.trs import _shorten, _stable, esc
@@ -81,6 +86,8 @@ class ColumnSite(RegionSite):
       dual_agency: this department's reports are also listed in a department column of the same
         site (another URL for the same document); True = the first department with reports.
       special_formats: served formats for the first DOCX reports, in order ("zip", "doc", "wps").
+      noise: per-request page chrome (counter, clock, tokens, related links, session ids);
+        False serves byte-stable pages.
     """
 
     family = "base"
@@ -99,6 +106,7 @@ class ColumnSite(RegionSite):
         wap_copies: bool = False,
         dual_agency: str | bool | None = None,
         special_formats: tuple[str, ...] = (),
+        noise: bool = True,
     ) -> None:
         super().__init__(region, agencies=agencies, today=today, charset=charset, drift=drift)
         unknown = set(special_formats) - set(SPECIAL_FORMATS)
@@ -111,6 +119,7 @@ class ColumnSite(RegionSite):
             one = self.agencies is not None and len(self.agencies) == 1
             site_name = next(iter(self.agencies)) if one else region.government.name  # type: ignore[arg-type]
         self.site_name = site_name
+        self.chrome = Chrome(noise, stable(site_name + self.family))
         self.site_id_code = f"{33 + region.seed % 10}{stable(site_name) % 10**8:08d}"
         self.org_code = f"{stable(site_name + 'org') % 10**9:09d}"
         owned = sorted(
@@ -376,8 +385,25 @@ class ColumnSite(RegionSite):
         )
 
     def framed(self, title: str, metas: dict[str, str], content: str) -> str:
-        """A whole page in the family's frame: <head>, the site header, ``content``, the footer."""
-        return self.head(title, metas) + "<body>\n" + self._header() + content + self._footer()
+        """A whole page in the family's frame: <head>, the site header, ``content``, the footer,
+        with the per-request chrome (clock, banner, counter, token scripts) around them."""
+        chrome = self.chrome
+        return (
+            self.head(title, metas)
+            + "<body>\n"
+            + chrome.clock()
+            + self._header()
+            + chrome.banner()
+            + content
+            + chrome.footer_counter()
+            + chrome.token_script()
+            + self._footer()
+        )
+
+    def related(self, it: Item) -> str:
+        """The rotating 相关链接 list of an article: other items of its column, and news."""
+        others = [o for o in self.items if o.report is None and o.column == it.column][:8]
+        return self.chrome.related([(self.article_path(o), o.title) for o in others if self.item_visible(o)])
 
     def _header(self) -> str:
         raise NotImplementedError

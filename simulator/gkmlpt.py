@@ -186,15 +186,19 @@ class GkmlptSite(ColumnSite):
             return f'<a href="{href}">{esc(text)}</a>'
 
         body = self.body_of(it, link)
+        chrome = self.chrome
         return (
             self.head(f"{it.title}", metas)
             + "<body>\n"
+            + chrome.clock()
             + f'<div class="header"><a href="/gkmlpt/index">{esc(self.site_name)}政府信息公开</a></div>\n'
             + block
             + f'<div class="content-box"><h1 class="content-title">{esc(it.title)}</h1>\n'
-            + f'<div class="date">发布日期:{day}  浏览次数:-</div>\n'
+            + f'<div class="date">发布日期:{day}  {chrome.counter() or "浏览次数:-"}</div>\n'
             + f'<div class="article-content">\n{body}\n</div></div>\n'
-            + f'<div class="footer">网站标识码：{self.site_id_code}</div>\n</body>\n</html>\n'
+            + self.related(it)
+            + f'<div class="footer">网站标识码：{self.site_id_code}{chrome.footer_counter()}</div>\n'
+            + f"{chrome.token_script()}</body>\n</html>\n"
         )
 
 

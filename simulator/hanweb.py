@@ -21,7 +21,10 @@ What a crawler meets, as on real Hanweb portals (research/portals.md §1.1, §1.
   i_columnid / i_articleid / Maketime, the 大汉版通 comment and the body in ``#zoom``;
 - attachments ``/module/download/downfile.jsp?classid=0&filename=<32hex>.<ext>`` → 302 to
   ``/attach/0/<file>``; ``referer_required=True``: downfile.jsp without a Referer from this
-  site answers 403 (hotlink protection).
+  site answers 403 (hotlink protection);
+- with ``noise`` (the default), Tomcat's URL rewriting: article and attachment links carry
+  ``;jsessionid=<new id>`` (``art_….html;jsessionid=…``, ``downfile.jsp;jsessionid=…?classid=…``),
+  and the article's rotating 相关链接 list sits *inside* ``#zoom``, after the content markers.
 """
 
 from __future__ import annotations
@@ -156,7 +159,7 @@ class HanwebSite(ColumnSite):
     # -- HTTP ----------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        path = request.path
+        path = request.path.split(";", 1)[0]  # the servlet container drops ;jsessionid=…
         if path == DATAPROXY:
             return self.dataproxy(request)
         if request.method not in ("GET", "HEAD"):
@@ -232,7 +235,7 @@ class HanwebSite(ColumnSite):
     # -- templates -----------------------------------------------------------------------------
 
     def record(self, it: Item) -> str:
-        href = self.article_path(it)
+        href = self.article_path(it) + self.chrome.session()
         if self.absolute_links:
             href = self.base_url + href
         return (
@@ -339,9 +342,11 @@ class HanwebSite(ColumnSite):
         )
 
         def link(href: str, text: str) -> str:
+            href = href.replace(DOWNFILE, DOWNFILE + self.chrome.session(), 1)
             return f'<a href="{href}" target="_blank">{esc(text)}</a>'
 
         body = self.body_of(it, link)
+        counter = self.chrome.counter()
         return self.framed(
             f"{it.title}",
             metas,
@@ -349,11 +354,12 @@ class HanwebSite(ColumnSite):
             + f' &gt; <a href="{self.column_url(it.column)}">{esc(self.column_label(it.column))}</a></div>\n'
             + block
             + f'<div class="article"><h1 class="title"><!--<$[标题名称]>begin-->{esc(it.title)}<!--<$[标题名称]>end--></h1>\n'
-            + f'<div class="info">发布日期:{pub} 浏览次数: 信息来源:<!--<$[信息来源]>begin-->{esc(source)}'
+            + f'<div class="info">发布日期:{pub} {counter or "浏览次数:"} 信息来源:<!--<$[信息来源]>begin-->{esc(source)}'
             + "<!--<$[信息来源]>end--></div>\n"
             + '<div id="zoom"><!--ZJEG_RSS.content.begin--><meta name="ContentStart">'
             + f"<!--<$[信息内容]>begin-->\n{body}\n<!--<$[信息内容]>end-->"
-            + '<meta name="ContentEnd"><!--ZJEG_RSS.content.end--></div>\n</div>\n',
+            + '<meta name="ContentEnd"><!--ZJEG_RSS.content.end-->'
+            + f"{self.related(it)}</div>\n</div>\n",
         )
 
 

@@ -160,5 +160,8 @@ class JsOnlySite(ColumnSite):
             metas,
             f'<div class="meta"><span>索引号：{self.index_no(it)}</span><span>发布机构：{esc(self.source_of(it))}</span>'
             + f"<span>发布日期：{it.published:%Y-%m-%d}</span></div>\n"
-            + f'<div class="article"><h1>{esc(it.title)}</h1>\n<div class="article-body">\n{body}\n</div></div>\n',
+            + f'<div class="article"><h1>{esc(it.title)}</h1>\n'
+            + f'<div class="views">{self.chrome.counter("点击数")}</div>\n'
+            + f'<div class="article-body">\n{body}\n</div></div>\n'
+            + self.related(it),
         )

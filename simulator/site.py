@@ -242,17 +242,30 @@ class RegionSite(Site):
 
 _RENDER_CACHE: dict[str, bytes] = {}
 _RENDER_LOCK = threading.Lock()
+_KEY_LOCKS: dict[str, threading.Lock] = {}
 
 
 def cached_render(fn: Any, fmt: str, report: dict[str, Any], drift: dict[str, Any]) -> bytes:
     """Render once per distinct (content, drift, format), shared by every site in the process.
 
-    Set NIANBAO_SIM_CACHE to a directory to keep renderings between runs (the bench).
+    Exactly once: renderers stamp the time into PDF and DOCX files, so two concurrent first
+    requests rendering one file each would serve the same unedited report as two different
+    byte strings (a false "modified").  Set NIANBAO_SIM_CACHE to a directory to keep renderings
+    between runs (the bench).
     """
     blob = json.dumps([fmt, report, sorted(drift.items())], sort_keys=True, default=str, ensure_ascii=False)
     key = hashlib.sha1(blob.encode("utf-8")).hexdigest()
     with _RENDER_LOCK:
         if key in _RENDER_CACHE:
+            return _RENDER_CACHE[key]
+        key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with key_lock:
+        return _render_once(fn, fmt, report, drift, key)
+
+
+def _render_once(fn: Any, fmt: str, report: dict[str, Any], drift: dict[str, Any], key: str) -> bytes:
+    with _RENDER_LOCK:
+        if key in _RENDER_CACHE:  # rendered by the request this one waited for
             return _RENDER_CACHE[key]
     disk = os.environ.get("NIANBAO_SIM_CACHE")
     path = Path(disk) / f"{key}.{fmt}" if disk else None

@@ -19,6 +19,9 @@ What a crawler meets, as on real TRS portals (research/portals.md §1.1–1.5, s
   ``/xzjd/cgz/gknb/``.  Those bodies' reports are listed only in their own column.  The report
   column also carries ``related_links`` ({text: url}) and, with ``extra_items``, a link named
   like a body that leads to a notice (an article, not a column).
+- page chrome that differs per request (``noise=True``, the default; :mod:`simulator.chrome`):
+  a clock and a banner in the header, a visit counter in the article's info line and the
+  footer, token scripts, and a rotating 相关链接 list after the article.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from simulator.chrome import Chrome
 from simulator.model import Agency, PlannedReport, Region
 from simulator.site import (
     SOFT_404,
@@ -95,6 +99,7 @@ class TrsSite(RegionSite):
         town_columns: int = 0,
         related_links: dict[str, str] | None = None,
         drift: dict[str, Any] | Callable[[PlannedReport], dict[str, Any]] | None = None,
+        noise: bool = True,
     ) -> None:
         if variant not in ("classic", "new"):
             raise ValueError(f"unknown TRS variant {variant!r}")
@@ -118,6 +123,7 @@ class TrsSite(RegionSite):
                 for y in sorted(region.years, reverse=True)
             }
         self.site_name = site_name or self._default_site_name()
+        self.chrome = Chrome(noise, _stable(self.site_name))
         self.extra_items = extra_items
         self.related_links = dict(related_links or {})
         # unit page path ("/bm/jyj/") -> the body whose own column ("/bm/jyj/gknb/") lists its reports
@@ -428,18 +434,25 @@ class TrsSite(RegionSite):
 
     def _header(self) -> str:
         return (
-            f'<div class="header"><div class="logo"><a href="/">{esc(self.site_name)}</a></div>'
+            self.chrome.clock()
+            + f'<div class="header"><div class="logo"><a href="/">{esc(self.site_name)}</a></div>'
             '<div class="nav"><ul><li><a href="/">首页</a></li>'
             '<li><a href="/zwgk/zfxxgk/">政府信息公开</a></li>'
             '<li><a href="javascript:void(0)">政务服务</a></li>'
-            '<li><a href="javascript:void(0)">互动交流</a></li></ul></div></div>\n'
+            '<li><a href="javascript:void(0)">互动交流</a></li></ul></div></div>\n' + self.chrome.banner()
         )
 
     def _footer(self) -> str:
         return (
             f'<div class="footer"><p>主办单位：{esc(self.site_name)}办公室</p>'
-            f"<p>网站标识码 {self.site_id_code}</p></div>\n</body>\n</html>\n"
+            f"<p>网站标识码 {self.site_id_code}</p>{self.chrome.footer_counter()}</div>\n"
+            f"{self.chrome.token_script()}</body>\n</html>\n"
         )
+
+    def related_items(self, e: Entry) -> list[tuple[str, str]]:
+        """Other items of the column (not reports), for the article's rotating 相关链接 list."""
+        others = [o for o in self._entries_all if o.report is None and o.column == e.column]
+        return [(self.article_path(o), o.title) for o in others[:8] if self.entry_visible(o)]
 
     def home_page(self) -> str:
         main = self.main_columns()
@@ -654,8 +667,10 @@ class TrsSite(RegionSite):
             + f'<a href="/zwgk/zfxxgk/">政府信息公开</a> &gt; <a href="../">{self.columns[e.column]}</a></div>\n'
             + block
             + f'<div class="article"><h1 class="title">{esc(e.title)}</h1>\n'
-            + f'<div class="info"><span>发布日期：{visible_date}</span> <span>来源：{esc(source)}</span> {wap_link}</div>\n'
+            + f'<div class="info"><span>发布日期：{visible_date}</span> <span>来源：{esc(source)}</span> '
+            + f"<span>{self.chrome.counter()}</span> {wap_link}</div>\n"
             + f'<div class="TRS_Editor">\n{body}\n</div>\n{appendix}</div>\n'
+            + self.chrome.related(self.related_items(e))
             + self._footer()
         )
 

@@ -235,8 +235,9 @@ class UcapSite(ColumnSite):
             + f"<td>索引号：{self.index_no(it)}</td><td>发布机构：{esc(source)}</td></tr><tr>"
             + f"<td>发布日期：{it.published:%Y-%m-%d}</td><td>主题分类：政务公开</td></tr></table></div>\n"
             + f'<div class="article"><h1>{esc(it.title)}</h1>\n'
-            + f'<div class="info">发布时间：{metas["PubDate"]} 来源：{esc(source)}</div>\n'
-            + f'<div id="UCAP-CONTENT">\n{body}\n</div></div>\n',
+            + f'<div class="info">发布时间：{metas["PubDate"]} 来源：{esc(source)} {self.chrome.counter("阅读次数")}</div>\n'
+            + f'<div id="UCAP-CONTENT">\n{body}\n</div></div>\n'
+            + self.related(it),
         )
 
 

@@ -8,7 +8,6 @@ attachments, incremental stopping — is here.  Spiders only find and yield item
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 import scrapy
-from lxml import etree
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
@@ -26,7 +24,9 @@ from scrapy.utils.response import get_base_url
 
 from crawler.items import DocumentItem, GoneItem, NotModifiedItem
 from spiders.budget import Budget
+from spiders.fingerprint import PageBody, content_key, file_fingerprint, in_body, page_fingerprint
 from spiders.pages import (
+    clean_url,
     content_disposition_filename,
     has_column_slug,
     is_attachment_url,
@@ -44,94 +44,10 @@ from spiders.pages import (
 )
 from spiders.units import is_body_name, is_unit_hub
 
-# Body containers of the CMS families (portals.md §1.1); attachments are looked for inside them
-# first so navigation links to other documents are not taken for the report's files.
-BODY_CONTAINERS = (
-    ".TRS_Editor",
-    ".TRS_UEDITOR",
-    ".trs_editor_view",
-    ".Custom_UnionStyle",
-    "#zoom",
-    ".zoom",
-    "#Zoom",
-    ".article_zoom",
-    "#zoomcon",
-    "#ivs_content",
-    ".Article_content",
-    "#UCAP-CONTENT",
-    ".news_cont_d_wrap",
-    "#appendix",
-    ".xxgk_content",
-    ".article-content",  # gkmlpt articles
-    "article",
-)
 # Column links that lead to a year or unit sub-column of the report column.
 SUBCOLUMN_TEXT = re.compile(
     r"^\s*((19|20)\d\d\s*年度?|(19|20)\d\d)\s*$|部门年报|乡镇.{0,4}年报|街道.{0,4}年报|政府年报"
 )
-
-_CONTAINER_IDS = {c[1:] for c in BODY_CONTAINERS if c.startswith("#")}
-_CONTAINER_CLASSES = {c[1:] for c in BODY_CONTAINERS if c.startswith(".")}
-_CONTAINER_TAGS = {c for c in BODY_CONTAINERS if c[0] not in "#."}
-
-
-def _is_container(node: Any) -> bool:
-    """Whether an lxml element is one of the CMS body containers."""
-    if node.tag in _CONTAINER_TAGS or node.get("id") in _CONTAINER_IDS:
-        return True
-    return bool(_CONTAINER_CLASSES.intersection((node.get("class") or "").split()))
-
-
-def _in_body(element: Any) -> bool:
-    """Whether an element sits inside one of the CMS body containers."""
-    return any(_is_container(node) for node in element.iterancestors())
-
-
-def _container_test(container: str) -> str:
-    """The XPath predicate for one of BODY_CONTAINERS ("#id" or ".class", as a substring)."""
-    if container.startswith("#"):
-        return f"@id='{container[1:]}'"
-    return f"contains(@class, '{container[1:]}')"
-
-
-# Body containers are divs, sections or <article>s.  libxml2 is several times faster on
-# "//div[...]" than on "//*[...]" (or than a Python walk over every element), and a union
-# ("a | b") costs more than its parts: one query each, ~0.1 ms a page together.
-_NAMED = " or ".join(_container_test(c) for c in BODY_CONTAINERS if c[0] in "#.")
-_CONTAINER_QUERIES = tuple(
-    etree.XPath(q)
-    for q in (f"//div[{_NAMED}]", f"//section[{_NAMED}]", *(f"//{t}" for t in sorted(_CONTAINER_TAGS)))
-)
-
-
-def body_containers(root: Any) -> list[Any]:
-    """The page's body containers: divs, then sections, then <article>s, each in document order."""
-    found = [node for query in _CONTAINER_QUERIES for node in query(root)]
-    return [node for node in found if _is_container(node)]  # the class test was a substring
-
-
-MIN_KEYED_TEXT = 200  # a shorter body ("详见附件") says too little to call two pages one report
-
-
-def content_key(root: Any, title: str, attachments: list[str]) -> str | None:
-    """A hash of an article's title and body text, or of its title and files when the body
-    only points to them ("详见附件"); None when the page says too little to tell.
-
-    One report re-posted in another column (a department column besides the city's) has
-    another URL and frame but the same key.
-    """
-    heading = re.sub(r"\s+", "", title)
-    bodies = body_containers(root)
-    # No known container: the paragraphs, which a page's frame (breadcrumbs, menus) rarely uses.
-    texts = [n.text_content() for n in bodies] or ["".join(p.text_content() for p in root.iter("p"))]
-    for text in texts:
-        text = re.sub(r"\s+", "", text)
-        if len(text) >= MIN_KEYED_TEXT:
-            return hashlib.sha1(f"{heading}\n{text}".encode()).hexdigest()
-    if heading and attachments:
-        return hashlib.sha1("\n".join([heading, *sorted(attachments)]).encode()).hexdigest()
-    return None
-
 
 # Links that lead from a home page or a 政府信息公开 page towards the annual-report column.
 REPORT_COLUMN_TEXT = re.compile(r"(政府)?信息公开(工作)?(年度)?(年报|年度报告)|^年度报告$|^年报$")
@@ -184,6 +100,9 @@ class Entry:
     url: str
     title: str
     list_date: date | None = None
+
+    def __post_init__(self) -> None:
+        self.url = clean_url(self.url)  # a session id in a link never makes another document
 
 
 class PortalSpider(scrapy.Spider):
@@ -382,9 +301,11 @@ class PortalSpider(scrapy.Spider):
     def join_link(self, response: Response, href: str | None, count: bool = True) -> str | None:
         """``href`` on ``response`` as an absolute http(s) URL, or None (counted when ``count``)."""
         url = safe_join(base_url(response), href)
-        if url is None and count:
-            self.refuse_link(href)
-        return url
+        if url is None:
+            if count:
+                self.refuse_link(href)
+            return None
+        return clean_url(url)  # a session id in a link never makes another document
 
     def unit_requests(self, response: Response, depth: int) -> Iterator[scrapy.Request]:
         """Requests for the bodies' pages and hubs a report column or 政府信息公开 page links,
@@ -457,7 +378,7 @@ class PortalSpider(scrapy.Spider):
         if response.status in (404, 410):
             yield from self._status_item(response)
         elif walk_complete:
-            yield GoneItem(response.url, response.status, UNLISTED)
+            yield GoneItem(clean_url(response.url), response.status, UNLISTED)
 
     def conditional_headers(self, url: str) -> dict[str, str]:
         """If-None-Match / If-Modified-Since for a document we already hold."""
@@ -489,7 +410,8 @@ class PortalSpider(scrapy.Spider):
         sel = response.selector
         meta = page_meta(sel)
         published, source = publication(meta, lambda: page_text(sel), entry.list_date)
-        title = page_title(sel, meta) or entry.title
+        heading = page_title(sel, meta)
+        title = heading or entry.title
         item = _document(
             response,
             kind="page",
@@ -500,8 +422,10 @@ class PortalSpider(scrapy.Spider):
             list_date=entry.list_date.isoformat() if entry.list_date else None,
             meta=meta,
         )
-        attachments = self.attachment_links(response)
-        item.content_key = content_key(sel.root, title, attachments)
+        attachments = list(dict.fromkeys(clean_url(u) for u in self.attachment_links(response)))
+        body = PageBody(sel.root)  # the page read once for both keys
+        item.content_key = content_key(sel.root, title, attachments, body)
+        item.fingerprint = page_fingerprint(sel.root, heading, item.url, body)
         if attachments:
             item.meta = {**meta, "attachments": attachments}  # lets a later crawl finish a cut-short one
         yield item
@@ -527,7 +451,7 @@ class PortalSpider(scrapy.Spider):
         published, source = (parent.published_at, f"parent:{parent.date_source}") if parent else (None, None)
         if parent is None and entry.list_date:
             published, source = entry.list_date.isoformat(), "list"
-        yield _document(
+        item = _document(
             response,
             kind="attachment",
             parent_url=parent.url if parent else None,
@@ -538,6 +462,18 @@ class PortalSpider(scrapy.Spider):
             list_date=entry.list_date.isoformat() if entry.list_date else None,
             filename=_filename(response),
         )
+        if hasattr(response, "selector"):  # a page served where a file was linked
+            item.fingerprint = page_fingerprint(
+                response.selector.root, page_title(response.selector, page_meta(response.selector)), item.url
+            )
+        else:
+            item.fingerprint = file_fingerprint(response.body)
+        # Where the file was linked from, when a redirect stored it elsewhere (downfile.jsp →
+        # /attach/…): the link is then known as fetched (Store.orphan_attachments).
+        redirected = response.meta.get("redirect_urls")
+        if redirected:
+            item.meta = {"link": clean_url(redirected[0])}
+        yield item
 
     # -- what families override -------------------------------------------------------------
 
@@ -629,15 +565,15 @@ class PortalSpider(scrapy.Spider):
         for a in response.selector.root.iter("a"):
             url = self.join_link(response, a.get("href"))  # a bad link is skipped and counted
             if url and is_attachment_url(url) and url not in (u for u, _ in found):
-                found.append((url, _in_body(a)))
-        in_body = [u for u, inside in found if inside]
-        return in_body or [u for u, _ in found]
+                found.append((url, in_body(a)))
+        inside_body = [u for u, inside in found if inside]
+        return inside_body or [u for u, _ in found]
 
     # -- helpers ----------------------------------------------------------------------------
 
     def _status_item(self, response: Response) -> Iterator[Any]:
         if response.status == 304:
-            yield NotModifiedItem(response.url)
+            yield NotModifiedItem(clean_url(response.url))
             # An unchanged page can still link a corrected file: re-check its known attachments.
             for url in self.children.get(response.url, []):
                 request = scrapy.Request(
@@ -651,13 +587,13 @@ class PortalSpider(scrapy.Spider):
                     return
                 yield request
         else:
-            yield GoneItem(response.url, response.status, f"HTTP {response.status}")
+            yield GoneItem(clean_url(response.url), response.status, f"HTTP {response.status}")
 
 
 def _document(response: Response, **fields: Any) -> DocumentItem:
     """A fetched document: what the transport says (URL, bytes, status, headers) plus ``fields``."""
     return DocumentItem(
-        url=response.url,
+        url=clean_url(response.url),
         body=response.body,
         http_status=response.status,
         headers=_headers(response),

@@ -124,7 +124,7 @@ def api_entries(data: dict[str, Any], base_url: str) -> tuple[list[Entry], dict[
         entries.append(Entry(url, re.sub(r"\s+", "", str(art.get("title", ""))), article_date(art)))
         attached = file_urls(art.get("attachment") or art.get("attachments"), url)
         if attached:
-            files[url] = attached
+            files[entries[-1].url] = attached  # keyed as the article is fetched: without a session id
     return entries, files
 
 

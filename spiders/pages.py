@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit, urlunsplit
 
 from parsel import Selector
 
@@ -255,3 +255,58 @@ def content_disposition_filename(header: str | None) -> str | None:
     msg["content-disposition"] = header
     name = msg.get_filename()
     return name.strip() if name else None
+
+
+# -- URLs ---------------------------------------------------------------------------------------
+
+# Query parameters that carry a session or bust a cache: never part of what a document is.
+# Conservative on purpose: "sid" stays (gkmlpt's API names its site with it), as do ids.
+SESSION_PARAMS = frozenset(
+    {
+        "jsessionid",
+        "phpsessid",
+        "aspsessionid",
+        "sessionid",
+        "session_id",
+        "sessid",
+        "cfid",
+        "cftoken",
+        "token",
+        "_token",
+        "nonce",
+        "_nonce",
+        "_t",
+        "_ts",
+        "_",
+        "timestamp",
+        "_timestamp",
+        "nocache",
+        "_nocache",
+        "rnd",
+        "_rnd",
+    }
+)
+_PATH_SESSION = re.compile(r";\s*(?:jsessionid|phpsessid|sessionid|sid)=[^/?#;]*", re.I)
+
+
+def clean_url(url: str) -> str:
+    """``url`` without session ids and cache-busters: ``;jsessionid=…`` path parameters and
+    SESSION_PARAMS query parameters (``jsessionid``, ``phpsessid``, ``token``, ``_t``, …).
+
+    A session id in a link must never make a new document; everything else is kept as it is.
+    """
+    if ";" not in url and "?" not in url:
+        return url  # the common case, without parsing
+    parts = urlsplit(url)
+    path = _PATH_SESSION.sub("", parts.path)
+    # Drop whole "key=value" pieces, so the rest of the query keeps its exact spelling.
+    kept = [p for p in parts.query.split("&") if not _is_session_param(p.split("=", 1)[0])]
+    query = "&".join(kept)
+    if path == parts.path and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc, path, query, parts.fragment))
+
+
+def _is_session_param(key: str) -> bool:
+    key = unquote(key).strip().lower()
+    return key in SESSION_PARAMS or key.startswith("aspsessionid")

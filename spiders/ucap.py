@@ -144,7 +144,7 @@ class UcapAdapter(ListAdapter):
             out.append(Entry(url, re.sub(r"\s+", "", str(src.get("title", ""))), source_date(src)))
             files = article_files(src, url)
             if files:
-                spider.extra_attachments[url] = files
+                spider.extra_attachments[out[-1].url] = files  # as fetched: without a session id
         return out
 
     def next_pages(self, spider: AdapterSpider, response: Response) -> list[str]:

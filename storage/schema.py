@@ -177,6 +177,15 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["documents"].create_index(["content_key"])
 
 
+def _v3(db: sqlite_utils.Database) -> None:
+    """What a version is, apart from its page chrome (counters, clocks, tokens, related links).
+
+    fingerprint: a page's title, body text and attachment links hashed, or a file's sha256
+    (spiders.fingerprint); NULL for versions stored before, until Store.backfill_fingerprints.
+    """
+    db["versions"].add_column("fingerprint", str)
+
+
 def _v4(db: sqlite_utils.Database) -> None:
     """Alert rows are claimed by one sender at a time (see storage.ledger); the channel is a column."""
     db["alerts"].add_column("channel", str)
@@ -186,7 +195,7 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["alerts"].create_index(["group_name", "channel"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -6,7 +6,9 @@ read while a crawl writes, and foreign keys are enforced.  Opening checks the fi
 version before anything is written, and fails with one StorageError naming the file.  Rows are written with
 plain SQL (``_insert`` / ``_update``: sqlite-utils wraps each statement in a savepoint, which the
 crawl's per-document writes cannot afford); sqlite-utils builds the schema and runs queries.  Fetching the same bytes
-again records a *check*, not a new version; changed bytes add a version and keep the old one.
+again records a *check*, not a new version; so does fetching other bytes with the same
+*fingerprint* (the same report in other page chrome: a counter, a clock, a token).  Only a
+changed fingerprint (or changed bytes, when a side has none) adds a version and keeps the old one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,7 +59,8 @@ class Fetched:
     meta: dict[str, Any] = field(default_factory=dict)
     run_id: int | None = None
     fetched_at: str | None = None
-    content_key: str | None = None  # title + body text hash of an article page (spiders.pages)
+    content_key: str | None = None  # title + body text hash of an article page (spiders.fingerprint)
+    fingerprint: str | None = None  # what the document is, chrome aside (spiders.fingerprint)
 
 
 @dataclass
@@ -186,6 +189,15 @@ class Store:
             [source_id],
         ).fetchall()
         stored = self.known_urls(source_id)
+        # A file stored at the end of a redirect (downfile.jsp → /attach/…) names its link.
+        stored |= {
+            r[0]
+            for r in self.db.execute(
+                "SELECT json_extract(meta_json, '$.link') FROM documents WHERE source_id = ? "
+                "AND kind = 'attachment' AND meta_json LIKE '%\"link\"%'",
+                [source_id],
+            )
+        }
         for url, title, published_at, date_source, column_name, meta_json in rows:
             for link in json.loads(meta_json).get("attachments", []):
                 if link not in stored:
@@ -304,7 +316,12 @@ class Store:
         return rows[0] if rows else None
 
     def record_fetch(self, f: Fetched) -> Recorded:
-        """Store one fetched document: a new version when its bytes changed, else a check.
+        """Store one fetched document: a new version when it changed, else a check.
+
+        Changed means: other bytes, and — when both this fetch and the latest version have a
+        fingerprint — another fingerprint.  Other bytes with the same fingerprint (page chrome
+        that differs per request) are a check with outcome ``unchanged``: no blob, no version,
+        no event.
 
         This runs once per fetched document, so it speaks SQL directly: sqlite-utils' insert
         and update wrap each statement in a savepoint and cost ~0.5 ms a document.
@@ -335,7 +352,7 @@ class Store:
         conn = self.db.conn
         with self.transaction():
             row = conn.execute(
-                "SELECT d.id, d.gone_since, v.id, v.sha256 FROM documents d LEFT JOIN versions v "
+                "SELECT d.id, d.gone_since, v.id, v.sha256, v.fingerprint FROM documents d LEFT JOIN versions v "
                 "ON v.id = (SELECT MAX(id) FROM versions WHERE document_id = d.id) WHERE d.url = ?",
                 [f.url],
             ).fetchone()
@@ -346,11 +363,12 @@ class Store:
                 )
                 previous = None
             else:
-                doc_id, gone_since, previous, previous_sha = row
+                doc_id, gone_since, previous, previous_sha, previous_fp = row
                 _update(conn, "documents", doc_id, {**known, "gone_since": None, "same_as": same_as})
                 if gone_since:
                     self._event(doc_id, "restored", at, previous, None, {})
-                if previous is not None and previous_sha == digest:
+                same_report = previous_fp is not None and previous_fp == f.fingerprint
+                if previous is not None and (previous_sha == digest or same_report):
                     self._check(doc_id, previous, f.run_id, at, f.http_status, "unchanged")
                     return Recorded(doc_id, previous, "unchanged", previous, same_as)
             put_blob(self.db, f.body, digest)
@@ -366,12 +384,55 @@ class Store:
                     "content_type": f.content_type or headers.get("content-type", ""),
                     "size": len(f.body),
                     "run_id": f.run_id,
+                    "fingerprint": f.fingerprint,
                 },
             )
             self._check(doc_id, version_id, f.run_id, at, f.http_status, "new_version")
             if previous is not None:
                 self._event(doc_id, "modified", at, previous, version_id, {})
             return Recorded(doc_id, version_id, "new_version", previous, same_as)
+
+    def backfill_fingerprints(
+        self, fingerprint: Callable[[bytes, str, str], str], scheme: str | None = None, batch: int = 200
+    ) -> dict[str, int]:
+        """Give every version stored without a fingerprint one, then drop the ``modified``
+        events whose two versions have the same fingerprint; idempotent, cheap once done.
+
+        ``fingerprint(body, content_type, url)`` is the crawl's own function (storage does not
+        know how pages are read).  A fingerprint written ``<name>:<hash>`` whose name is not
+        ``scheme`` was made by an older way of reading pages, and is computed again: a fresh
+        fetch is only ever compared with a fingerprint of its own scheme.  Versions stored
+        before fingerprints existed may differ only
+        in page chrome (a counter, a clock); the events between them said a report changed when
+        it had not, so they are deleted, not kept with a mark: every reader of events (changes,
+        digests, alerts, the dashboard) then sees only real changes.  The versions stay: they
+        are what the portal served.  Returns ``{"fingerprinted": n, "events_dropped": m}``.
+        """
+        done, last = 0, 0
+        while True:
+            rows = self.db.execute(
+                "SELECT v.id, v.sha256, v.content_type, d.url FROM versions v "
+                "JOIN documents d ON d.id = v.document_id WHERE v.id > ? AND (v.fingerprint IS NULL OR "
+                " (? IS NOT NULL AND instr(v.fingerprint, ':') > 0"
+                "  AND substr(v.fingerprint, 1, instr(v.fingerprint, ':') - 1) != ?)) ORDER BY v.id LIMIT ?",
+                [last, scheme, scheme, batch],
+            ).fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            with self.transaction():
+                for version_id, digest, content_type, url in rows:
+                    value = fingerprint(get_blob(self.db, digest), content_type or "", url)
+                    _update(self.db.conn, "versions", version_id, {"fingerprint": value})
+            done += len(rows)
+        with self.transaction():
+            dropped = self.db.execute(
+                "DELETE FROM events WHERE kind = 'modified' AND id IN ("
+                " SELECT e.id FROM events e JOIN versions a ON a.id = e.previous_version_id"
+                " JOIN versions b ON b.id = e.version_id"
+                " WHERE e.kind = 'modified' AND a.fingerprint IS NOT NULL AND a.fingerprint = b.fingerprint)"
+            ).rowcount
+        return {"fingerprinted": done, "events_dropped": dropped}
 
     def record_not_modified(self, url: str, run_id: int | None, http_status: int = 304) -> None:
         """A conditional GET said nothing changed: a check on the latest version."""
@@ -406,6 +467,12 @@ class Store:
         if row is None:
             raise KeyError(f"version {version_id}")
         return get_blob(self.db, row[0])
+
+    def version(self, version_id: int) -> dict:
+        rows = list(self.db.query("SELECT * FROM versions WHERE id = ?", [version_id]))
+        if not rows:
+            raise KeyError(f"version {version_id}")
+        return rows[0]
 
     def versions(self, document_id: int) -> list[dict]:
         return list(self.db.query("SELECT * FROM versions WHERE document_id = ? ORDER BY id", [document_id]))

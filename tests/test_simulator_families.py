@@ -135,7 +135,7 @@ def hanweb_walk(column_url: str, ignore_startrecord: bool = False) -> tuple[list
 
 
 def test_hanweb_datastore_and_dataproxy_groups_give_exactly_the_reports(region):
-    with SimulatedPortal(region, family="hanweb", today=TODAY, per_page=15) as p:
+    with SimulatedPortal(region, family="hanweb", today=TODAY, noise=False, per_page=15) as p:
         site = p.site
         home = text_of(p.start_url)
         xxgk = urljoin(
@@ -165,7 +165,7 @@ def test_hanweb_datastore_and_dataproxy_groups_give_exactly_the_reports(region):
 
 
 def test_hanweb_ignore_startrecord_pages_by_page(region):
-    with SimulatedPortal(region, family="hanweb", today=TODAY, ignore_startrecord=True) as p:
+    with SimulatedPortal(region, family="hanweb", today=TODAY, noise=False, ignore_startrecord=True) as p:
         column = p.base_url + p.site.column_url()
         q = f"columnid={p.site.col_ids['main']}&unitid={p.site.unit_ids['main']}".encode()
         proxy = f"{p.base_url}/module/web/jpage/dataproxy.jsp"
@@ -178,7 +178,7 @@ def test_hanweb_ignore_startrecord_pages_by_page(region):
 
 
 def test_hanweb_article_anatomy_downfile_referer_zip_and_doc(region):
-    with SimulatedPortal(region, family="hanweb", today=TODAY) as p:
+    with SimulatedPortal(region, family="hanweb", today=TODAY, noise=False) as p:
         docs = p.documents()
         html_doc = next(d for d in docs if d["kind"] == "article" and d["report_fmt"] == "html")
         page = text_of(html_doc["url"])
@@ -224,7 +224,7 @@ def test_hanweb_article_anatomy_downfile_referer_zip_and_doc(region):
 
 def test_hanweb_department_column_wap_copies_and_gbk(region):
     with SimulatedPortal(
-        region, family="hanweb", today=TODAY, dual_agency=True, wap_copies=True, charset="gbk"
+        region, family="hanweb", today=TODAY, noise=False, dual_agency=True, wap_copies=True, charset="gbk"
     ) as p:
         site = p.site
         dups = [d for d in p.documents() if d["duplicate_of"]]
@@ -460,7 +460,7 @@ def test_chromium_renders_the_js_list_and_passes_the_challenge(region):
 
 
 def test_hanweb_max_records_and_zhejiang_pagenum(region):
-    with SimulatedPortal(region, family="hanweb", today=TODAY, max_records=20) as p:
+    with SimulatedPortal(region, family="hanweb", today=TODAY, noise=False, max_records=20) as p:
         site = p.site
         q = f"columnid={site.col_ids['main']}&unitid={site.unit_ids['main']}".encode()
         xml = text_of(
@@ -506,7 +506,7 @@ def test_chromium_shows_hanweb_jpage_groups_and_the_ucap_list(region):
 
     items = "div.default_pgContainer li a"
     with (
-        SimulatedPortal(region, family="hanweb", today=TODAY, per_page=5) as hw,
+        SimulatedPortal(region, family="hanweb", today=TODAY, noise=False, per_page=5) as hw,
         SimulatedPortal(region, family="ucap", today=TODAY, per_page=6) as uc,
         sync_playwright() as pw,
     ):

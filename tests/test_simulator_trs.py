@@ -7,10 +7,12 @@ import http.client
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urljoin
@@ -20,6 +22,7 @@ import pytest
 
 from simulator.model import generate_region
 from simulator.portal import SimulatedPortal, big_region
+from simulator.site import cached_render
 from simulator.trs import TrsSite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,7 +213,13 @@ def test_gbk_department_site_is_really_gbk():
         assert set(urls) <= set(items)
 
 
-def test_conditional_get_answers_304(portal):
+def test_conditional_get_answers_304():
+    # Byte-stable pages (no per-request chrome): an ETag can only match the same bytes.
+    with SimulatedPortal(seed=7, per_page=10, noise=False) as portal:
+        _conditional_get_answers_304(portal)
+
+
+def _conditional_get_answers_304(portal: SimulatedPortal) -> None:
     url = next(iter(article_urls(portal)))
     status, headers, body = fetch(url)
     etag, lm = headers["ETag"], headers["Last-Modified"]
@@ -260,7 +269,7 @@ def test_moving_today_changes_what_is_listed():
 
 def test_edit_remove_restore_between_two_crawls():
     region = generate_region(11)
-    with SimulatedPortal(region) as p:
+    with SimulatedPortal(region, noise=False) as p:  # compares served bytes
         r = next(x for x in region.published() if x.fmt == "html" and not x.planted)
         name, year = r.agency.name, r.year
         url = p.url_of(name, year)
@@ -288,6 +297,29 @@ def test_edit_remove_restore_between_two_crawls():
         assert r.report["table1"]["licensing"] == licensing
         _pages, items = crawl_column(p.base_url + "/zwgk/zfxxgk/zfxxgknb/", "html")
         assert url in items
+
+
+def test_a_file_is_rendered_once_however_many_requests_ask_for_it_at_once():
+    """Renderers stamp the time into PDF files: two renderings of one unedited report are two
+    byte strings, which a crawler would take for an edit.  Concurrent first requests wait for
+    the one rendering."""
+    renders: list[int] = []
+
+    def slow_render(report: dict, **drift: object) -> bytes:
+        renders.append(1)
+        time.sleep(0.2)  # long enough for every other request to arrive meanwhile
+        return f"%PDF-{time.time()}".encode()
+
+    report = {"title": "rendered once", "nonce": time.time()}  # not in the process's cache yet
+    start = threading.Barrier(8)
+
+    def first_request(_: int) -> bytes:
+        start.wait(timeout=30)
+        return cached_render(slow_render, "pdf", report, {})
+
+    with ThreadPoolExecutor(8) as pool:
+        bodies = set(pool.map(first_request, range(8)))
+    assert len(renders) == 1 and len(bodies) == 1
 
 
 def test_edited_attachment_changes_bytes():
