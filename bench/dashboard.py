@@ -79,7 +79,10 @@ def run_one(code: str, config: str, requests: int) -> dict[tuple[str, int, str],
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(Path(code).resolve()))
     cmd = [sys.executable, "-m", "crawler.cli", "serve", "--config", config, "--port", str(port)]
-    server = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # cwd too: ``python -m`` puts the working directory before PYTHONPATH.
+    server = subprocess.Popen(
+        cmd, cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     results = {}
     try:
         line = server.stdout.readline()

@@ -13,6 +13,8 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,9 +68,32 @@ class DashboardServer:
     stop = shutdown
 
     def wait(self) -> None:
-        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here, as usual)."""
-        while self.thread is not None and self.thread.is_alive():
-            self.thread.join(0.5)
+        """Block until the server stops; Ctrl-C or SIGTERM raise KeyboardInterrupt here."""
+        with interruptible():
+            while self.thread is not None and self.thread.is_alive():
+                self.thread.join(0.5)
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Within: SIGINT and SIGTERM raise KeyboardInterrupt in the main thread.
+
+    Not a given: a crawl earlier in the same process (``nianbao demo``) leaves Scrapy's handlers
+    installed, and they only ask a reactor that no longer runs to stop.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def _bind(config: Any, host: str | None, port: int | None, token: str | None, today=None) -> DashboardServer:
@@ -89,8 +114,11 @@ def _bind(config: Any, host: str | None, port: int | None, token: str | None, to
     except OSError as exc:
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     app = create_app(config, token=token, today=today)
-    # ident: no server name and version in the headers; a traceback never reaches the client.
-    server = create_server(app, sockets=[sock], threads=THREADS, ident="", expose_tracebacks=False)
+    # ident: no server name and version in the headers; a traceback never reaches the client;
+    # every page is a GET, so no request needs a body.
+    server = create_server(
+        app, sockets=[sock], threads=THREADS, ident="", expose_tracebacks=False, max_request_body_size=65536
+    )
     shown = f"[{bare}]" if ":" in bare else host
     return DashboardServer(server, None, f"http://{shown}:{sock.getsockname()[1]}/")
 
@@ -116,14 +144,10 @@ def serve(config: Any, host: str | None = None, port: int | None = None, token: 
     if resolve_token(config, token):
         print("a token is required: open the address with ?token=… once", flush=True)
 
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt  # waitress's loop ends on it, as on Ctrl-C
-
-    old = signal.signal(signal.SIGTERM, stop)
     try:
-        running.server.run()  # returns on KeyboardInterrupt, its workers stopped
-    except KeyboardInterrupt:  # one that came between two turns of the loop
+        with interruptible():
+            running.server.run()  # returns on KeyboardInterrupt (waitress's loop catches it)
+    except KeyboardInterrupt:  # one that came outside the loop
         pass
     finally:
-        signal.signal(signal.SIGTERM, old)
         running.shutdown()
