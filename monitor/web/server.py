@@ -54,15 +54,16 @@ class DashboardServer:
     server: BaseWSGIServer
     thread: threading.Thread | None
     url: str
+    sockets: dict  # waitress's socket map: the listening socket, its wake-up pipe, the connections
 
     def shutdown(self) -> None:
         """Close the listening socket and every connection, then stop the worker threads."""
         if self.thread is not None and self.thread.is_alive():
             # The socket map belongs to the server's loop: close it from there, woken by the trigger.
-            self.server.trigger.pull_trigger(lambda: close_all(self.server._map))
+            self.server.trigger.pull_trigger(lambda: close_all(self.sockets))
             self.thread.join(5)
         else:
-            close_all(self.server._map)
+            close_all(self.sockets)
         self.server.task_dispatcher.shutdown()
 
     stop = shutdown
@@ -116,11 +117,18 @@ def _bind(config: Any, host: str | None, port: int | None, token: str | None, to
     app = create_app(config, token=token, today=today)
     # ident: no server name and version in the headers; a traceback never reaches the client;
     # every page is a GET, so no request needs a body.
+    sockets: dict = {}
     server = create_server(
-        app, sockets=[sock], threads=THREADS, ident="", expose_tracebacks=False, max_request_body_size=65536
+        app,
+        map=sockets,
+        sockets=[sock],
+        threads=THREADS,
+        ident="",
+        expose_tracebacks=False,
+        max_request_body_size=65536,
     )
     shown = f"[{bare}]" if ":" in bare else host
-    return DashboardServer(server, None, f"http://{shown}:{sock.getsockname()[1]}/")
+    return DashboardServer(server, None, f"http://{shown}:{sock.getsockname()[1]}/", sockets)
 
 
 def start_server(
