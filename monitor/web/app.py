@@ -179,8 +179,8 @@ def secure_headers(resp: Response) -> Response:
     if any(CONTROL_CHARS.search(v) for _, v in resp.headers.items()):
         log.error("refused a response header holding a control character for %r", request.path)
         return secure_headers(error_page(500, MESSAGES[500]))
-    # The query string may hold the token: log the path only.
-    log.info("%s %s %s %s", request.remote_addr, request.method, request.path, resp.status_code)
+    # The query string may hold the token: log the path only, quoted (it may hold a line break).
+    log.info("%s %s %r %s", request.remote_addr, request.method, request.path, resp.status_code)
     return resp
 
 
