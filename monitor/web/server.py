@@ -14,17 +14,18 @@ import signal
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from typing import Any
 
 from waitress.server import BaseWSGIServer, create_server
-from waitress.wasyncore import close_all
+from waitress.wasyncore import close_all, loop
 
 from monitor.web.app import create_app
 
 log = logging.getLogger("nianbao.web")
 THREADS = 8  # worker threads: pages are short, and SQLite reads run side by side in WAL mode
+LOOP_TIMEOUT = 0.5  # seconds: how long a stopped loop may take to notice
 
 
 class ServeError(Exception):
@@ -55,16 +56,28 @@ class DashboardServer:
     thread: threading.Thread | None
     url: str
     sockets: dict  # waitress's socket map: the listening socket, its wake-up pipe, the connections
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        """Serve until ``shutdown()``; then close every socket, here, in the loop's own thread."""
+        try:
+            while not self.stopping.is_set() and self.sockets:
+                loop(timeout=LOOP_TIMEOUT, map=self.sockets, count=1)
+        finally:
+            close_all(self.sockets)
 
     def shutdown(self) -> None:
-        """Close the listening socket and every connection, then stop the worker threads."""
-        if self.thread is not None and self.thread.is_alive():
-            # The socket map belongs to the server's loop: close it from there, woken by the trigger.
-            self.server.trigger.pull_trigger(lambda: close_all(self.sockets))
-            self.thread.join(5)
-        else:
-            close_all(self.sockets)
+        """Let the requests in progress finish (5 s at most), then stop the loop and its sockets."""
+        # Workers first: one that finishes wakes the loop through its pipe, which must still be
+        # open then.
         self.server.task_dispatcher.shutdown()
+        self.stopping.set()
+        if self.thread is None or not self.thread.is_alive():
+            close_all(self.sockets)
+            return
+        with suppress(OSError):  # a wake-up that fails only leaves the loop to its timeout
+            self.server.pull_trigger()  # wake the loop now rather than at its next timeout
+        self.thread.join(5)
 
     stop = shutdown
 
@@ -140,7 +153,7 @@ def start_server(
 ) -> DashboardServer:
     """Serve in a background thread (port 0: a free one); returns the running server and its URL."""
     running = _bind(config, host, port, token, today)
-    running.thread = threading.Thread(target=running.server.run, name="nianbao-dashboard", daemon=True)
+    running.thread = threading.Thread(target=running.run, name="nianbao-dashboard", daemon=True)
     running.thread.start()
     return running
 
