@@ -126,7 +126,9 @@ def _bind(config: Any, host: str | None, port: int | None, token: str | None, to
     try:
         sock = socket.create_server((bare, port), family=family)
     except OSError as exc:
-        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        # socket.create_server appends "(while attempting to bind on address …)": we name it already.
+        reason = (exc.strerror or str(exc)).split(" (while attempting")[0]
+        raise ServeError(f"cannot listen on {host}:{port}: {reason}") from None
     app = create_app(config, token=token, today=today)
     # ident: no server name and version in the headers; a traceback never reaches the client;
     # every page is a GET, so no request needs a body.
