@@ -1,17 +1,9 @@
 """The web dashboard: ``serve(config)`` (blocking), ``start_server(config)`` (a thread, for tests and
-the demo), ``make_app(config)`` (the WSGI application)."""
+the demo), ``create_app(config)`` (the Flask application)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from monitor.web.app import Dashboard
+from monitor.web.app import create_app
 from monitor.web.server import DashboardServer, ServeError, is_loopback, serve, start_server
 
-
-def make_app(config: Any, token: str | None = None, today: Any = None) -> Dashboard:
-    """The WSGI application over ``config``'s database."""
-    return Dashboard(config, token=token, today=today)
-
-
-__all__ = ["Dashboard", "DashboardServer", "ServeError", "is_loopback", "make_app", "serve", "start_server"]
+__all__ = ["DashboardServer", "ServeError", "create_app", "is_loopback", "serve", "start_server"]

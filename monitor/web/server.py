@@ -1,43 +1,39 @@
-"""Serving the dashboard: a threaded stdlib WSGI server, loopback unless a token is set."""
+"""Serving the dashboard with waitress: loopback unless a token is set.
+
+``serve`` blocks until Ctrl-C or SIGTERM and then returns normally; ``start_server`` serves from
+a background thread (tests, the demo) until ``shutdown()``.  Both listen on exactly one socket,
+bound here, so a bind error names the address and the URL printed is the one listened on.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
 import os
+import signal
 import socket
 import threading
-from dataclasses import dataclass
-from datetime import date
-from socketserver import ThreadingMixIn
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from monitor.web.app import Dashboard
+from waitress.server import BaseWSGIServer, create_server
+from waitress.wasyncore import close_all, loop
+
+from monitor.web.app import create_app
 
 log = logging.getLogger("nianbao.web")
+THREADS = 8  # worker threads: pages are short, and SQLite reads run side by side in WAL mode
+LOOP_TIMEOUT = 0.5  # seconds: how long a stopped loop may take to notice
 
 
 class ServeError(Exception):
     """The dashboard cannot be served as asked (e.g. a public address without a token)."""
 
 
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True  # a slow client never keeps the process from exiting
-    allow_reuse_address = True
-
-
-class _IPv6Server(_Server):
-    address_family = socket.AF_INET6
-
-
-class _Handler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        # The query string may hold the token: log the path only.
-        log.info("%s %s", self.address_string(), (format % args).split("?")[0])
-
-
 def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
     if host == "localhost":
         return True
     try:
@@ -56,27 +52,65 @@ def resolve_token(config: Any, token: str | None) -> str | None:
 class DashboardServer:
     """A running dashboard: ``url`` to open it, ``shutdown()`` to stop it."""
 
-    server: WSGIServer
+    server: BaseWSGIServer
     thread: threading.Thread | None
     url: str
+    sockets: dict  # waitress's socket map: the listening socket, its wake-up pipe, the connections
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        """Serve until ``shutdown()``; then close every socket, here, in the loop's own thread."""
+        try:
+            while not self.stopping.is_set() and self.sockets:
+                loop(timeout=LOOP_TIMEOUT, map=self.sockets, count=1)
+        finally:
+            close_all(self.sockets)
 
     def shutdown(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        if self.thread:
-            self.thread.join(5)
+        """Let the requests in progress finish (5 s at most), then stop the loop and its sockets."""
+        # Workers first: one that finishes wakes the loop through its pipe, which must still be
+        # open then.
+        self.server.task_dispatcher.shutdown()
+        self.stopping.set()
+        if self.thread is None or not self.thread.is_alive():
+            close_all(self.sockets)
+            return
+        with suppress(OSError):  # a wake-up that fails only leaves the loop to its timeout
+            self.server.pull_trigger()  # wake the loop now rather than at its next timeout
+        self.thread.join(5)
 
     stop = shutdown
 
     def wait(self) -> None:
-        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here, as usual)."""
-        while self.thread is not None and self.thread.is_alive():
-            self.thread.join(0.5)
+        """Block until the server stops; Ctrl-C or SIGTERM raise KeyboardInterrupt here."""
+        with interruptible():
+            while self.thread is not None and self.thread.is_alive():
+                self.thread.join(0.5)
 
 
-def _bind(
-    config: Any, host: str | None, port: int | None, token: str | None, today=None
-) -> tuple[WSGIServer, str]:
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Within: SIGINT and SIGTERM raise KeyboardInterrupt in the main thread.
+
+    Not a given: a crawl earlier in the same process (``nianbao demo``) leaves Scrapy's handlers
+    installed, and they only ask a reactor that no longer runs to stop.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _bind(config: Any, host: str | None, port: int | None, token: str | None, today=None) -> DashboardServer:
     serve_cfg = config.section("serve")
     host = host or serve_cfg.get("host") or "127.0.0.1"
     port = serve_cfg.get("port", 8080) if port is None else port
@@ -87,15 +121,29 @@ def _bind(
             f"refusing to serve on {host}: a non-loopback address needs a token "
             f"(--token or the environment variable {env_name})"
         )
-    app = Dashboard(config, token=token, today=today)
-    cls = _IPv6Server if ":" in host else _Server
+    bare = host.strip("[]")
+    family = socket.AF_INET6 if ":" in bare else socket.AF_INET
     try:
-        server = make_server(host.strip("[]"), port, app, server_class=cls, handler_class=_Handler)
+        sock = socket.create_server((bare, port), family=family)
     except OSError as exc:
-        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{server.server_port}/"
-    return server, url
+        # socket.create_server appends "(while attempting to bind on address …)": we name it already.
+        reason = (exc.strerror or str(exc)).split(" (while attempting")[0]
+        raise ServeError(f"cannot listen on {host}:{port}: {reason}") from None
+    app = create_app(config, token=token, today=today)
+    # ident: no server name and version in the headers; a traceback never reaches the client;
+    # every page is a GET, so no request needs a body.
+    sockets: dict = {}
+    server = create_server(
+        app,
+        map=sockets,
+        sockets=[sock],
+        threads=THREADS,
+        ident="",
+        expose_tracebacks=False,
+        max_request_body_size=65536,
+    )
+    shown = f"[{bare}]" if ":" in bare else host
+    return DashboardServer(server, None, f"http://{shown}:{sock.getsockname()[1]}/", sockets)
 
 
 def start_server(
@@ -106,34 +154,23 @@ def start_server(
     today: Any = None,
 ) -> DashboardServer:
     """Serve in a background thread (port 0: a free one); returns the running server and its URL."""
-    server, url = _bind(config, host, port, token, today)
-    thread = threading.Thread(target=server.serve_forever, name="nianbao-dashboard", daemon=True)
-    thread.start()
-    return DashboardServer(server, thread, url)
+    running = _bind(config, host, port, token, today)
+    running.thread = threading.Thread(target=running.run, name="nianbao-dashboard", daemon=True)
+    running.thread.start()
+    return running
 
 
 def serve(config: Any, host: str | None = None, port: int | None = None, token: str | None = None) -> None:
     """``nianbao serve``: serve until interrupted (Ctrl-C / SIGTERM end it cleanly)."""
-    import signal
-
-    server, url = _bind(config, host, port, token)
-    print(f"nianbao dashboard: {url}", flush=True)
+    running = _bind(config, host, port, token)
+    print(f"nianbao dashboard: {running.url}", flush=True)
     if resolve_token(config, token):
         print("a token is required: open the address with ?token=… once", flush=True)
 
-    def stop(*_: object) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    old = signal.signal(signal.SIGTERM, stop)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
+        with interruptible():
+            running.server.run()  # returns on KeyboardInterrupt (waitress's loop catches it)
+    except KeyboardInterrupt:  # one that came outside the loop
         pass
     finally:
-        signal.signal(signal.SIGTERM, old)
-        server.server_close()
-
-
-def today_fixed(day: date):
-    """A ``today`` for start_server that always answers ``day`` (demo data, tests)."""
-    return lambda: day
+        running.shutdown()

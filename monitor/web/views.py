@@ -1,0 +1,320 @@
+"""The dashboard's pages, as one Flask blueprint.
+
+The status matrix (``/``), an agency (``/agency?name=``), a report (``/report/<id>``), the diff of
+two versions of a document (``/document/<id>/diff?a=&b=``), the original bytes of a version
+(``/version/<id>/raw``), crawl health (``/health``) and digests (``/digests``,
+``/digest/<year>.<fmt>``).  Every read of the database goes through ``storage.reads`` or the
+``Store``; dates and years are bounded to ``FIRST_YEAR`` … next year.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import tempfile
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, g, render_template, request
+
+from monitor.digest import build_digest, write_digest
+from monitor.status import compute_status, source_health
+from monitor.web.app import site
+from monitor.web.display import DIGEST_FORMATS, content_disposition, inline_kind
+from monitor.web.text import document_text, line_diff
+from monitor.yoy import FIGURE_LABELS, compare
+from storage import reads
+from storage.store import Store
+
+PREVIEW_CHARS = 30_000
+SAFE_CONTENT_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]+(\s*;\s*charset=[A-Za-z0-9_-]+)?$", re.I)
+# The Regulations took effect in 2008: no report, deadline or date of interest is earlier.
+FIRST_YEAR = 2008
+ID = "int(max=999999999999)"  # ids SQLite can hold; a longer number is no page (404)
+
+pages = Blueprint("pages", __name__)
+
+
+# -- parameters and the database ---------------------------------------------------------------
+
+
+def arg(name: str) -> str:
+    """Query parameter ``name``, stripped ("" when absent)."""
+    return request.args.get(name, "").strip()
+
+
+def int_arg(name: str) -> int | None:
+    """Query parameter ``name`` as a number; None when absent, 400 when not a number."""
+    value = arg(name)
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 12:
+        abort(400, f"参数 {name} 应为数字")
+    return int(value)
+
+
+def check_year(year: int, name: str) -> None:
+    """400 unless ``year`` is from FIRST_YEAR to next year (a far year builds a huge page)."""
+    last = site().today().year + 1
+    if not FIRST_YEAR <= year <= last:
+        abort(400, f"{name} 的年份应在 {FIRST_YEAR} 至 {last} 之间")
+
+
+def as_of() -> date:
+    """The ``as_of`` parameter as a date (default today), within the plausible years."""
+    value = arg("as_of")
+    if not value:
+        return site().today()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        abort(400, "as_of 应写作 YYYY-MM-DD")
+    check_year(day.year, "as_of")
+    return day
+
+
+def open_store() -> Store:
+    """The database, or 503 while there is none (its path stays out of the page: the operator's
+    business, not the visitor's)."""
+    if not site().config.storage_path.exists():
+        abort(503, "数据库尚不存在（请先运行 nianbao crawl）")
+    return Store(site().config.storage_path)
+
+
+# -- the status matrix and an agency -----------------------------------------------------------
+
+
+@pages.get("/")
+def matrix() -> str:
+    config, day = site().config, as_of()
+    region, kind, status = arg("region"), arg("kind"), arg("status")
+    with open_store() as store:
+        rows = compute_status(store, config, day)
+        report_ids = reads.report_ids_by_url(store)
+    regions = sorted({r["region"] for r in rows if r["region"]})
+    years = sorted({r["year"] for r in rows})
+    chosen = [r for r in rows if (not region or r["region"] == region) and (not kind or r["kind"] == kind)]
+    agencies: dict[str, dict[str, Any]] = {}
+    for r in chosen:
+        a = agencies.setdefault(
+            r["agency"], {"name": r["agency"], "kind": r["kind"], "region": r["region"], "cells": {}}
+        )
+        a["cells"][r["year"]] = dict(r, report_id=report_ids.get(r["url"]) if r["url"] else None)
+    if status:
+        agencies = {
+            k: a for k, a in agencies.items() if any(c["status"] == status for c in a["cells"].values())
+        }
+    return render_template(
+        "matrix.html",
+        as_of=day,
+        today=site().today(),
+        regions=regions,
+        years=years,
+        agencies=list(agencies.values()),
+        counts=Counter(r["status"] for r in chosen),
+        by_year={y: Counter(r["status"] for r in chosen if r["year"] == y) for y in years},
+        total=len(chosen),
+        region=region,
+        kind=kind,
+        status=status,
+        as_of_arg=arg("as_of"),
+    )
+
+
+@pages.get("/agency")
+def agency() -> str:
+    name = arg("name")
+    if not name:
+        abort(400, "缺少参数 name")
+    config, day = site().config, as_of()
+    with open_store() as store:
+        rows = [r for r in compute_status(store, config, day) if r["agency"] == name]
+        report_ids = reads.report_ids_by_url(store)
+        by_year: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            rid = report_ids.get(r["url"]) if r["url"] else None
+            by_year[r["year"]] = {"status": r, "report": reads.report(store, rid) if rid else None}
+        for rid in reads.agency_report_ids(store, name):
+            full = reads.report(store, rid)
+            entry = by_year.setdefault(full["year"], {"status": None, "report": None})
+            if entry["report"] is None:
+                entry["report"] = full
+        if not by_year:
+            abort(404, "没有这个机关的记录")
+        yoy = _yoy(store, name, sorted(by_year), day)
+    years = sorted(by_year, reverse=True)
+    return render_template("agency.html", name=name, as_of=day, years=years, by_year=by_year, yoy=yoy)
+
+
+def _yoy(store: Store, name: str, years: list[int], day: date) -> dict[int, dict[str, Any]]:
+    """Year → ``name``'s figures against the year before, for each year that has one."""
+    out = {}
+    for year in years:
+        if year - 1 not in years:
+            continue
+        for row in compare(store, site().config, year, day):
+            if row["agency"] == name and (row["present"] or row["previous_present"]):
+                out[year] = dict(row, labels=FIGURE_LABELS)
+    return out
+
+
+# -- a report, its versions and their diff -----------------------------------------------------
+
+
+@pages.get(f"/report/<{ID}:report_id>")
+def report(report_id: int) -> str:
+    with open_store() as store:
+        rep = reads.report(store, report_id)
+        if rep is None:
+            abort(404, "没有这份报告")
+        document = reads.document_by_id(store, rep["document_id"])
+        parent = reads.document_by_id(store, document["parent_id"]) if document.get("parent_id") else None
+        versions = store.versions(rep["document_id"])
+        events = reads.document_events(store, [rep["document_id"]] + ([parent["id"]] if parent else []))
+        shown = next(
+            (v for v in versions if v["id"] == rep["version_id"]), versions[-1] if versions else None
+        )
+        preview = None
+        if shown and not inline_kind(shown["content_type"]):
+            # DOCX and the like: no browser shows them, so show their text.
+            body = store.version_body(shown["id"])
+            preview = document_text(body, shown["content_type"])[:PREVIEW_CHARS]
+    older = [v for v in versions if v["id"] < rep["version_id"]]
+    return render_template(
+        "report.html",
+        rep=rep,
+        data=rep["data"],
+        document=document,
+        parent=parent,
+        versions=versions,
+        shown=shown,
+        diff_a=(older[-1]["id"] if older else versions[0]["id"]) if versions else None,
+        diff_b=rep["version_id"],
+        events=events,
+        inline=bool(shown and inline_kind(shown["content_type"])),
+        preview=preview,
+    )
+
+
+@pages.get(f"/version/<{ID}:version_id>/raw")
+def raw(version_id: int) -> Response:
+    with open_store() as store:
+        row = reads.version_download(store, version_id)
+        if row is None:
+            abort(404, "没有这个版本")
+        body = store.version_body(version_id)
+    ctype = (row["content_type"] or "").strip()
+    if not SAFE_CONTENT_TYPE.match(ctype):
+        ctype = "application/octet-stream"
+    name = row["filename"] or Path(urlsplit(row["url"]).path).name or "document"
+    if "." not in name:
+        name += mimetypes.guess_extension(ctype.split(";")[0]) or ""
+    kind = inline_kind(ctype)
+    # The portal's bytes get a unique, script-less origin wherever they are opened.  Not PDF:
+    # Chromium will not run its PDF viewer in a sandbox; PDF script runs in the viewer anyway.
+    g.csp = "sandbox" if kind != "pdf" else None
+    disposition = content_disposition("inline" if kind else "attachment", name)
+    return Response(body, content_type=ctype, headers={"Content-Disposition": disposition})
+
+
+@pages.get(f"/document/<{ID}:document_id>/diff")
+def diff(document_id: int) -> str:
+    a, b = int_arg("a"), int_arg("b")
+    with open_store() as store:
+        versions = store.versions(document_id)
+        if not versions:
+            abort(404, "没有这个文档")
+        doc = reads.document_by_id(store, document_id)
+        ids = [v["id"] for v in versions]
+        a = a if a is not None else (ids[-2] if len(ids) > 1 else ids[-1])
+        b = b if b is not None else ids[-1]
+        if a not in ids or b not in ids:
+            abort(404, "版本不属于这个文档")
+        va, vb = (next(v for v in versions if v["id"] == x) for x in (a, b))
+        text_a = document_text(store.version_body(a), va["content_type"])
+        text_b = document_text(store.version_body(b), vb["content_type"])
+        report_id = reads.latest_report_id(store, document_id)
+    return render_template(
+        "diff.html",
+        document=doc,
+        versions=versions,
+        a=va,
+        b=vb,
+        diff=line_diff(text_a, text_b),
+        report_id=report_id,
+    )
+
+
+# -- crawl health ------------------------------------------------------------------------------
+
+
+@pages.get("/health")
+def health() -> str:
+    config = site().config
+    failing = int(config.section("monitor").get("failing_runs_before_alert", 3))
+    with open_store() as store:
+        problems = source_health(store, failing, [s["id"] for s in config.sources])
+        runs: dict[str, list[dict]] = {}
+        for run in store.runs(limit=2000):
+            runs.setdefault(run["source_id"], []).append(run)
+        documents = reads.document_counts(store)
+        events = reads.recent_events(store, limit=30)
+    sources = [
+        {
+            "id": s["id"],
+            "name": s["name"],
+            "region": s.get("region"),
+            "enabled": s.get("enabled", True),
+            "start_url": s["start_url"],
+        }
+        for s in config.sources
+    ]
+    configured = {s["id"] for s in config.sources}
+    for sid in sorted(set(runs) - configured):
+        sources.append(
+            {"id": sid, "name": "（已不在配置中）", "region": None, "enabled": False, "start_url": None}
+        )
+    for s in sources:
+        s["runs"] = runs.get(s["id"], [])[:10]
+        s["last"] = s["runs"][0] if s["runs"] else None
+        s["documents"] = documents.get(s["id"], 0)
+        s["problem"] = problems.get(s["id"])
+    return render_template("health.html", sources=sources, events=events)
+
+
+# -- digests -----------------------------------------------------------------------------------
+
+
+@pages.get("/digests")
+def digests() -> str:
+    with open_store() as store:
+        years = reads.report_years(store)
+    # The year whose reports are due now comes first, even before any was found.
+    years = sorted(set(years) | {site().today().year - 1}, reverse=True)
+    regions = sorted({s["region"] for s in site().config.sources if s.get("region")})
+    return render_template(
+        "digests.html", years=years, regions=regions, formats=DIGEST_FORMATS, region=arg("region")
+    )
+
+
+@pages.get("/digest/<int(fixed_digits=4):year>.<any(xlsx, csv, html, md, json):fmt>")
+def digest(year: int, fmt: str) -> Response:
+    check_year(year, "年度")
+    region = arg("region") or None
+    with open_store() as store:
+        built = build_digest(store, site().config, year, region=region)
+    with tempfile.TemporaryDirectory(prefix="nianbao-digest-") as tmp:
+        path = Path(tmp) / f"digest.{fmt}"
+        write_digest(built, fmt, path)
+        body = path.read_bytes()
+    name = f"nianbao-{year}" + (f"-{region}" if region else "") + f".{fmt}"
+    disposition = content_disposition("attachment", name)
+    return Response(body, content_type=DIGEST_FORMATS[fmt][0], headers={"Content-Disposition": disposition})
+
+
+@pages.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(b"", 204, content_type="image/x-icon")
