@@ -249,7 +249,10 @@ def _cut_short_since_full_walk(history: list[dict]) -> bool:
     reports before reaching them.
     """
     for run in history:
-        if run["status"] == "finished" and json.loads(run["stats_json"] or "{}").get("full_walk"):
+        stats = json.loads(run["stats_json"] or "{}")
+        if run["status"] == "finished" and stats.get("walk_incomplete"):
+            return True  # it finished, but a list page or document failed for good
+        if run["status"] == "finished" and stats.get("full_walk"):
             return False
         if run["status"] in ("interrupted", "running"):
             return True
@@ -308,6 +311,9 @@ def _run_stats(raw: dict[str, Any]) -> dict[str, Any]:
         },
         "finish_reason": raw.get("finish_reason"),
         "capped": raw.get("nianbao/capped", 0),  # set when a page or document cap stops the walk
+        # pages or documents that failed for good (after retries), robots, blocks: the walk may
+        # have missed reports, so it proves no absence (spiders.base.PortalSpider.walk_incomplete)
+        "walk_incomplete": raw.get("nianbao/walk_incomplete"),
         "unstored": raw.get("nianbao/unstored", 0),
         "unstored_urls": raw.get("nianbao/unstored_urls", []),
         "needs_browser": raw.get("nianbao/needs_browser", []),

@@ -49,8 +49,9 @@ def source_health(store: Store, failing_runs: int = 3, configured: Iterable[str]
     Absence proves something only after a walk that saw the whole column.  So a source is not
     checkable when its evidence run — the latest run that is not 'failed' (a failed run stored
     nothing) — was blocked (robots.txt, a barrier, a list only a browser can see), interrupted
-    (a signal, a cap, a document that could not be stored, or a crawl process that died), or
-    listed no report at all; or when its last N runs failed; or when a ``configured`` source was
+    (a signal, a cap, a document that could not be stored, or a crawl process that died),
+    finished while a list page or document failed for good (``walk_incomplete``), or listed no
+    report at all; or when its last N runs failed; or when a ``configured`` source was
     never crawled (no finished run, nothing stored).  A crawl running now does not count yet:
     the run before it is the evidence until it ends.
     """
@@ -86,6 +87,8 @@ def _not_checkable_because(run: dict[str, Any]) -> str | None:
         return f"robots.txt 不允许抓取（{reason}）"
     if status == "interrupted":
         return f"最近一次抓取未完成（{reason or 'interrupted'}），未找到的报告无法核查"
+    if status == "finished" and stats.get("walk_incomplete"):
+        return f"最近一次抓取有页面未能读取（{stats['walk_incomplete']}），未找到的报告无法核查"
     if status == "finished" and stats.get("listed") == 0:
         return "最近一次抓取未在栏目中列出任何报告，未找到的报告无法核查"
     return None

@@ -64,6 +64,7 @@ START, SECTION, COLUMN, UNIT = "start", "section", "column", "unit"
 KNOWN_STATUSES = [304, 404, 410]
 UNLISTED = "no longer listed in its column"
 REFUSED_STAT = "nianbao/refused"  # + "/<reason>": URLs never fetched (crawler.containment)
+WALK_INCOMPLETE_STAT = "nianbao/walk_incomplete"  # why the walk may have missed reports, or None
 CAPPED_STAT = "nianbao/capped"  # why the run stopped short: "max_pages_per_source=30"
 # Stats that say a walk may have missed list pages: then an unlisted report proves nothing.
 _INCOMPLETE_WALK_STATS = {
@@ -362,6 +363,11 @@ class PortalSpider(scrapy.Spider):
                 break
             self.crawler.engine.crawl(request)
         raise DontCloseSpider
+
+    def closed(self, reason: str) -> None:
+        """Leave in the stats why the walk may have missed reports (``nianbao/walk_incomplete``):
+        the run then proves no absence, however it finished."""
+        self.crawler.stats.set_value(WALK_INCOMPLETE_STAT, self.walk_incomplete())
 
     def walk_incomplete(self) -> str | None:
         """Why this walk may have missed list pages, or None when it saw the whole column."""

@@ -249,3 +249,28 @@ def test_a_document_that_cannot_be_stored_makes_the_run_incomplete(tmp_path, por
     rows = statuses(config)
     assert rows[victim]["status"] == "not_checkable"
     assert not false_missing(rows, portal)
+
+
+def test_a_list_page_that_keeps_failing_never_makes_a_false_missing(tmp_path, monkeypatch):
+    """A walk that finished while a list page failed after its retries may have missed reports:
+    those not found are not checkable, and the next crawl walks the whole column again."""
+    monkeypatch.setenv("NIANBAO_BACKOFF_BASE", "0.05")  # the crawl backs off a failing page
+    portal = SimulatedPortal(generate_region(seed=11, departments=6, townships=3))
+    portal.prerender()
+    with portal:
+        config = write_config(tmp_path, portal)
+        second_page = portal.site.page_path(1)
+        portal.main.server.behaviour.fail_paths[second_page] = -1
+        first = nianbao(config, "crawl", "--quiet", check=False)
+        assert portal.requests[portal.main.base_url + second_page] >= 1  # asked, and it failed
+        rows = statuses(config)
+        assert not false_missing(rows, portal), (false_missing(rows, portal), first.stdout)
+        unfound = [r for r in rows.values() if not r["url"] and r["status"] != "pending"]
+        assert unfound and {r["status"] for r in unfound} == {"not_checkable"}
+        assert all("未能读取" in r["evidence"] for r in unfound), unfound
+
+        # The page answers again: one ordinary crawl walks the whole column and finds the rest.
+        del portal.main.server.behaviour.fail_paths[second_page]
+        nianbao(config, "crawl", "--quiet")
+        rows = statuses(config)
+        assert {k: r["status"] for k, r in rows.items()} == truth(portal)
