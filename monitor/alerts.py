@@ -53,14 +53,15 @@ class AlertError(Exception):
 
 
 def failing_sources(store: Store, failing_runs: int) -> dict[str, dict[str, Any]]:
-    """source id → the current streak of failed or blocked runs, when it has at least N runs."""
+    """source id → the current streak of failed, blocked or interrupted runs, when it has at
+    least N runs (an interrupted run proves no absence either: its reports stay not checkable)."""
     rows = ledger.closed_runs(store)
     streaks: dict[str, list[tuple[int, str, str | None]]] = {}
     broken: set[str] = set()
     for run_id, sid, status, reason in rows:
         if sid in broken:
             continue
-        if status in ("failed", "blocked"):
+        if status in ("failed", "blocked", "interrupted"):
             streaks.setdefault(sid, []).append((run_id, status, reason))
         else:
             broken.add(sid)

@@ -373,3 +373,15 @@ def test_a_failed_send_exits_nonzero_and_the_next_run_sends_it(tmp_path, region,
     assert again.wait(120) == 0 and len(smtp.inbox.messages) == 1
     with Store(tmp_path / "nianbao.db") as store:
         assert store.db.execute("SELECT COUNT(*) FROM alerts WHERE sent_at IS NULL").fetchone()[0] == 0
+
+
+def test_a_source_whose_crawls_never_complete_is_reported(tmp_path, region, smtp):
+    """Runs that keep being interrupted leave its reports not checkable: the operator hears of it."""
+    store = build_store(tmp_path, region)
+    config = alerts_config(tmp_path, region, smtp.port, attach="none")
+    when = date(region.years[-1] + 1, 6, 1)
+    run_alerts(store, config, when)
+    for _ in range(3):
+        store.finish_run(store.start_run(SOURCE_ID), "interrupted", {}, "stopped at max_pages_per_source=30")
+    assert run_alerts(store, config, when)["sent"] == 1
+    assert "max_pages_per_source=30" in _text(smtp.inbox.messages[-1][1])
