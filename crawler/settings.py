@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.config import Config
+from config import Config
 
 RETRY_HTTP_CODES = [500, 502, 503, 504, 521, 522, 524, 408, 429]
 HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
