@@ -14,7 +14,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 
 from config import Config, ConfigError
 from crawler.settings import build_settings
-from monitor.changes import stored_fingerprint
+from crawler.stored import stored_fingerprint
 from spiders import spider_for
 from spiders.fingerprint import PAGE_SCHEME
 from storage import Store
