@@ -261,7 +261,7 @@ def canonical_url(url: str) -> str:
 
 
 def pager_links(response: Response) -> list[str]:
-    """Links of a static pager (§1.2.7: ``?page=N``, ``index_N.html``, 下一页) on the same path."""
+    """Links of a static pager (docs/portals.md §3: ``?page=N``, ``index_N.html``, 下一页) on the same path."""
     here = urlsplit(response.url)
     folder = here.path.rsplit("/", 1)[0] + "/"
     out = []
