@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from config import Config
 from monitor.catalogue import bulk, load_catalogue
 from monitor.expectations import KIND_ORDER, report_years
 from monitor.glossary import EVENT_LABELS, ISSUE_LABELS, describe, place
@@ -140,13 +141,13 @@ def _in_region(row: dict[str, Any], region: str | None) -> bool:
     return row.get("source_id") == region or (row.get("region") or "").startswith(region)
 
 
-def _timezone(config: Any) -> str:
+def _timezone(config: Config) -> str:
     section = getattr(config, "section", None)
     return (section("schedule").get("timezone") if section else None) or "Asia/Shanghai"
 
 
 def build_digest(
-    store: Store, config: Any, year: int, region: str | None = None, as_of: date | None = None
+    store: Store, config: Config, year: int, region: str | None = None, as_of: date | None = None
 ) -> Digest:
     """Everything the digest shows for ``year`` (optionally one region or source id), as of a date."""
     with bulk():
