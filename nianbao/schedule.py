@@ -60,6 +60,9 @@ log = logging.getLogger("nianbao.schedule")
 CRAWL_TIMEOUT = 6 * 3600  # seconds; a crawl that runs longer is stopped
 POST_TIMEOUT = 2 * 3600  # parse and monitor
 STOP_GRACE = 30  # seconds a child gets after SIGTERM before SIGKILL
+# What a stored job runs.  A job stored under another reference (the module was crawler.schedule
+# before it moved to nianbao/) is replaced at start-up, not kept.
+CHAIN = "nianbao.schedule:crawl_chain"
 MAX_PARALLEL = 2  # crawls of different sources that may run at once
 RESUME_DELAY = 5  # seconds after start before an unfinished chain is run again
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -257,6 +260,7 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config, every: float | Non
         job = existing.pop(spec.id, None)
         if (
             job is not None
+            and job.func_ref == CHAIN
             and job.name == spec.name
             and job.kwargs == spec.kwargs
             and job.misfire_grace_time == grace
@@ -266,7 +270,7 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config, every: float | Non
             outcome[spec.id] = "kept"
             continue
         scheduler.add_job(
-            "nianbao.schedule:crawl_chain",
+            CHAIN,
             spec.trigger,
             kwargs=spec.kwargs,
             id=spec.id,
@@ -326,7 +330,7 @@ def schedule_resumes(scheduler: BackgroundScheduler, config: Config) -> list[str
             _mark(jobstore_path(config), row["source_id"], running=False)
             continue
         scheduler.add_job(
-            "nianbao.schedule:crawl_chain",
+            CHAIN,
             DateTrigger(run_date=datetime.now().astimezone() + timedelta(seconds=RESUME_DELAY)),
             kwargs=spec.kwargs,
             id=f"resume:{row['source_id']}",

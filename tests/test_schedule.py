@@ -322,3 +322,35 @@ def test_sigterm_mid_chain_exits_cleanly_and_the_chain_is_resumed_on_restart(tmp
         assert schedule.unfinished_chains(state) == []
     else:  # the signal fell between two chains: nothing is left unfinished
         assert schedule.unfinished_chains(state) == []
+
+
+def _old_chain(config_path: str, source_id: str, state_path: str) -> None:
+    """Stands in for crawl_chain under its old module path (which no longer resolves)."""
+
+
+def test_a_job_stored_under_the_old_module_path_is_replaced(tmp_path):
+    """A job store written before the scheduler moved (crawler.schedule → nianbao.schedule) gets
+    jobs that run the current chain, not ones that point at a module that no longer exists."""
+    config = load_config(write_config(tmp_path))
+    spec = next(s for s in schedule.desired_jobs(config) if s.id == "crawl:s1")
+    scheduler = schedule.build_scheduler(config)
+    scheduler.start(paused=True)
+    try:
+        # Another reference, standing in for the old path, with everything else exactly as the
+        # configuration wants it.
+        scheduler.add_job(
+            f"{__name__}:_old_chain",
+            spec.trigger,
+            kwargs=spec.kwargs,
+            id=spec.id,
+            name=spec.name,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=60 * 60,
+        )
+        outcome = schedule.sync_jobs(scheduler, config)
+        assert outcome["crawl:s1"] == "replaced"
+        assert scheduler.get_job("crawl:s1").func_ref == schedule.CHAIN == "nianbao.schedule:crawl_chain"
+        assert schedule.sync_jobs(scheduler, config)["crawl:s1"] == "kept"
+    finally:
+        scheduler.shutdown(wait=False)
