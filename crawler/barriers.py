@@ -1,7 +1,7 @@
 """Access barriers: challenge pages, refusals, soft 404s, and back-off on overload signs.
 
 A downloader middleware, so no spider ever sees a barrier as a page (a challenge page must
-never be stored as a report).  What it recognises (portals.md §1.7):
+never be stored as a report).  What it recognises (docs/portals.md §7):
 
 - 瑞数 Rivers Security: HTTP 412 with a ``$_ts`` script / ``meta#9DhefwqGPrzGxEp9hPaoag``;
 - tiny JS shells that set ``document.cookie`` and reload (chinatax C3VK, 加速乐 ``__jsluid``);

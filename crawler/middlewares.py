@@ -32,7 +32,7 @@ def pick_encoding(body: bytes, content_type: str) -> str | None:
     """header (unless weak) → <meta charset> → utf-8 → gb18030, each only if the body decodes strictly.
 
     Scrapy alone trusts a wrong header (GBK bytes under ``charset=utf-8``) and mis-guesses short
-    GBK pages with no declaration as cp949 (research/crawling.md §3).
+    GBK pages with no declaration as cp949 (docs/portals.md §6).
     """
     header = http_content_type_encoding(content_type)
     declared = html_body_declared_encoding(body)

@@ -20,6 +20,7 @@ try:  # twice as fast on the 100,000 parsed reports of a national digest
 except ImportError:  # pragma: no cover
     from json import loads as _loads
 
+from config import Config
 from monitor.names import Match, match_names
 from storage.store import Store
 
@@ -123,7 +124,7 @@ class Catalogue:
         return min((y for ys in self.years.values() for y in ys), default=None)
 
 
-def configured_agencies(config: Any) -> dict[str, tuple[dict, dict]]:
+def configured_agencies(config: Config) -> dict[str, tuple[dict, dict]]:
     """Canonical name → (agency entry, its source) for every agency in config.yaml."""
     out: dict[str, tuple[dict, dict]] = {}
     for s in config.sources:
@@ -132,7 +133,7 @@ def configured_agencies(config: Any) -> dict[str, tuple[dict, dict]]:
     return out
 
 
-def alias_table(config: Any) -> dict[str, str]:
+def alias_table(config: Config) -> dict[str, str]:
     """alias → canonical name, from monitor.aliases and sources[].agencies[].aliases."""
     table = dict(config.section("monitor").get("aliases") or {})
     for name, (agency, _source) in configured_agencies(config).items():
@@ -162,13 +163,13 @@ def _best_date(*candidates: tuple[Any, Any]) -> tuple[date | None, str | None]:
     return (best[2], best[3]) if best else (None, None)
 
 
-def load_catalogue(store: Store, config: Any) -> Catalogue:
+def load_catalogue(store: Store, config: Config) -> Catalogue:
     """Read every report's metadata in one query and group it per canonical (agency, year)."""
     with bulk():
         return _load_catalogue(store, config)
 
 
-def _load_catalogue(store: Store, config: Any) -> Catalogue:
+def _load_catalogue(store: Store, config: Config) -> Catalogue:
     seen: dict[str, set[int]] = {}
     for name, year in store.db.execute(_NAMES_SQL):
         seen.setdefault(name, set()).add(int(year))

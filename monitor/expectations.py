@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+from config import Config
 from monitor.catalogue import Catalogue, configured_agencies, load_catalogue
 from storage.store import Store
 
@@ -53,7 +54,7 @@ def month_day(mmdd: str, year: int) -> date:
     return date(year, m, min(d, calendar.monthrange(year, m)[1]))
 
 
-def _raw_source(config: Any, source_id: str | None) -> dict:
+def _raw_source(config: Config, source_id: str | None) -> dict:
     """The source as written in config.yaml (before defaults were filled in), to see overrides."""
     for s in (getattr(config, "data", {}) or {}).get("sources") or []:
         if s.get("id") == source_id:
@@ -61,7 +62,7 @@ def _raw_source(config: Any, source_id: str | None) -> dict:
     return {}
 
 
-def _raw_agency(config: Any, source_id: str | None, name: str) -> dict:
+def _raw_agency(config: Config, source_id: str | None, name: str) -> dict:
     for a in _raw_source(config, source_id).get("agencies") or []:
         if a.get("name") == name:
             return a
@@ -71,7 +72,7 @@ def _raw_agency(config: Any, source_id: str | None, name: str) -> dict:
 class Deadlines:
     """Resolves an agency's deadline from the config layers."""
 
-    def __init__(self, config: Any):
+    def __init__(self, config: Config):
         self.config = config
         self.base = {**DEFAULT_DEADLINES, **(config.section("deadlines") or {})}
         regions = config.section("monitor").get("regions") or {}
@@ -119,7 +120,7 @@ def _last_year(entry: dict, seen_years: set[int]) -> int | None:
 
 
 def expected_from(
-    catalogue: Catalogue, config: Any, as_of: date, years: list[int] | None = None
+    catalogue: Catalogue, config: Config, as_of: date, years: list[int] | None = None
 ) -> list[Expected]:
     """The expected pairs, from an already loaded catalogue (see ``expected_pairs``)."""
     wanted = report_years(catalogue, as_of, years)
@@ -152,6 +153,8 @@ def expected_from(
     return out
 
 
-def expected_pairs(store: Store, config: Any, as_of: date, years: list[int] | None = None) -> list[Expected]:
+def expected_pairs(
+    store: Store, config: Config, as_of: date, years: list[int] | None = None
+) -> list[Expected]:
     """Every (agency, year) whose report is expected, with its kind, deadline, source and region."""
     return expected_from(load_catalogue(store, config), config, as_of, years)

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
+from config import Config
+
 # (full form, short form) — the short form is the normal form; longest full forms first.
 ABBREVIATIONS: tuple[tuple[str, str], ...] = tuple(
     sorted(
@@ -205,7 +207,7 @@ def _fuzzy(
             mapping[name], how[name] = canonical, ("fuzzy", round(score, 3))
 
 
-def match_log(store: Any, config: Any) -> list[dict]:
+def match_log(store: Any, config: Config) -> list[dict]:
     """Every agency name in ``store``'s reports that the monitor maps to another name, and how."""
     from monitor.catalogue import load_catalogue  # here: catalogue itself builds on this module
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from config import Config
 from monitor.catalogue import Catalogue, bulk, load_catalogue
 from monitor.expectations import KIND_ORDER, Deadlines, Expected, expected_from, infer_kind
 from storage.store import Store
@@ -138,7 +139,7 @@ def _row(e: Expected, catalogue: Catalogue, as_of: date, unreachable: dict[str, 
 
 
 def status_from(
-    catalogue: Catalogue, config: Any, store: Store, as_of: date, years: list[int] | None = None
+    catalogue: Catalogue, config: Config, store: Store, as_of: date, years: list[int] | None = None
 ) -> list[dict[str, Any]]:
     """``compute_status`` on an already loaded catalogue."""
     with bulk():
@@ -166,7 +167,7 @@ def status_from(
 
 
 def compute_status(
-    store: Store, config: Any, as_of: date, years: list[int] | None = None
+    store: Store, config: Config, as_of: date, years: list[int] | None = None
 ) -> list[dict[str, Any]]:
     """One row per expected (agency, year) with the fields in ``FIELDS``, as of ``as_of``."""
     return status_from(load_catalogue(store, config), config, store, as_of, years)

@@ -15,6 +15,7 @@ from datetime import date
 from difflib import SequenceMatcher
 from typing import Any
 
+from config import Config
 from monitor.catalogue import Catalogue, bulk, load_catalogue, load_data
 from monitor.status import status_from
 from reports.model import TABLE2_COLUMNS, TABLE2_KEYS, TABLE2_TRIAL_KEYS, TABLE3_FIELDS, TABLE3_GROUPS
@@ -287,7 +288,7 @@ BATCH = 2000
 
 def compare_from(
     catalogue: Catalogue,
-    config: Any,
+    config: Config,
     store: Store,
     year: int,
     as_of: date | None = None,
@@ -423,6 +424,6 @@ def figure_history(
         return out
 
 
-def compare(store: Store, config: Any, year: int, as_of: date | None = None) -> list[dict[str, Any]]:
+def compare(store: Store, config: Config, year: int, as_of: date | None = None) -> list[dict[str, Any]]:
     """One row per expected agency for ``year``: its report against the one on ``year - 1``."""
     return compare_from(load_catalogue(store, config), config, store, year, as_of)

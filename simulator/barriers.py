@@ -1,4 +1,4 @@
-"""Access barriers real portals put in front of their pages (research/portals.md §1.7, §1.8).
+"""Access barriers real portals put in front of their pages (docs/portals.md §7).
 
 :class:`GuardedSite` wraps any site (TRS, Hanweb, gkmlpt, Ucap, JS-only) and adds:
 

@@ -1,6 +1,6 @@
 """The Guangdong gkmlpt family (政府信息公开目录管理平台): a JSON list API behind a script shell.
 
-What a crawler meets (research/portals.md §1.1, §1.2.6, §1.3, §1.5):
+What a crawler meets (docs/portals.md §1, §2, §3, §5):
 
 - the home page links ``/gkmlpt/index``, a shell page whose only data is
   ``window._CONFIG = {SID: '<sid>', TREE: [...], ...}``; the annual-report category is a hash

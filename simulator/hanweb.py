@@ -1,6 +1,6 @@
 """The Hanweb 大汉 jcms family: home → 政府信息公开 → ``/col/col<id>/index.html`` column.
 
-What a crawler meets, as on real Hanweb portals (research/portals.md §1.1, §1.2.3, §1.4, §1.5):
+What a crawler meets, as on real Hanweb portals (docs/portals.md §1, §3, §4, §5):
 
 - the column page has no HTML list: the first 45 records sit only in
   ``<div id="<unitid>"><script type="text/xml"><datastore><nextgroup><![CDATA[<a href=

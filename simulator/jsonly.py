@@ -1,6 +1,6 @@
 """A JS-only column: the HTML list is empty and a script fills it from a JSON endpoint.
 
-Only a real browser sees the entries (research/portals.md §1.2.8: "Hanweb datacall", 3.6 KB JS
+Only a real browser sees the entries (docs/portals.md §3: "Hanweb datacall", 3.6 KB JS
 shells on 淄博, 菏泽, 淮安 …):
 
 - home → ``/zwgk/`` (政府信息公开) → ``/zwgk/nb/index.html``: ``<ul class="list" id="list"></ul>``

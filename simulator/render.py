@@ -1040,25 +1040,6 @@ def render_wps(report: dict[str, Any], **drift: Any) -> bytes:
     return render_doc(report, **drift)
 
 
-def write_all(report: dict[str, Any], directory: Path, stem: str = "report", **drift: Any) -> dict[str, Path]:
-    """Every format into ``directory`` (handy for looking at the output by eye)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    out = {
-        "html": (render_html_page(report, **drift).encode(), "html"),
-        "docx": (render_docx(report, **drift), "docx"),
-        "pdf": (render_pdf(report, **drift), "pdf"),
-        "tabs": (render_text(report, "tabs", **drift).encode(), "txt"),
-        "cells": (render_text(report, "cells", **drift).encode(), "cells.txt"),
-        "markdown": (render_text(report, "markdown", **drift).encode(), "md"),
-    }
-    paths = {}
-    for k, (data, ext) in out.items():
-        p = directory / f"{stem}.{ext}"
-        p.write_bytes(data)
-        paths[k] = p
-    return paths
-
-
 # -- reports in the other templates (simulator/model.py makes 2021 ones) -----------------------
 
 

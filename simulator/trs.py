@@ -1,6 +1,6 @@
 """The TRS WCM family ("t-date" portals): home → 政府信息公开 → 政府信息公开年报 column.
 
-What a crawler meets, as on real TRS portals (research/portals.md §1.1–1.5, samples/pages/02–04):
+What a crawler meets, as on real TRS portals (docs/portals.md §1–5):
 
 - the column is static ``index.html``, ``index_1.html`` …; the pager exists only as a script:
   ``variant="classic"`` writes ``var countPage=N`` and links ``index_{i}`` with page 2 =
@@ -13,7 +13,7 @@ What a crawler meets, as on real TRS portals (research/portals.md §1.1–1.5, s
 - PDF / DOCX reports as ``./P0<14 digits><6 digits>.pdf`` in the article's directory;
 - optional ``_wap`` duplicates of every article, ``.shtml`` pages, and a soft 404;
 - optional bodies' own columns (``dept_columns``, ``town_columns``), reached as on 青山/硚口/重庆
-  portals (portals.md §1.3) only by the body's name: the report column links "县教育局" to
+  portals (docs/portals.md §2) only by the body's name: the report column links "县教育局" to
   ``/bm/jyj/`` (the bureau's 信息公开 page), which links its ``/bm/jyj/gknb/`` column; townships sit
   one click deeper, behind a "乡镇（街道）信息公开" hub ``/xzjd/`` → "城关镇" ``/xzjd/cgz/`` →
   ``/xzjd/cgz/gknb/``.  Those bodies' reports are listed only in their own column.  The report
@@ -135,7 +135,7 @@ class TrsSite(RegionSite):
         owned = sorted(
             (r for r in region.reports if self.owns(r) and r.published_at), key=lambda r: r.article_id
         )
-        # Some reports write PubDate the 邯郸 way, "2020年08月02日" (samples/pages/03).
+        # Some reports write PubDate the 邯郸 way, "2020年08月02日" (docs/portals.md §4).
         plain = [r for r in owned if not r.planted]
         self.chinese_date_ids = {r.article_id for r in plain[:chinese_pubdate]}
         # per_year: one report sits in the previous year's column (桐梓: a 2023 report under 2022n).
@@ -738,7 +738,7 @@ function createPageHTML(divId, _nPageCount, _nCurrIndex, _sPageName, _sPageExt, 
 
 
 def classic_pager(current: int, pages: int, total: int, ext: str) -> str:
-    """The 邯郸-style countPage writer (samples/pages/02), 0-based: page 2 is index_1."""
+    """The 邯郸-style countPage writer (docs/portals.md §3), 0-based: page 2 is index_1."""
     return _CLASSIC_PAGER.format(total=total, current=current, pages=pages, ext=ext)
 
 

@@ -1,6 +1,6 @@
 """The 开普云 Ucap 集约化 family: list shells filled by ``POST /queryList``.
 
-What a crawler meets (research/portals.md §1.1, §1.2.6, §1.5):
+What a crawler meets (docs/portals.md §1, §3, §5):
 
 - home → ``/<siteCode>/zfxxgk/pc/index.html`` (政府信息公开) → the column
   ``/<siteCode>/<channelCode>/pc/list.html``, a shell whose ``<ul>`` is empty: a script posts

@@ -3,7 +3,7 @@
 The browser is used only where a plain request cannot see the list: a list page is first
 fetched plainly, and rendered only when it is an empty container plus a fetching script
 (``spiders.detect.needs_browser``).  Articles and files are always plain requests (Chromium
-turns a PDF into a 271-byte viewer shell; research/crawling.md §4).  The same settings let
+turns a PDF into a 271-byte viewer shell; docs/portals.md §8).  The same settings let
 ``crawler.barriers`` pass a challenge page in the browser for a source with ``browser: true``.
 """
 
@@ -16,7 +16,7 @@ from spiders.generic import ALL_ADAPTERS
 
 CHROMIUM = "/usr/bin/chromium"
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
-NAVIGATION_TIMEOUT_MS = 45_000  # a 瑞数 challenge needs 30–45 s on real portals (portals.md §1.7)
+NAVIGATION_TIMEOUT_MS = 45_000  # a 瑞数 challenge needs 30–45 s on real portals (docs/portals.md §7)
 # A page has passed its challenge (or finished filling its list) once it shows real text and no
 # challenge markers: check for positive evidence, never only for the markers' absence.
 PAGE_READY = """() => {

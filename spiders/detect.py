@@ -1,4 +1,4 @@
-"""Which CMS family a portal page belongs to, from its fingerprints (portals.md §1.1).
+"""Which CMS family a portal page belongs to, from its fingerprints (docs/portals.md §1).
 
 Detection is on signals, not vendor names: the same Hanweb pages are called "TRS" or "jpaas"
 by other crawlers.  A page can carry several families' traces (a TRS home page linking a

@@ -30,7 +30,7 @@ from lxml import etree
 
 from spiders.pages import clean_url, is_attachment_url, safe_join
 
-# Body containers of the CMS families (portals.md §1.1); attachments are looked for inside them
+# Body containers of the CMS families (docs/portals.md §1); attachments are looked for inside them
 # first so navigation links to other documents are not taken for the report's files.
 BODY_CONTAINERS = (
     ".TRS_Editor",

@@ -5,7 +5,7 @@ The catalogue page (``/gkmlpt/index``, ``/gkmlpt/annualreport#<catId>``) holds n
 ``GET /gkmlpt/api/all/<catId>?page=<n>&sid=<sid>`` → ``{total, articles: [{id, title, url,
 display_publish_time, create_time, attachment, ...}]}`` (~100 a page).  The report category is
 the page's ``#<catId>`` (lost when a link is followed, since fragments never reach the server),
-else the catalogue node named like the annual report (portals.md §1.1, §1.2.6).
+else the catalogue node named like the annual report (docs/portals.md §1, §3).
 """
 
 from __future__ import annotations

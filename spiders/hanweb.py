@@ -6,8 +6,8 @@ A column page (``/col/col<id>/index.html``) carries its first records only insid
 Further records come from POSTing the proxy with ``startrecord``/``endrecord``/``perpage`` in
 the query and the column's form fields in the body; one answer is a *group* of 3 pages.  Some
 servers ignore ``startrecord`` and honour ``page`` instead, so both are sent and the next group
-starts after what actually came back (portals.md §1.2.3).  Articles are
-``/art/Y/M/D/art_<col>_<id>.html``; files go through ``downfile.jsp`` redirects (§1.5).
+starts after what actually came back (docs/portals.md §3).  Articles are
+``/art/Y/M/D/art_<col>_<id>.html``; files go through ``downfile.jsp`` redirects (§5).
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ _ARTICLE_URL = re.compile(
 _COLUMN_URL = re.compile(
     r"(/|/(index|default)(_\d+)?\.s?html?|/col/col\d+/?(index\.html)?|/list\.s?html?)$", re.I
 )
-# The report column's usual directory names (portals.md §0.4, §1.3).
+# The report column's usual directory names (docs/portals.md §2).
 _COLUMN_SLUG = re.compile(
     r"/(?:zfxxgknb|xxgknb|gknb|ndbg|zfxxgkndbg|zfxxgkgzndbg|zfxxgkzl/gknb|annualreport)(?:_\d+)?(?:/|$|/index\.s?html?$)",
     re.I,
@@ -110,12 +110,6 @@ def looks_like_column(url: str) -> bool:
 def has_column_slug(url: str) -> bool:
     """A URL in a directory named like a report column (zfxxgknb, xxgknb, gknb, ndbg, annualreport …)."""
     return bool(_COLUMN_SLUG.search(urlsplit(url).path))
-
-
-def title_year(title: str | None) -> int | None:
-    """The report year a title names ("2023年", "2023年度"), if any."""
-    m = re.search(r"((?:19|20)\d\d)\s*年", title or "")
-    return int(m.group(1)) if m else None
 
 
 # -- dates --------------------------------------------------------------------------------------

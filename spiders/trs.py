@@ -2,7 +2,7 @@
 
 A TRS column is ``index.html`` followed by ``index_N.html`` pages whose pager is written at run
 time by ``createPageHTML(...)`` or from ``var countPage = N``.  Two conventions exist
-(portals.md §1.2.1–1.2.2):
+(docs/portals.md §3):
 
 - classic: ``createPageHTML(count, current, "index", "html")`` / ``countPage`` with a 0-based
   current page, so page 2 is ``index_1.html``;

@@ -5,7 +5,7 @@ a script; the list is ``POST /queryList`` with the form ``{current, pageSize, we
 channelCode}`` → ``{data: {total, results: [{source: {id, title, pubDate, contentSource, urls,
 articleFiles}}]}}``.  Articles are ``…/pc/content/content_<19 digits>.html`` with the body in
 ``#UCAP-CONTENT``; files are ``/doc/ucap/<siteId>/document/YYYYMMDD/<8 chars>.pdf``, also listed
-in ``articleFiles`` (portals.md §1.1, §1.2.6, §1.5).
+in ``articleFiles`` (docs/portals.md §1, §3, §5).
 """
 
 from __future__ import annotations

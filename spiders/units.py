@@ -2,7 +2,7 @@
 
 Portals file a department's or a township's reports in that body's own column, often linked from
 the main report column only by the body's name ("县教育局", "城关镇") or through a hub named
-"部门年报" / "乡镇（街道）信息公开" (portals.md §1.3: 硚口 bmjdhz/…/qjyj/, 青山 qzfbm/…/jyj/, 重庆
+"部门年报" / "乡镇（街道）信息公开" (docs/portals.md §2: 硚口 bmjdhz/…/qjyj/, 青山 qzfbm/…/jyj/, 重庆
 bm/…/zfxxgknb/).  Pure functions over link texts; the walk that follows them is in spiders.base.
 
 The agency-name knowledge in monitor.names (abbreviations, division prefixes) matches *report*

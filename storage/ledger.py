@@ -13,29 +13,11 @@ at the price of one possible repeat of a message the killed sender had already d
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from storage.store import Store, now_iso
-
-
-@contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    """A write transaction that takes the write lock at BEGIN, so nothing read inside goes stale.
-
-    Not for use inside another transaction: each ledger function is one transaction of its own.
-    """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def enqueue(store: Store, group: str, channel: str, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
@@ -45,7 +27,7 @@ def enqueue(store: Store, group: str, channel: str, items: Iterable[tuple[str, d
     """
     at = now_iso()
     conn = store.db.conn
-    with _immediate(conn):
+    with store.transaction():
         for key, item in items:
             conn.execute(
                 "INSERT OR IGNORE INTO alerts (key, group_name, channel, agency, year, status, created_at,"
@@ -73,7 +55,7 @@ def claim(store: Store, group: str, channel: str, owner: str, expiry: timedelta)
     now = now_iso()
     stale = (datetime.fromisoformat(now) - expiry).isoformat()
     conn = store.db.conn
-    with _immediate(conn):
+    with store.transaction():
         conn.execute(
             "UPDATE alerts SET claimed_by = ?, claimed_at = ? WHERE group_name = ? AND channel = ?"
             " AND sent_at IS NULL AND (claimed_by IS NULL OR claimed_at <= ?)",
@@ -91,7 +73,7 @@ def mark_sent(store: Store, ids: list[int]) -> None:
     """The rows ``ids`` were delivered: sent now, one more attempt, no error, no claim."""
     at = now_iso()
     conn = store.db.conn
-    with _immediate(conn):
+    with store.transaction():
         conn.executemany(
             "UPDATE alerts SET sent_at = COALESCE(sent_at, ?), attempts = attempts + 1, last_error = NULL,"
             " claimed_by = NULL, claimed_at = NULL WHERE id = ?",
@@ -102,7 +84,7 @@ def mark_sent(store: Store, ids: list[int]) -> None:
 def mark_failed(store: Store, ids: list[int], owner: str, error: str) -> None:
     """Delivering ``ids`` failed: one more attempt, the error kept, ``owner``'s claim released."""
     conn = store.db.conn
-    with _immediate(conn):
+    with store.transaction():
         conn.executemany(
             "UPDATE alerts SET attempts = attempts + 1, last_error = ?, claimed_by = NULL, claimed_at = NULL"
             " WHERE id = ? AND claimed_by = ? AND sent_at IS NULL",

@@ -15,7 +15,7 @@ from storage import Store
 from tests.crawl_helpers import nianbao
 from tests.test_spiders_families import check_complete, small_region, stored_documents, write_sources
 
-# -- what barriers look like on the wire (portals.md §1.7) --------------------------------------
+# -- what barriers look like on the wire (docs/portals.md §7) --------------------------------------
 
 RIVERS = (
     '<html><head><meta id="9DhefwqGPrzGxEp9hPaoag" content="_Bx0kZ1Jd3wq" r="m">'

@@ -1,4 +1,4 @@
-"""The non-TRS portal families: list parsing on the real shapes (portals.md §1.2), then crawls of
+"""The non-TRS portal families: list parsing on the real shapes (docs/portals.md §3), then crawls of
 simulated Hanweb, gkmlpt, Ucap and JS-only portals through the real CLI over real HTTP."""
 
 from __future__ import annotations

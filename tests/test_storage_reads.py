@@ -149,19 +149,3 @@ def test_events_of_documents_and_the_most_recent(db):
     assert [e["kind"] for e in recent] == ["removed", "modified"]  # newest first
     assert recent[0]["url"] == PAGE and recent[0]["source_id"] == "a" and recent[0]["detail"]["reason"]
     assert [e["kind"] for e in reads.recent_events(store, limit=1)] == ["removed"]
-
-
-def test_the_dashboard_speaks_no_sql():
-    """Its queries live here, in storage.reads: none in monitor/web."""
-    import re
-    from pathlib import Path
-
-    sql = re.compile(r"execute\(|\.query\(|SELECT |INSERT |UPDATE ")
-    web = Path(__file__).resolve().parents[1] / "monitor" / "web"
-    found = [
-        f"{path.name}:{n}: {line.strip()}"
-        for path in sorted(web.rglob("*.py"))
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if sql.search(line)
-    ]
-    assert found == []

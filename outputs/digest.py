@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from config import Config
 from monitor.catalogue import bulk, load_catalogue
 from monitor.expectations import KIND_ORDER, report_years
 from monitor.glossary import EVENT_LABELS, ISSUE_LABELS, describe, place
@@ -140,13 +141,13 @@ def _in_region(row: dict[str, Any], region: str | None) -> bool:
     return row.get("source_id") == region or (row.get("region") or "").startswith(region)
 
 
-def _timezone(config: Any) -> str:
+def _timezone(config: Config) -> str:
     section = getattr(config, "section", None)
     return (section("schedule").get("timezone") if section else None) or "Asia/Shanghai"
 
 
 def build_digest(
-    store: Store, config: Any, year: int, region: str | None = None, as_of: date | None = None
+    store: Store, config: Config, year: int, region: str | None = None, as_of: date | None = None
 ) -> Digest:
     """Everything the digest shows for ``year`` (optionally one region or source id), as of a date."""
     with bulk():
@@ -415,13 +416,13 @@ def write_digest(digest: Digest, fmt: str, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
-        from monitor.digest_xlsx import write_xlsx
+        from outputs.digest_xlsx import write_xlsx
 
         write_xlsx(digest, path)
     elif fmt == "csv":
         write_csv(digest, path)
     elif fmt == "html":
-        from monitor.digest_html import to_html
+        from outputs.digest_html import to_html
 
         path.write_text(to_html(digest), encoding="utf-8")
     elif fmt == "md":
@@ -429,7 +430,7 @@ def write_digest(digest: Digest, fmt: str, path: str | Path) -> Path:
     elif fmt == "json":
         write_json(digest, path)
     elif fmt == "docx":
-        from monitor.digest_docx import write_docx
+        from outputs.digest_docx import write_docx
 
         write_docx(digest, path)
     else:

@@ -28,6 +28,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from config import Config
 from monitor.status import compute_status
 from storage import ledger
 from storage.store import Store
@@ -217,7 +218,7 @@ def send_apprise(urls: list[str], subject: str, text: str, attachment: Path | No
 
 
 def _digest_for(
-    store: Store, config: Any, group: dict, as_of: date, digest_path: str | Path | None, tmp: Path
+    store: Store, config: Config, group: dict, as_of: date, digest_path: str | Path | None, tmp: Path
 ):
     """The attachment for ``group``: the given digest, or one built in its attach_digest format."""
     wanted = group.get("attach_digest")
@@ -227,7 +228,7 @@ def _digest_for(
         return Path(digest_path)
     if not wanted:
         return None
-    from monitor.digest import build_digest, write_digest
+    from outputs.digest import build_digest, write_digest
 
     regions = group.get("regions") or []
     digest = build_digest(store, config, as_of.year - 1, regions[0] if len(regions) == 1 else None, as_of)
@@ -235,7 +236,7 @@ def _digest_for(
 
 
 def run_alerts(
-    store: Store, config: Any, as_of: date, *, digest_path: str | Path | None = None
+    store: Store, config: Config, as_of: date, *, digest_path: str | Path | None = None
 ) -> dict[str, int]:
     """Queue and send the alerts due as of ``as_of``; returns counts of ledger rows.
 
