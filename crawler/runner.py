@@ -12,11 +12,10 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 
-from crawler.changes import stored_fingerprint
 from crawler.config import Config, ConfigError
 from crawler.settings import build_settings
 from spiders import spider_for
-from spiders.fingerprint import PAGE_SCHEME
+from spiders.fingerprint import PAGE_SCHEME, stored_fingerprint
 from storage import Store
 from storage.locks import crawl_lock
 

@@ -27,8 +27,12 @@ import re
 from typing import Any
 
 from lxml import etree
+from parsel import Selector
 
-from spiders.pages import clean_url, is_attachment_url, safe_join
+from reports.chrome import chrome_name
+from reports.decode import decode_html
+from reports.sniff import FILE_FORMATS, sniff
+from spiders.pages import clean_url, is_attachment_url, page_meta, page_title, safe_join
 
 # Body containers of the CMS families (portals.md §1.1); attachments are looked for inside them
 # first so navigation links to other documents are not taken for the report's files.
@@ -98,50 +102,11 @@ def body_containers(root: Any) -> list[Any]:
 _NEVER = ("script", "style", "noscript", "template", "iframe", "select", "button", "form")
 # Page furniture: only outside the body containers (a report table may well use <header>).
 _FRAME = ("nav", "header", "footer", "aside")
-# id / class words that name chrome: related links, recommendations, share bars, counters,
-# clocks, banners (substrings of an id or a class; the frame words only as whole words).
-_CHROME_WORDS = (
-    "related",
-    "relate",
-    "xglj",
-    "xgwz",
-    "xgxx",
-    "xgwj",
-    "tuijian",
-    "recommend",
-    "share",
-    "fenxiang",
-    "counter",
-    "visit",
-    "clock",
-    "hits",
-    "weather",
-    "login",
-    "banner",
-    "toolbar",
-)
-_FRAME_WORDS = ("nav", "menu", "header", "footer", "breadcrumb", "crumb", "position", "sidebar", "copyright")
-_CHROME_NAME = re.compile("|".join(_CHROME_WORDS), re.I)
-_FRAME_NAME = re.compile(r"(?:^|[\s_-])(?:" + "|".join(_FRAME_WORDS) + r")(?:$|[\s_\d-])", re.I)
-
-
 # Elements worth a look: chrome comes in blocks and lists (a counter or a clock in a <span>
 # is left to ``normalise``).  A walk over these few tags with a Python test is several times
 # faster than an XPath predicate over every element.
 _CANDIDATES = ("div", "ul", "ol", "section", "dl", "table", "center", *_NEVER, *_FRAME)
 _PARAGRAPH_TEXT = etree.XPath("descendant-or-self::p//text()", smart_strings=False)
-_NAME_CACHE: dict[tuple[str | None, str | None, bool], bool] = {}
-
-
-def _chrome_name(cls: str | None, ident: str | None, frame: bool) -> bool:
-    key = (cls, ident, frame)
-    found = _NAME_CACHE.get(key)
-    if found is None:
-        text = f"{cls or ''} {ident or ''}"
-        found = bool(_CHROME_NAME.search(text) or (frame and _FRAME_NAME.search(text)))
-        if len(_NAME_CACHE) < 10_000:
-            _NAME_CACHE[key] = found
-    return found
 
 
 def _chrome(scope: Any, frame: bool) -> list[Any]:
@@ -155,7 +120,7 @@ def _chrome(scope: Any, frame: bool) -> list[Any]:
         chrome = tag in _NEVER or (frame and tag in _FRAME)
         if not chrome:
             cls, ident = node.get("class"), node.get("id")
-            chrome = (cls is not None or ident is not None) and _chrome_name(cls, ident, frame)
+            chrome = (cls is not None or ident is not None) and chrome_name(cls, ident, frame)
         if not chrome and frame and tag in ("ul", "ol"):  # a list of links only: related items, menus
             items = node.findall("li")
             chrome = bool(items) and all(li.find(".//a") is not None for li in items)
@@ -325,6 +290,20 @@ def file_fingerprint(data: bytes) -> str:
     """The fingerprint of a file: the sha256 of its bytes (what bytes mean never changes, so
     no scheme)."""
     return hashlib.sha256(data).hexdigest()
+
+
+def stored_fingerprint(body: bytes, content_type: str, url: str) -> str:
+    """The fingerprint the crawl gives a document, from stored bytes (for
+    ``Store.backfill_fingerprints``): a page decoded by the crawl's charset policy
+    (``reports.decode``), anything else as a file."""
+    if sniff(body[:65536]) in FILE_FORMATS:
+        return file_fingerprint(body)
+    ctype = content_type.lower()
+    text_type = ctype.startswith("text/") or any(t in ctype for t in ("html", "xml", "json"))
+    if not text_type and sniff(body[:65536], content_type) not in ("html", "text"):
+        return file_fingerprint(body)
+    sel = Selector(text=decode_html(body, content_type))
+    return page_fingerprint(sel.root, page_title(sel, page_meta(sel)), url)
 
 
 MIN_KEYED_TEXT = 200  # a shorter body ("详见附件") says too little to call two pages one report

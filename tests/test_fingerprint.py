@@ -9,8 +9,14 @@ import lxml.html
 import pytest
 from parsel import Selector
 
-from crawler.changes import stored_fingerprint
-from spiders.fingerprint import PAGE_SCHEME, PageBody, content_key, normalise, page_fingerprint
+from spiders.fingerprint import (
+    PAGE_SCHEME,
+    PageBody,
+    content_key,
+    normalise,
+    page_fingerprint,
+    stored_fingerprint,
+)
 from spiders.pages import clean_url, page_meta, page_title
 from storage import Fetched, Store
 from storage.schema import MIGRATIONS
