@@ -18,6 +18,7 @@ from typing import Any
 from monitor.catalogue import Catalogue, bulk, load_catalogue, load_data
 from monitor.status import status_from
 from reports.model import TABLE2_COLUMNS, TABLE2_KEYS, TABLE2_TRIAL_KEYS, TABLE3_FIELDS, TABLE3_GROUPS
+from storage.queries import document_events
 from storage.store import Store
 
 # Sections shorter than this are boilerplate (无其他需要报告的事项): alike every year, not "copied".
@@ -271,10 +272,7 @@ def _events_by_document(store: Store, doc_ids: set[int]) -> dict[int, list[dict]
     out: dict[int, list[dict]] = {}
     if not doc_ids:
         return out
-    for doc_id, kind, at, url in store.db.execute(
-        "SELECT e.document_id, e.kind, e.at, d.url FROM events e JOIN documents d ON d.id = e.document_id "
-        "ORDER BY e.id"
-    ):
+    for doc_id, kind, at, url in document_events(store):
         if doc_id in doc_ids:
             out.setdefault(doc_id, []).append({"kind": kind, "at": at, "url": url})
     return out
