@@ -12,10 +12,11 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 
-from crawler.config import Config, ConfigError
+from config import Config, ConfigError
 from crawler.settings import build_settings
+from crawler.stored import stored_fingerprint
 from spiders import spider_for
-from spiders.fingerprint import PAGE_SCHEME, stored_fingerprint
+from spiders.fingerprint import PAGE_SCHEME
 from storage import Store
 from storage.locks import crawl_lock
 

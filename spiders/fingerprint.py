@@ -27,12 +27,9 @@ import re
 from typing import Any
 
 from lxml import etree
-from parsel import Selector
 
 from reports.chrome import chrome_name
-from reports.decode import decode_html
-from reports.sniff import FILE_FORMATS, sniff
-from spiders.pages import clean_url, is_attachment_url, page_meta, page_title, safe_join
+from spiders.pages import clean_url, is_attachment_url, safe_join
 
 # Body containers of the CMS families (portals.md §1.1); attachments are looked for inside them
 # first so navigation links to other documents are not taken for the report's files.
@@ -290,20 +287,6 @@ def file_fingerprint(data: bytes) -> str:
     """The fingerprint of a file: the sha256 of its bytes (what bytes mean never changes, so
     no scheme)."""
     return hashlib.sha256(data).hexdigest()
-
-
-def stored_fingerprint(body: bytes, content_type: str, url: str) -> str:
-    """The fingerprint the crawl gives a document, from stored bytes (for
-    ``Store.backfill_fingerprints``): a page decoded by the crawl's charset policy
-    (``reports.decode``), anything else as a file."""
-    if sniff(body[:65536]) in FILE_FORMATS:
-        return file_fingerprint(body)
-    ctype = content_type.lower()
-    text_type = ctype.startswith("text/") or any(t in ctype for t in ("html", "xml", "json"))
-    if not text_type and sniff(body[:65536], content_type) not in ("html", "text"):
-        return file_fingerprint(body)
-    sel = Selector(text=decode_html(body, content_type))
-    return page_fingerprint(sel.root, page_title(sel, page_meta(sel)), url)
 
 
 MIN_KEYED_TEXT = 200  # a shorter body ("详见附件") says too little to call two pages one report

@@ -9,14 +9,8 @@ import lxml.html
 import pytest
 from parsel import Selector
 
-from spiders.fingerprint import (
-    PAGE_SCHEME,
-    PageBody,
-    content_key,
-    normalise,
-    page_fingerprint,
-    stored_fingerprint,
-)
+from crawler.stored import stored_fingerprint
+from spiders.fingerprint import PAGE_SCHEME, PageBody, content_key, normalise, page_fingerprint
 from spiders.pages import clean_url, page_meta, page_title
 from storage import Fetched, Store
 from storage.schema import MIGRATIONS
