@@ -16,6 +16,7 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from monitor.catalogue import Catalogue, bulk, load_catalogue, load_data
+from monitor.glossary import FIGURE_LABELS
 from monitor.status import status_from
 from reports.model import TABLE2_COLUMNS, TABLE2_KEYS, TABLE2_TRIAL_KEYS, TABLE3_FIELDS, TABLE3_GROUPS
 from storage.queries import document_events
@@ -45,23 +46,10 @@ class FigureDef:
     rate: bool = False
 
 
-# The headline figures, in display order.
-FIGURES: tuple[FigureDef, ...] = (
-    FigureDef("applications", "本年新收申请数"),
-    FigureDef("carried_over", "上年结转申请数"),
-    FigureDef("handled", "办理总计"),
-    FigureDef("disclosed", "予以公开数"),
-    FigureDef("disclosure_rate", "公开率", rate=True),
-    FigureDef("refusals", "不予公开数"),
-    FigureDef("review_total", "行政复议总数"),
-    FigureDef("litigation_total", "行政诉讼总数"),
-    FigureDef("corrected_total", "复议诉讼被纠错数"),
-    FigureDef("licensing", "行政许可决定数"),
-    FigureDef("penalty", "行政处罚决定数"),
-    FigureDef("normative_docs_issued", "本年制发规范性文件"),
-    FigureDef("fees_10k_yuan", "行政事业性收费（万元）"),
+# The headline figures, in display order (their labels: ``monitor.glossary``).
+FIGURES: tuple[FigureDef, ...] = tuple(
+    FigureDef(key, label, rate=key == "disclosure_rate") for key, label in FIGURE_LABELS.items()
 )
-FIGURE_LABELS = {f.key: f.label for f in FIGURES}
 
 
 def _num(v: Any) -> float | int | None:

@@ -17,12 +17,21 @@ from typing import Any
 
 from monitor.catalogue import bulk, load_catalogue
 from monitor.expectations import KIND_ORDER, report_years
-from monitor.glossary import EVENT_LABELS, ISSUE_LABELS, describe, place
-from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES, status_from
-from monitor.yoy import FIGURE_LABELS, FIGURES, compare_from, figure_history
+from monitor.glossary import (
+    DIGEST_FORMATS,
+    EVENT_LABELS,
+    FIGURE_LABELS,
+    ISSUE_LABELS,
+    KIND_LABELS,
+    STATUS_LABELS,
+    describe,
+    place,
+)
+from monitor.status import STATUSES, status_from
+from monitor.yoy import FIGURES, compare_from, figure_history
 from storage.store import Store
 
-FORMATS = ("xlsx", "csv", "html", "md", "json", "docx")
+FORMATS = tuple(DIGEST_FORMATS)  # every digest format (``monitor.glossary``)
 # Agencies whose multi-year trend the digest charts: the governments first, then the busiest.
 TREND_AGENCIES = 6
 # The headline figures the tabular digests show (all of them are in the json).

@@ -12,8 +12,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES
-from monitor.yoy import FIGURE_LABELS
+from monitor.glossary import FIGURE_LABELS, KIND_LABELS, STATUS_LABELS
+from monitor.status import STATUSES
 from outputs.charts import digest_charts, to_svg
 from outputs.digest import SHOWN_FIGURES, Digest, fmt_change, fmt_number
 

@@ -30,9 +30,8 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from monitor.catalogue import bulk
-from monitor.glossary import MATCH_METHOD_LABELS
-from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES
-from monitor.yoy import FIGURE_LABELS
+from monitor.glossary import FIGURE_LABELS, KIND_LABELS, MATCH_METHOD_LABELS, STATUS_LABELS
+from monitor.status import STATUSES
 from outputs.digest import SHOWN_FIGURES, Digest, yoy_cells, yoy_headers
 
 STATUS_FILLS = {

@@ -35,11 +35,19 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from monitor.status import KIND_LABELS, STATUS_LABELS
+from monitor.glossary import (
+    DIGEST_FORMATS,
+    EVENT_LABELS,
+    ISSUE_LABELS,
+    KIND_LABELS,
+    RUN_LABELS,
+    STATUS_LABELS,
+    TABLE1_FIELD_LABELS,
+    TABLE1_ITEM_LABELS,
+    TABLE2_LEAF_NAMES,
+)
 from reports.model import (
-    TABLE1_2021_DOC_LABELS,
     TABLE2_COLUMN_LABELS,
-    TABLE2_ROWS,
     TABLE3_FIELD_LABELS,
     TABLE3_FIELDS,
     TABLE3_GROUP_LABELS,
@@ -50,51 +58,10 @@ from storage.store import Store
 log = logging.getLogger("nianbao.web")
 
 HERE = Path(__file__).resolve().parent
-DIGEST_FORMATS = {
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel 表格"),
-    "csv": ("text/csv; charset=utf-8", "CSV"),
-    "html": ("text/html; charset=utf-8", "网页"),
-    "md": ("text/markdown; charset=utf-8", "Markdown"),
-    "json": ("application/json; charset=utf-8", "JSON"),
-}
-TABLE1_LABELS = {
-    "rules": "规章",
-    "normative_docs": "行政规范性文件",
-    "licensing": "行政许可",
-    "penalty": "行政处罚",
-    "coercion": "行政强制",
-    "fees_10k_yuan": "行政事业性收费（万元）",
-    "other_services": "其他对外管理服务事项",
-    "fees": "行政事业性收费",
-    "procurement": "政府集中采购",
-}
-TABLE1_FIELD_LABELS = {
-    **dict(zip(("issued", "abolished", "in_force"), TABLE1_2021_DOC_LABELS, strict=True)),
-    "made": "本年新制作数量",
-    "published": "本年新公开数量",
-    "total": "对外公开总数量",
-    "prev_items": "上一年项目数量",
-    "change": "本年增/减",
-    "decisions": "处理决定数量",
-    "projects": "采购项目数量",
-    "amount_yuan": "采购总金额（元）",
-}
-TABLE2_LABELS = {**dict(TABLE2_ROWS), "other_processing": "（六）其他处理"}
-ISSUE_LABELS = {
-    "template_not_found": "未找到表格",
-    "row_missing": "缺少行",
-    "cell_blank": "空白单元格",
-    "cell_unreadable": "无法识别的单元格",
-    "sum_mismatch": "勾稽关系不符",
-    "year_mismatch": "年度不一致",
-}
-RUN_LABELS = {
-    "finished": ("完成", "✓"),
-    "failed": ("失败", "✗"),
-    "blocked": ("被拦截", "!"),
-    "running": ("进行中", "…"),
-}
-EVENT_LABELS = {"modified": "发布后被修改", "removed": "已被删除", "restored": "已恢复"}
+# The digests the dashboard offers for download (labels and MIME types: ``monitor.glossary``).
+DOWNLOAD_FORMATS = {fmt: DIGEST_FORMATS[fmt] for fmt in ("xlsx", "csv", "html", "md", "json")}
+TABLE1_LABELS = TABLE1_ITEM_LABELS
+TABLE2_LABELS = TABLE2_LEAF_NAMES
 # The dashboard's own pages: no script at all, styles and frames from here only.
 PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
@@ -692,7 +659,7 @@ class Dashboard:
             "digests.html",
             years=years,
             regions=regions,
-            formats=DIGEST_FORMATS,
+            formats=DOWNLOAD_FORMATS,
             available=available,
             region=req.arg("region"),
         )
@@ -711,7 +678,7 @@ class Dashboard:
             write_digest(digest, fmt, path)
             body = path.read_bytes()
         name = f"nianbao-{year}" + (f"-{region}" if region else "") + f".{fmt}"
-        ctype = DIGEST_FORMATS[fmt][0]
+        ctype = DOWNLOAD_FORMATS[fmt][0]
         return Response(body, 200, ctype, [("Content-Disposition", content_disposition("attachment", name))])
 
     # -- static files --------------------------------------------------------------------------
