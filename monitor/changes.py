@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from monitor.glossary import EVENT_LABELS
-from monitor.numbers import differences
+from monitor.numbers import change_line, differences
 from reports.decode import version_text as document_text
 from storage import Store
 from storage.queries import parsed_report
@@ -77,14 +77,9 @@ def format_changes(changes: list[dict[str, Any]]) -> str:
         lines.append(f"{c['at']}  {kind}  {c['title'] or ''}  {c['url']}")
         detail = c["detail"]
         for n in detail.get("numbers", [])[:20]:
-            lines.append(f"    {n.get('label') or n['field']}：{_shown(n['before'])} → {_shown(n['after'])}")
+            lines.append(f"    {change_line(n)}")
         for line in detail.get("text_diff", [])[2:12]:
             lines.append(f"    {line}")
         if detail.get("reason"):
             lines.append(f"    ({detail['reason']})")
     return "\n".join(lines)
-
-
-def _shown(value: object) -> str:
-    """A number as a person reads it: an unread cell is "空白", not "None"."""
-    return "空白" if value is None else str(value)

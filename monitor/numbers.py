@@ -86,3 +86,21 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str,
         for k in keys
         if a.get(k) != b.get(k)
     ]
+
+
+def shown(value: Value) -> str:
+    """A number as a person reads it: an unread cell is "空白", not "None"."""
+    return "空白" if value is None else str(value)
+
+
+def change_line(change: dict[str, Any]) -> str:
+    """One changed number ({key or field, label, before, after}) in the template's terms:
+    "表二 三、（三）不予公开 1.属于国家秘密 · 自然人：0 → 1"."""
+    name = change.get("label") or (label(change["key"]) if change.get("key") else change.get("field", ""))
+    return f"{name}：{shown(change.get('before'))} → {shown(change.get('after'))}"
+
+
+def change_summary(changes: list[dict[str, Any]], limit: int = 5) -> str:
+    """The first ``limit`` changed numbers on one line, "；"-separated, and how many more."""
+    text = "；".join(change_line(c) for c in changes[:limit])
+    return f"{text}；另有 {len(changes) - limit} 处" if len(changes) > limit else text

@@ -9,6 +9,7 @@ data-quality flags; storage events (modified after publication, removed); public
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +18,7 @@ from typing import Any
 
 from monitor.catalogue import Catalogue, bulk, load_catalogue, load_data
 from monitor.glossary import FIGURE_LABELS
+from monitor.numbers import values
 from monitor.status import status_from
 from reports.model import TABLE2_COLUMNS, TABLE2_KEYS, TABLE2_TRIAL_KEYS, TABLE3_FIELDS, TABLE3_GROUPS
 from storage.queries import document_events
@@ -67,23 +69,9 @@ def _sum(values: list[Any]) -> int | float | None:
 
 
 def flatten(data: dict[str, Any]) -> dict[str, int | float | None]:
-    """Every number of the three tables under a dotted key (table2.disclosed.total)."""
-    out: dict[str, int | float | None] = {}
-    for key, value in (data.get("table1") or {}).items():
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                out[f"table1.{key}.{sub}"] = _num(v)
-        else:
-            out[f"table1.{key}"] = _num(value)
-    for key, row in (data.get("table2") or {}).items():
-        if isinstance(row, list):
-            for col, v in zip(TABLE2_COLUMNS, row, strict=False):
-                out[f"table2.{key}.{col}"] = _num(v)
-    for group, fields in (data.get("table3") or {}).items():
-        if isinstance(fields, dict):
-            for f, v in fields.items():
-                out[f"table3.{group}.{f}"] = _num(v)
-    return out
+    """Every number of the three tables under its dotted key (``table2.disclosed.total``): the
+    one flattener, ``monitor.numbers`` (which also gives each key its label)."""
+    return values(data)
 
 
 _KEYS: dict[tuple[str, ...], str] = {}
@@ -113,7 +101,7 @@ def changed_numbers(
 ) -> list[tuple[str, Any, Any, bool]]:
     """(key, previous, current, swing) for every number of ``cur``'s tables that differs from ``prev``.
 
-    Same keys and values as comparing ``flatten`` of both (non-numbers count as None), but rows
+    Same keys and values as comparing ``flatten`` of both (``monitor.numbers.label`` names a key) (non-numbers count as None), but rows
     that are equal (most Table 2 rows: all zeros) are skipped with one comparison.  This is the
     hot loop of a national digest, hence the inlined checks.
     """
@@ -260,9 +248,11 @@ def _events_by_document(store: Store, doc_ids: set[int]) -> dict[int, list[dict]
     out: dict[int, list[dict]] = {}
     if not doc_ids:
         return out
-    for doc_id, kind, at, url in document_events(store):
+    for doc_id, kind, at, url, detail in document_events(store):
         if doc_id in doc_ids:
-            out.setdefault(doc_id, []).append({"kind": kind, "at": at, "url": url})
+            # The numbers a modification changed, once ``nianbao changes`` has explained it.
+            numbers = [n for n in json.loads(detail or "{}").get("numbers", []) if "label" in n]
+            out.setdefault(doc_id, []).append({"kind": kind, "at": at, "url": url, "numbers": numbers})
     return out
 
 
@@ -354,7 +344,9 @@ def _compare_one(
             copied.append(section)
     issues = [i for i in cur.get("issues") or [] if isinstance(i, dict)]
     found = catalogue.found.get((status["agency"], year))
-    evs = [e for d in (found.docs if found else []) for e in events.get(d.document_id, [])]
+    # One Doc per parsed version: a document's events are listed once, however many versions it has.
+    doc_ids = dict.fromkeys(d.document_id for d in (found.docs if found else []))
+    evs = [e for did in doc_ids for e in events.get(did, [])]
     pub = date.fromisoformat(status["published_at"]) if status["published_at"] else None
     deadline = date.fromisoformat(status["deadline"])
     return {

@@ -27,6 +27,7 @@ from monitor.glossary import (
     describe,
     place,
 )
+from monitor.numbers import change_summary
 from monitor.status import STATUSES, status_from
 from monitor.yoy import FIGURES, compare_from, figure_history
 from storage.store import Store
@@ -198,7 +199,13 @@ def build_digest(
                 )
             for e in y["events"]:
                 changes.append(
-                    {"agency": y["agency"], "year": year, **e, "label": EVENT_LABELS.get(e["kind"], "")}
+                    {
+                        "agency": y["agency"],
+                        "year": year,
+                        **e,
+                        "label": EVENT_LABELS.get(e["kind"], ""),
+                        "detail": change_summary(e.get("numbers") or []),  # in the template's terms
+                    }
                 )
         agencies = {r["agency"] for r in status}
         matches = [m.as_dict() for m in catalogue.matches if m.canonical in agencies]
@@ -404,8 +411,8 @@ def to_markdown(digest: Digest) -> str:
     parts.append("\n## 变更\n")
     parts.append(
         _md_table(
-            ["机关", "变更", "时间", "链接"],
-            [[c["agency"], c["label"], c["at"], c["url"]] for c in digest.changes],
+            ["机关", "变更", "时间", "链接", "内容"],
+            [[c["agency"], c["label"], c["at"], c["url"], c["detail"]] for c in digest.changes],
         )
     )
     if digest.matches:

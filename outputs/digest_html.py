@@ -196,9 +196,9 @@ def to_html(digest: Digest) -> str:
         ],
     )
     changes = _table(
-        ["机关", "变更", "时间", "链接"],
+        ["机关", "变更", "时间", "链接", "内容"],
         [
-            f"<tr>{_td(c['agency'])}{_td(c['label'])}{_td(c['at'])}<td>{_link(c['url'])}</td></tr>"
+            f"<tr>{_td(c['agency'])}{_td(c['label'])}{_td(c['at'])}<td>{_link(c['url'])}</td>{_td(c['detail'])}</tr>"
             for c in digest.changes
         ],
     )

@@ -370,8 +370,18 @@ def _write(digest: Digest, path: Path) -> None:
         wb,
         digest,
         "变更",
-        [Col("机关", 24), Col("年度", 6), Col("变更", 8), Col("时间", 17, "time"), Col("链接", 50, "link")],
-        [[c["agency"], c["year"], c["label"], _local_time(c["at"], zone), c["url"]] for c in digest.changes],
+        [
+            Col("机关", 24),
+            Col("年度", 6),
+            Col("变更", 8),
+            Col("时间", 17, "time"),
+            Col("链接", 50, "link"),
+            Col("内容", 50, "wrap"),
+        ],
+        [
+            [c["agency"], c["year"], c["label"], _local_time(c["at"], zone), c["url"], c["detail"]]
+            for c in digest.changes
+        ],
     )
     _table(
         wb,

@@ -74,10 +74,11 @@ def report_data_json(store: Store, report_ids: list[int]) -> Iterator[tuple[int,
         ).fetchall()
 
 
-def document_events(store: Store) -> Iterator[tuple[int, str, str, str]]:
-    """Every change event, oldest first: (document id, kind, at, document url)."""
+def document_events(store: Store) -> Iterator[tuple[int, str, str, str, str | None]]:
+    """Every change event, oldest first: (document id, kind, at, document url, detail_json)."""
     yield from store.db.execute(
-        "SELECT e.document_id, e.kind, e.at, d.url FROM events e JOIN documents d ON d.id = e.document_id "
+        "SELECT e.document_id, e.kind, e.at, d.url, e.detail_json FROM events e "
+        "JOIN documents d ON d.id = e.document_id "
         "ORDER BY e.id"
     )
 

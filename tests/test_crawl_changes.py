@@ -70,6 +70,10 @@ def test_edit_remove_restore_give_exactly_the_right_events(site):
     assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == versions
 
 
+def _db_path(config):
+    return config.parent / "nianbao.db"
+
+
 def test_changes_speak_the_templates_terms(site):
     """The edit above, as ``nianbao changes`` shows it: each changed number labelled as the
     template prints it, in text and JSON, with the old machine key kept for scripts."""
@@ -98,6 +102,13 @@ def test_changes_speak_the_templates_terms(site):
         "before": received - 1,
         "after": received,
     }
+
+    # The digest's 变更 rows say the same, from the explained event.
+    out = _db_path(config).parent / "digest.json"
+    nianbao(config, "digest", "--year", str(edited.year), "--format", "json", "-o", str(out))
+    rows = [c for c in json.loads(out.read_text(encoding="utf-8"))["changes"] if c["url"] == url]
+    assert [r["label"] for r in rows] == ["修改"]
+    assert f"表一 行政许可：{licensing - 7} → {licensing}" in rows[0]["detail"]
 
 
 def _newest_html_report(portal: SimulatedPortal):
