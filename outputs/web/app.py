@@ -45,13 +45,12 @@ from monitor.glossary import (
     TABLE1_FIELD_LABELS,
     TABLE1_ITEM_LABELS,
     TABLE2_LEAF_NAMES,
+    TABLE3_GROUP_SHORT_NAMES,
 )
 from reports.model import (
     TABLE2_COLUMN_LABELS,
     TABLE3_FIELD_LABELS,
     TABLE3_FIELDS,
-    TABLE3_GROUP_LABELS,
-    TABLE3_GROUPS,
 )
 from storage.store import Store
 
@@ -512,7 +511,7 @@ class Dashboard:
         ]
         t3 = []
         table3 = data.get("table3") or {}
-        for group, label in zip(TABLE3_GROUPS, TABLE3_GROUP_LABELS, strict=True):
+        for group, label in TABLE3_GROUP_SHORT_NAMES.items():
             values = table3.get(group) or {}
             t3.append({"label": label, "values": [values.get(f) for f in TABLE3_FIELDS]})
         return {
