@@ -8,43 +8,19 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
 
 from crawler.containment import Scope
+from reports.decode import pick_charset
 from reports.sniff import FILE_FORMATS, sniff
 from spiders.base import count_refusal
 
 logger = logging.getLogger(__name__)
 
-# A header charset this weak is usually a server default, not the page's real encoding.
-_WEAK = {"cp1252", "latin-1", "latin_1", "iso8859-1", "iso-8859-1", "ascii", "windows-1252"}
-
-
-def _decodes(body: bytes, encoding: str) -> bool:
-    try:
-        body.decode(encoding)
-        return True
-    except (UnicodeDecodeError, LookupError):
-        return False
-
-
-def pick_encoding(body: bytes, content_type: str) -> str | None:
-    """header (unless weak) → <meta charset> → utf-8 → gb18030, each only if the body decodes strictly.
-
-    Scrapy alone trusts a wrong header (GBK bytes under ``charset=utf-8``) and mis-guesses short
-    GBK pages with no declaration as cp949 (docs/portals.md §6).
-    """
-    header = http_content_type_encoding(content_type)
-    declared = html_body_declared_encoding(body)
-    declared = resolve_encoding(declared) if declared else None
-    for enc in (header if header not in _WEAK else None, declared, "utf-8", "gb18030", header):
-        if enc and _decodes(body, enc):
-            return enc
-    return None
-
 
 class ChineseEncodingMiddleware:
-    """Re-decodes text responses whose declared encoding does not fit their bytes, and hands
+    """Re-decodes text responses by the one charset policy (``reports.decode.pick_charset``:
+    Scrapy alone trusts a wrong header, GBK bytes under ``charset=utf-8``, and mis-guesses short
+    GBK pages with no declaration as cp949), and hands
     documents that are files on as binary responses."""
 
     def process_response(
@@ -56,10 +32,10 @@ class ChineseEncodingMiddleware:
             # A file served as text: decoding it would run charset detection over a PDF.
             return Response(**{name: getattr(response, name) for name in Response.attributes})
         content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
-        enc = pick_encoding(response.body, content_type)
+        # The one charset policy (``reports.decode``): a stored version is read the same way.
         # Always pin the encoding we chose: asking Scrapy for response.encoding first would run
         # its own detection (charset-normalizer) on every page for nothing.
-        return response.replace(encoding=enc) if enc else response
+        return response.replace(encoding=pick_charset(response.body, content_type))
 
 
 class ContainmentMiddleware:

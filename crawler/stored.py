@@ -1,4 +1,5 @@
-"""Stored bytes seen as the crawl saw them: the page parsed with the crawl's charset policy, and
+"""Stored bytes seen as the crawl saw them: the page parsed with the crawl's charset policy
+(``reports.decode``), and
 the fingerprint the crawl gives a document (``spiders.fingerprint``), for versions stored before
 fingerprints existed (``Store.backfill_fingerprints``)."""
 
@@ -6,7 +7,7 @@ from __future__ import annotations
 
 from parsel import Selector
 
-from crawler.middlewares import pick_encoding
+from reports.decode import decode_html
 from reports.sniff import FILE_FORMATS, sniff
 from spiders.fingerprint import file_fingerprint, page_fingerprint
 from spiders.pages import page_meta, page_title
@@ -20,7 +21,7 @@ def stored_page(body: bytes, content_type: str) -> Selector | None:
     text_type = ctype.startswith("text/") or any(t in ctype for t in ("html", "xml", "json"))
     if not text_type and sniff(body[:65536], content_type) not in ("html", "text"):
         return None
-    return Selector(text=body.decode(pick_encoding(body, content_type) or "utf-8", errors="replace"))
+    return Selector(text=decode_html(body, content_type))
 
 
 def stored_fingerprint(body: bytes, content_type: str, url: str) -> str:

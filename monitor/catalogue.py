@@ -22,26 +22,8 @@ except ImportError:  # pragma: no cover
 
 from config import Config
 from monitor.names import Match, match_names
+from storage.queries import catalogue_rows, report_data_json, report_names
 from storage.store import Store
-
-# One row per version: the newest parser run of that version.
-_REPORTS_SQL = """
-SELECT r.id, r.version_id, r.document_id, r.source_id, r.agency, r.year, r.kind, r.issues,
-       r.published_at, r.date_source,
-       d.url, d.published_at, d.date_source, d.first_seen,
-       p.published_at, p.date_source
-FROM reports r
-JOIN documents d ON d.id = r.document_id
-LEFT JOIN documents p ON p.id = d.parent_id
-WHERE r.error IS NULL AND r.agency IS NOT NULL AND r.year IS NOT NULL
-  AND r.id IN (SELECT MAX(id) FROM reports GROUP BY version_id)
-"""
-
-
-_NAMES_SQL = """
-SELECT agency, year FROM reports WHERE error IS NULL AND agency IS NOT NULL AND year IS NOT NULL
-GROUP BY agency, year
-"""
 
 
 @contextmanager
@@ -171,7 +153,7 @@ def load_catalogue(store: Store, config: Config) -> Catalogue:
 
 def _load_catalogue(store: Store, config: Config) -> Catalogue:
     seen: dict[str, set[int]] = {}
-    for name, year in store.db.execute(_NAMES_SQL):
+    for name, year in report_names(store):
         seen.setdefault(name, set()).add(int(year))
     monitor = config.section("monitor")
     mapping, matches = match_names(
@@ -202,7 +184,7 @@ def _load_catalogue(store: Store, config: Config) -> Catalogue:
         first_seen,
         p_pub,
         p_src,
-    ) in store.db.execute(_REPORTS_SQL):
+    ) in catalogue_rows(store):
         pub, date_source = _best_date(
             (r_pub, r_src), (d_pub, d_src), (p_pub, p_src), (first_seen, "first_seen")
         )
@@ -239,10 +221,5 @@ def load_data(store: Store, report_ids: list[int]) -> dict[int, dict]:
 
 
 def _load_chunks(store: Store, report_ids: list[int], out: dict[int, dict]) -> None:
-    for i in range(0, len(report_ids), 900):
-        chunk = report_ids[i : i + 900]
-        marks = ",".join("?" * len(chunk))
-        for rid, data in store.db.execute(
-            f"SELECT id, data_json FROM reports WHERE id IN ({marks})", chunk
-        ).fetchall():
-            out[rid] = _loads(data) if data else {}
+    for rid, data in report_data_json(store, report_ids):
+        out[rid] = _loads(data) if data else {}

@@ -1,9 +1,10 @@
 """Plain-Chinese wording of the product's machine words: issue codes, events, match methods, and
 the cells of the national template (``table2.withheld_state_secret.natural_person``).
 
-One home for these labels, so the digests (and later the dashboard, ``changes`` and alerts) say the
-same thing.  Still elsewhere, to be folded in here: status and kind labels (monitor.status) and the
-dashboard's table labels (outputs/web/app.py).
+The one home of every user-facing label — statuses, agency kinds, issue codes, events, crawl run
+outcomes, headline figures, table rows, columns and groups, digest formats and their MIME types —
+so the digests, the dashboard, ``changes`` and alerts say the same thing.  Machine words stay in
+the code (``monitor.status.STATUSES``, ``reports.model.ISSUE_CODES``); their Chinese is here.
 
 ``place(where)`` names a template location; ``describe(issue)`` turns a parser or check finding
 (reports/checks.py, reports/template.py, reports/about.py) into one Chinese sentence such as
@@ -26,8 +27,18 @@ from reports.model import (
     TABLE2_ROWS,
     TABLE3_FIELD_LABELS,
     TABLE3_FIELDS,
+    TABLE3_GROUP_LABELS,
+    TABLE3_GROUPS,
 )
 
+STATUS_LABELS = {
+    "on_time": "按时",
+    "late": "迟报",
+    "missing": "缺报",
+    "pending": "未到期",
+    "not_checkable": "无法核查",
+}
+KIND_LABELS = {"government": "政府", "department": "部门", "township": "乡镇街道"}
 ISSUE_LABELS = {
     "template_not_found": "未找到统计表",
     "row_missing": "缺少表格行",
@@ -40,6 +51,39 @@ ISSUE_LABELS = {
     "removed": "发布后被删除",
 }
 EVENT_LABELS = {"modified": "修改", "removed": "删除", "restored": "恢复"}
+# A crawl run's outcome: (word, one-character mark for a row of dots).
+RUN_LABELS = {
+    "finished": ("完成", "✓"),
+    "failed": ("失败", "✗"),
+    "blocked": ("被拦截", "!"),
+    "running": ("进行中", "…"),
+    "interrupted": ("中断", "‖"),
+}
+# The headline figures of a report (``monitor.yoy.FIGURES``), in display order.
+FIGURE_LABELS = {
+    "applications": "本年新收申请数",
+    "carried_over": "上年结转申请数",
+    "handled": "办理总计",
+    "disclosed": "予以公开数",
+    "disclosure_rate": "公开率",
+    "refusals": "不予公开数",
+    "review_total": "行政复议总数",
+    "litigation_total": "行政诉讼总数",
+    "corrected_total": "复议诉讼被纠错数",
+    "licensing": "行政许可决定数",
+    "penalty": "行政处罚决定数",
+    "normative_docs_issued": "本年制发规范性文件",
+    "fees_10k_yuan": "行政事业性收费（万元）",
+}
+# Digest formats: (MIME type, what a person calls the file).
+DIGEST_FORMATS = {
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel 表格"),
+    "csv": ("text/csv; charset=utf-8", "CSV"),
+    "html": ("text/html; charset=utf-8", "网页"),
+    "md": ("text/markdown; charset=utf-8", "Markdown"),
+    "json": ("application/json; charset=utf-8", "JSON"),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word 文档"),
+}
 MATCH_METHOD_LABELS = {"alias": "别名", "abbreviation": "简称", "fuzzy": "近似匹配"}
 
 TABLE_NAMES = {"table1": "表一", "table2": "表二", "table3": "表三"}
@@ -74,9 +118,19 @@ TABLE3_GROUP_NAMES = {
 TABLE3_FIELD_NAMES = dict(zip(TABLE3_FIELDS, TABLE3_FIELD_LABELS, strict=True))
 
 
+# Each Table 2 row's own label as the template prints it (no part or group heading).
+TABLE2_LEAF_NAMES = dict(TABLE2_ROWS) | {"other_processing": "（六）其他处理"}
+TABLE3_GROUP_SHORT_NAMES = dict(zip(TABLE3_GROUPS, TABLE3_GROUP_LABELS, strict=True))
+
+
+def mime_type(fmt: str) -> str:
+    """The MIME type of a digest format, without parameters ("text/csv")."""
+    return DIGEST_FORMATS[fmt][0].split(";")[0]
+
+
 def _table2_row_names() -> dict[str, str]:
     """Each Table 2 row as the template prints it, with its part and group heading."""
-    leaf = dict(TABLE2_ROWS) | {"other_processing": "（六）其他处理"}
+    leaf = dict(TABLE2_LEAF_NAMES)
     leaf["partially_disclosed"] = "（二）部分公开"  # the printed label goes on with a long proviso
     group_of = {key: head for head, keys in TABLE2_GROUPS.items() for key in keys}
     out = {}

@@ -17,17 +17,10 @@ from typing import Any
 from config import Config
 from monitor.catalogue import Catalogue, bulk, load_catalogue
 from monitor.expectations import KIND_ORDER, Deadlines, Expected, expected_from, infer_kind
+from monitor.glossary import KIND_LABELS, STATUS_LABELS
 from storage.store import Store
 
 STATUSES = ("on_time", "late", "missing", "pending", "not_checkable")
-STATUS_LABELS = {
-    "on_time": "按时",
-    "late": "迟报",
-    "missing": "缺报",
-    "pending": "未到期",
-    "not_checkable": "无法核查",
-}
-KIND_LABELS = {"government": "政府", "department": "部门", "township": "乡镇街道"}
 FIELDS = (
     "agency",
     "kind",

@@ -9,6 +9,7 @@ data-quality flags; storage events (modified after publication, removed); public
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -17,8 +18,11 @@ from typing import Any
 
 from config import Config
 from monitor.catalogue import Catalogue, bulk, load_catalogue, load_data
+from monitor.glossary import FIGURE_LABELS
+from monitor.numbers import values
 from monitor.status import status_from
 from reports.model import TABLE2_COLUMNS, TABLE2_KEYS, TABLE2_TRIAL_KEYS, TABLE3_FIELDS, TABLE3_GROUPS
+from storage.queries import document_events
 from storage.store import Store
 
 # Sections shorter than this are boilerplate (无其他需要报告的事项): alike every year, not "copied".
@@ -45,23 +49,10 @@ class FigureDef:
     rate: bool = False
 
 
-# The headline figures, in display order.
-FIGURES: tuple[FigureDef, ...] = (
-    FigureDef("applications", "本年新收申请数"),
-    FigureDef("carried_over", "上年结转申请数"),
-    FigureDef("handled", "办理总计"),
-    FigureDef("disclosed", "予以公开数"),
-    FigureDef("disclosure_rate", "公开率", rate=True),
-    FigureDef("refusals", "不予公开数"),
-    FigureDef("review_total", "行政复议总数"),
-    FigureDef("litigation_total", "行政诉讼总数"),
-    FigureDef("corrected_total", "复议诉讼被纠错数"),
-    FigureDef("licensing", "行政许可决定数"),
-    FigureDef("penalty", "行政处罚决定数"),
-    FigureDef("normative_docs_issued", "本年制发规范性文件"),
-    FigureDef("fees_10k_yuan", "行政事业性收费（万元）"),
+# The headline figures, in display order (their labels: ``monitor.glossary``).
+FIGURES: tuple[FigureDef, ...] = tuple(
+    FigureDef(key, label, rate=key == "disclosure_rate") for key, label in FIGURE_LABELS.items()
 )
-FIGURE_LABELS = {f.key: f.label for f in FIGURES}
 
 
 def _num(v: Any) -> float | int | None:
@@ -79,23 +70,9 @@ def _sum(values: list[Any]) -> int | float | None:
 
 
 def flatten(data: dict[str, Any]) -> dict[str, int | float | None]:
-    """Every number of the three tables under a dotted key (table2.disclosed.total)."""
-    out: dict[str, int | float | None] = {}
-    for key, value in (data.get("table1") or {}).items():
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                out[f"table1.{key}.{sub}"] = _num(v)
-        else:
-            out[f"table1.{key}"] = _num(value)
-    for key, row in (data.get("table2") or {}).items():
-        if isinstance(row, list):
-            for col, v in zip(TABLE2_COLUMNS, row, strict=False):
-                out[f"table2.{key}.{col}"] = _num(v)
-    for group, fields in (data.get("table3") or {}).items():
-        if isinstance(fields, dict):
-            for f, v in fields.items():
-                out[f"table3.{group}.{f}"] = _num(v)
-    return out
+    """Every number of the three tables under its dotted key (``table2.disclosed.total``): the
+    one flattener, ``monitor.numbers`` (which also gives each key its label)."""
+    return values(data)
 
 
 _KEYS: dict[tuple[str, ...], str] = {}
@@ -125,7 +102,7 @@ def changed_numbers(
 ) -> list[tuple[str, Any, Any, bool]]:
     """(key, previous, current, swing) for every number of ``cur``'s tables that differs from ``prev``.
 
-    Same keys and values as comparing ``flatten`` of both (non-numbers count as None), but rows
+    Same keys and values as comparing ``flatten`` of both (``monitor.numbers.label`` names a key) (non-numbers count as None), but rows
     that are equal (most Table 2 rows: all zeros) are skipped with one comparison.  This is the
     hot loop of a national digest, hence the inlined checks.
     """
@@ -272,12 +249,11 @@ def _events_by_document(store: Store, doc_ids: set[int]) -> dict[int, list[dict]
     out: dict[int, list[dict]] = {}
     if not doc_ids:
         return out
-    for doc_id, kind, at, url in store.db.execute(
-        "SELECT e.document_id, e.kind, e.at, d.url FROM events e JOIN documents d ON d.id = e.document_id "
-        "ORDER BY e.id"
-    ):
+    for doc_id, kind, at, url, detail in document_events(store):
         if doc_id in doc_ids:
-            out.setdefault(doc_id, []).append({"kind": kind, "at": at, "url": url})
+            # The numbers a modification changed, once ``nianbao changes`` has explained it.
+            numbers = [n for n in json.loads(detail or "{}").get("numbers", []) if "label" in n]
+            out.setdefault(doc_id, []).append({"kind": kind, "at": at, "url": url, "numbers": numbers})
     return out
 
 
@@ -369,7 +345,9 @@ def _compare_one(
             copied.append(section)
     issues = [i for i in cur.get("issues") or [] if isinstance(i, dict)]
     found = catalogue.found.get((status["agency"], year))
-    evs = [e for d in (found.docs if found else []) for e in events.get(d.document_id, [])]
+    # One Doc per parsed version: a document's events are listed once, however many versions it has.
+    doc_ids = dict.fromkeys(d.document_id for d in (found.docs if found else []))
+    evs = [e for did in doc_ids for e in events.get(did, [])]
     pub = date.fromisoformat(status["published_at"]) if status["published_at"] else None
     deadline = date.fromisoformat(status["deadline"])
     return {

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from config import Config, ConfigError, load_config
+from monitor.glossary import DIGEST_FORMATS
 from storage.store import StorageError
 
 DEFAULT_CONFIG = "config.yaml"
@@ -292,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("digest", cmd_digest, "Write the year-on-year digest of one report year.")
     p.add_argument("--year", type=int, required=True, help="the report year")
     p.add_argument("--region", help="only sources of this region")
-    p.add_argument("--format", choices=("xlsx", "csv", "html", "md", "json", "docx"), default="xlsx")
+    p.add_argument("--format", choices=tuple(DIGEST_FORMATS), default="xlsx")
     p.add_argument(
         "-o", "--output", metavar="PATH", help="where to write (default: nianbao-digest-YEAR.FORMAT)"
     )

@@ -26,13 +26,11 @@ database (``<db>.jobs.sqlite``), so the jobs and their next run times survive a 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ctypes
 import hashlib
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -54,6 +52,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from config import Config
 from storage.locks import FileLock, LockHeld
+from storage.queries import chains_in_flight, mark_chain
 
 log = logging.getLogger("nianbao.schedule")
 
@@ -293,30 +292,13 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config, every: float | Non
 # previous scheduler died (or was stopped) before the chain finished.
 
 
-def _state(path: str | Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS nianbao_chains_in_flight "
-        "(source_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, pid INTEGER NOT NULL)"
-    )
-    return conn
-
-
 def unfinished_chains(path: str | Path) -> list[dict[str, Any]]:
-    with contextlib.closing(_state(path)) as conn:
-        rows = conn.execute("SELECT source_id, started_at, pid FROM nianbao_chains_in_flight").fetchall()
-    return [{"source_id": r[0], "started_at": r[1], "pid": r[2]} for r in rows]
+    """The chains the job store at ``path`` has marked running (``storage.queries``)."""
+    return chains_in_flight(path)
 
 
 def _mark(path: str | Path, source_id: str, running: bool) -> None:
-    with contextlib.closing(_state(path)) as conn:
-        if running:
-            conn.execute(
-                "INSERT OR REPLACE INTO nianbao_chains_in_flight VALUES (?, ?, ?)",
-                [source_id, datetime.now().astimezone().isoformat(timespec="seconds"), os.getpid()],
-            )
-        else:
-            conn.execute("DELETE FROM nianbao_chains_in_flight WHERE source_id = ?", [source_id])
+    mark_chain(path, source_id, running)
 
 
 def schedule_resumes(scheduler: BackgroundScheduler, config: Config) -> list[str]:

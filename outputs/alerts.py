@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from config import Config
+from monitor.glossary import DIGEST_FORMATS, RUN_LABELS, mime_type
 from monitor.status import compute_status
 from storage import ledger
 from storage.store import Store
@@ -40,13 +41,6 @@ DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 # How long a claim protects rows from other senders: well beyond one send (the SMTP timeout is at
 # most 10 minutes per step), so only a killed sender's claim ever expires.
 CLAIM_EXPIRY = timedelta(minutes=30)
-MIME = {
-    "xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "csv": ("text", "csv"),
-    "html": ("text", "html"),
-    "md": ("text", "markdown"),
-    "json": ("application", "json"),
-}
 
 
 class AlertError(Exception):
@@ -167,7 +161,9 @@ def build_message(
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     if attachment is not None:
-        maintype, subtype = MIME.get(attachment.suffix.lstrip("."), ("application", "octet-stream"))
+        fmt = attachment.suffix.lstrip(".")
+        mime = mime_type(fmt) if fmt in DIGEST_FORMATS else "application/octet-stream"
+        maintype, subtype = mime.split("/")
         msg.add_attachment(
             attachment.read_bytes(), maintype=maintype, subtype=subtype, filename=attachment.name
         )
@@ -278,7 +274,7 @@ def run_alerts(
             ]
             for sid, s in sources.items():
                 if _in_scope(group, sid, regions.get(sid)):
-                    why = "被拦截" if s["status"] == "blocked" else "失败"
+                    why = RUN_LABELS["blocked" if s["status"] == "blocked" else "failed"][0]
                     items.append(
                         {
                             "agency": names.get(sid, sid),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from monitor.status import KIND_LABELS
+from monitor.glossary import KIND_LABELS
 
 FONT_FAMILY = "'Noto Sans CJK SC', sans-serif"
 BAR_COLOUR = "#43a047"

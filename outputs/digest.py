@@ -18,12 +18,22 @@ from typing import Any
 from config import Config
 from monitor.catalogue import bulk, load_catalogue
 from monitor.expectations import KIND_ORDER, report_years
-from monitor.glossary import EVENT_LABELS, ISSUE_LABELS, describe, place
-from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES, status_from
-from monitor.yoy import FIGURE_LABELS, FIGURES, compare_from, figure_history
+from monitor.glossary import (
+    DIGEST_FORMATS,
+    EVENT_LABELS,
+    FIGURE_LABELS,
+    ISSUE_LABELS,
+    KIND_LABELS,
+    STATUS_LABELS,
+    describe,
+    place,
+)
+from monitor.numbers import change_summary
+from monitor.status import STATUSES, status_from
+from monitor.yoy import FIGURES, compare_from, figure_history
 from storage.store import Store
 
-FORMATS = ("xlsx", "csv", "html", "md", "json", "docx")
+FORMATS = tuple(DIGEST_FORMATS)  # every digest format (``monitor.glossary``)
 # Agencies whose multi-year trend the digest charts: the governments first, then the busiest.
 TREND_AGENCIES = 6
 # The headline figures the tabular digests show (all of them are in the json).
@@ -190,7 +200,13 @@ def build_digest(
                 )
             for e in y["events"]:
                 changes.append(
-                    {"agency": y["agency"], "year": year, **e, "label": EVENT_LABELS.get(e["kind"], "")}
+                    {
+                        "agency": y["agency"],
+                        "year": year,
+                        **e,
+                        "label": EVENT_LABELS.get(e["kind"], ""),
+                        "detail": change_summary(e.get("numbers") or []),  # in the template's terms
+                    }
                 )
         agencies = {r["agency"] for r in status}
         matches = [m.as_dict() for m in catalogue.matches if m.canonical in agencies]
@@ -396,8 +412,8 @@ def to_markdown(digest: Digest) -> str:
     parts.append("\n## 变更\n")
     parts.append(
         _md_table(
-            ["机关", "变更", "时间", "链接"],
-            [[c["agency"], c["label"], c["at"], c["url"]] for c in digest.changes],
+            ["机关", "变更", "时间", "链接", "内容"],
+            [[c["agency"], c["label"], c["at"], c["url"], c["detail"]] for c in digest.changes],
         )
     )
     if digest.matches:

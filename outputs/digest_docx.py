@@ -27,8 +27,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from monitor.status import KIND_LABELS, STATUS_LABELS
-from monitor.yoy import FIGURE_LABELS
+from monitor.glossary import FIGURE_LABELS, KIND_LABELS, STATUS_LABELS
 from outputs.charts import digest_charts, group_key, group_label, on_time_counts, on_time_rate, to_png
 from outputs.digest import Digest, fmt_number
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES
-from monitor.yoy import FIGURE_LABELS
+from monitor.glossary import FIGURE_LABELS, KIND_LABELS, STATUS_LABELS
+from monitor.status import STATUSES
 from outputs.charts import digest_charts, to_svg
 from outputs.digest import SHOWN_FIGURES, Digest, fmt_change, fmt_number
 
@@ -196,9 +196,9 @@ def to_html(digest: Digest) -> str:
         ],
     )
     changes = _table(
-        ["机关", "变更", "时间", "链接"],
+        ["机关", "变更", "时间", "链接", "内容"],
         [
-            f"<tr>{_td(c['agency'])}{_td(c['label'])}{_td(c['at'])}<td>{_link(c['url'])}</td></tr>"
+            f"<tr>{_td(c['agency'])}{_td(c['label'])}{_td(c['at'])}<td>{_link(c['url'])}</td>{_td(c['detail'])}</tr>"
             for c in digest.changes
         ],
     )

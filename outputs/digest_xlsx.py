@@ -30,9 +30,8 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from monitor.catalogue import bulk
-from monitor.glossary import MATCH_METHOD_LABELS
-from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES
-from monitor.yoy import FIGURE_LABELS
+from monitor.glossary import FIGURE_LABELS, KIND_LABELS, MATCH_METHOD_LABELS, STATUS_LABELS
+from monitor.status import STATUSES
 from outputs.digest import SHOWN_FIGURES, Digest, yoy_cells, yoy_headers
 
 STATUS_FILLS = {
@@ -371,8 +370,18 @@ def _write(digest: Digest, path: Path) -> None:
         wb,
         digest,
         "变更",
-        [Col("机关", 24), Col("年度", 6), Col("变更", 8), Col("时间", 17, "time"), Col("链接", 50, "link")],
-        [[c["agency"], c["year"], c["label"], _local_time(c["at"], zone), c["url"]] for c in digest.changes],
+        [
+            Col("机关", 24),
+            Col("年度", 6),
+            Col("变更", 8),
+            Col("时间", 17, "time"),
+            Col("链接", 50, "link"),
+            Col("内容", 50, "wrap"),
+        ],
+        [
+            [c["agency"], c["year"], c["label"], _local_time(c["at"], zone), c["url"], c["detail"]]
+            for c in digest.changes
+        ],
     )
     _table(
         wb,

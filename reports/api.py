@@ -76,10 +76,7 @@ def _read(data: bytes, content_type: str | None, limits: Limits) -> Doc:
     if kind == "html":
         from reports.read_html import read_html
 
-        charset = None
-        if content_type and "charset=" in content_type:
-            charset = content_type.split("charset=")[-1].split(";")[0].strip()
-        return read_html(data, charset)
+        return read_html(data, content_type)
     if kind == "text":
         from reports.read_text import read_text
 

@@ -1,4 +1,4 @@
-"""HTML: decode (gb2312/gbk via gb18030), find the report body in a portal page (also when it
+"""HTML: decode (``reports.decode``'s charset policy), find the report body in a portal page (also when it
 is split over sibling containers), expand tables."""
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ import lxml.html
 from lxml import etree
 
 from reports.about import part_of
+from reports.decode import decode_html
 from reports.doc import Doc
 from reports.errors import ParseError
 from reports.model import PART_HEADINGS
-from reports.sniff import utf16
 from reports.text import cjk
 
-_CHARSET = re.compile(rb"""charset\s*=\s*["']?\s*([\w-]+)""", re.I)
 _BLOCK = {
     "p",
     "div",
@@ -64,26 +63,6 @@ _META_NAMES = {
     "sitename": "site_name",
     "columnname": "column_name",
 }
-
-
-def decode(raw: bytes, charset: str | None = None) -> str:
-    """Bytes to text: the declared charset, with GB2312/GBK read as GB18030 (a superset)."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="replace")
-    wide = utf16(raw)
-    if wide:
-        return raw.decode(wide, errors="replace")
-    m = _CHARSET.search(raw[:4096])
-    enc = (charset or (m.group(1).decode("ascii", "replace") if m else "")).lower()
-    if enc in ("gb2312", "gbk", "gb18030", "x-gbk", "cp936"):
-        return raw.decode("gb18030", errors="replace")
-    try:
-        return raw.decode(enc or "utf-8")
-    except (LookupError, UnicodeDecodeError):
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw.decode("gb18030", errors="replace")
 
 
 def _cell_text(td: etree._Element) -> str:
@@ -272,8 +251,8 @@ def _body(root: etree._Element) -> etree._Element:
     return best
 
 
-def read_html(raw: bytes, charset: str | None = None) -> Doc:
-    text = decode(raw, charset)
+def read_html(raw: bytes, content_type: str | None = None) -> Doc:
+    text = decode_html(raw, content_type)
     try:
         root = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError) as e:

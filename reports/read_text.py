@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from reports.decode import decode_html
 from reports.doc import Doc
 from reports.text import is_value
 
@@ -34,19 +35,8 @@ def _rows_from_stream(cells: list[str]) -> list[list[str]]:
     return rows
 
 
-def decode_text(raw: bytes) -> str:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="replace")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16", errors="replace")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("gb18030", errors="replace")
-
-
 def read_text(raw: bytes | str) -> Doc:
-    text = decode_text(raw) if isinstance(raw, bytes) else raw
+    text = decode_html(raw) if isinstance(raw, bytes) else raw
     doc = Doc(fmt="text")
     cells: list[str] | None = None  # the row being collected in the cells layout
     stream: list[str] | None = None  # cells of the bars layout

@@ -28,6 +28,7 @@ from typing import Any
 
 from lxml import etree
 
+from reports.chrome import chrome_name
 from spiders.pages import clean_url, is_attachment_url, safe_join
 
 # Body containers of the CMS families (docs/portals.md §1); attachments are looked for inside them
@@ -98,50 +99,11 @@ def body_containers(root: Any) -> list[Any]:
 _NEVER = ("script", "style", "noscript", "template", "iframe", "select", "button", "form")
 # Page furniture: only outside the body containers (a report table may well use <header>).
 _FRAME = ("nav", "header", "footer", "aside")
-# id / class words that name chrome: related links, recommendations, share bars, counters,
-# clocks, banners (substrings of an id or a class; the frame words only as whole words).
-_CHROME_WORDS = (
-    "related",
-    "relate",
-    "xglj",
-    "xgwz",
-    "xgxx",
-    "xgwj",
-    "tuijian",
-    "recommend",
-    "share",
-    "fenxiang",
-    "counter",
-    "visit",
-    "clock",
-    "hits",
-    "weather",
-    "login",
-    "banner",
-    "toolbar",
-)
-_FRAME_WORDS = ("nav", "menu", "header", "footer", "breadcrumb", "crumb", "position", "sidebar", "copyright")
-_CHROME_NAME = re.compile("|".join(_CHROME_WORDS), re.I)
-_FRAME_NAME = re.compile(r"(?:^|[\s_-])(?:" + "|".join(_FRAME_WORDS) + r")(?:$|[\s_\d-])", re.I)
-
-
 # Elements worth a look: chrome comes in blocks and lists (a counter or a clock in a <span>
 # is left to ``normalise``).  A walk over these few tags with a Python test is several times
 # faster than an XPath predicate over every element.
 _CANDIDATES = ("div", "ul", "ol", "section", "dl", "table", "center", *_NEVER, *_FRAME)
 _PARAGRAPH_TEXT = etree.XPath("descendant-or-self::p//text()", smart_strings=False)
-_NAME_CACHE: dict[tuple[str | None, str | None, bool], bool] = {}
-
-
-def _chrome_name(cls: str | None, ident: str | None, frame: bool) -> bool:
-    key = (cls, ident, frame)
-    found = _NAME_CACHE.get(key)
-    if found is None:
-        text = f"{cls or ''} {ident or ''}"
-        found = bool(_CHROME_NAME.search(text) or (frame and _FRAME_NAME.search(text)))
-        if len(_NAME_CACHE) < 10_000:
-            _NAME_CACHE[key] = found
-    return found
 
 
 def _chrome(scope: Any, frame: bool) -> list[Any]:
@@ -155,7 +117,7 @@ def _chrome(scope: Any, frame: bool) -> list[Any]:
         chrome = tag in _NEVER or (frame and tag in _FRAME)
         if not chrome:
             cls, ident = node.get("class"), node.get("id")
-            chrome = (cls is not None or ident is not None) and _chrome_name(cls, ident, frame)
+            chrome = (cls is not None or ident is not None) and chrome_name(cls, ident, frame)
         if not chrome and frame and tag in ("ul", "ol"):  # a list of links only: related items, menus
             items = node.findall("li")
             chrome = bool(items) and all(li.find(".//a") is not None for li in items)

@@ -70,6 +70,47 @@ def test_edit_remove_restore_give_exactly_the_right_events(site):
     assert db.execute("SELECT COUNT(*) FROM versions").fetchone()[0] == versions
 
 
+def _db_path(config):
+    return config.parent / "nianbao.db"
+
+
+def test_changes_speak_the_templates_terms(site):
+    """The edit above, as ``nianbao changes`` shows it: each changed number labelled as the
+    template prints it, in text and JSON, with the old machine key kept for scripts."""
+    portal, config, _db = site
+    edited = next(p for p in portal.region.published() if p.fmt == "html")  # edited above
+    url = portal.url_of(edited.agency.name, edited.year)
+    nianbao(config, "parse", "--stored")
+    received = edited.report["table2"]["new_received"][0]
+    licensing = edited.report["table1"]["licensing"]
+
+    text = nianbao(config, "changes").stdout
+    assert f"表二 一、本年新收政府信息公开申请数量 · 自然人：{received - 1} → {received}" in text
+    assert "表二 三、（一）予以公开 · 总计：" in text
+    assert f"表一 行政许可：{licensing - 7} → {licensing}" in text
+    assert "table2." not in text and "table1." not in text  # no machine keys for people
+
+    changes = json.loads(nianbao(config, "changes", "--format", "json").stdout)
+    (modified,) = [c for c in changes if c["kind"] == "modified" and c["url"] == url]
+    assert modified["kind_label"] == "修改"
+    numbers = {n["key"]: n for n in modified["detail"]["numbers"]}
+    cell = numbers["table2.new_received.natural_person"]
+    assert cell == {
+        "key": "table2.new_received.natural_person",
+        "label": "表二 一、本年新收政府信息公开申请数量 · 自然人",
+        "field": "table2.new_received[0]",  # the key scripts read before labels existed
+        "before": received - 1,
+        "after": received,
+    }
+
+    # The digest's 变更 rows say the same, from the explained event.
+    out = _db_path(config).parent / "digest.json"
+    nianbao(config, "digest", "--year", str(edited.year), "--format", "json", "-o", str(out))
+    rows = [c for c in json.loads(out.read_text(encoding="utf-8"))["changes"] if c["url"] == url]
+    assert [r["label"] for r in rows] == ["修改"]
+    assert f"表一 行政许可：{licensing - 7} → {licensing}" in rows[0]["detail"]
+
+
 def _newest_html_report(portal: SimulatedPortal):
     """The newest HTML report: it sits on the column's first list page."""
     reports = [p for p in portal.region.published() if p.fmt == "html" and portal.site.visible(p)]

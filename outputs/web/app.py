@@ -30,17 +30,8 @@ import jinja2
 from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from monitor.status import KIND_LABELS, STATUS_LABELS
-from outputs.web.display import (
-    EVENT_LABELS,
-    ISSUE_LABELS,
-    RUN_LABELS,
-    localtime,
-    number,
-    percent,
-    report_tables,
-    safe_url,
-)
+from monitor.glossary import EVENT_LABELS, ISSUE_LABELS, KIND_LABELS, RUN_LABELS, STATUS_LABELS
+from outputs.web.display import localtime, number, percent, report_tables, safe_url
 
 log = logging.getLogger("nianbao.web")
 

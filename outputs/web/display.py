@@ -9,61 +9,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from reports.model import (
-    TABLE1_2021_DOC_LABELS,
-    TABLE2_COLUMN_LABELS,
-    TABLE2_ROWS,
-    TABLE3_FIELD_LABELS,
-    TABLE3_FIELDS,
-    TABLE3_GROUP_LABELS,
-    TABLE3_GROUPS,
+from monitor.glossary import (
+    TABLE1_FIELD_LABELS,
+    TABLE1_ITEM_LABELS,
+    TABLE2_LEAF_NAMES,
+    TABLE3_GROUP_SHORT_NAMES,
 )
-
-DIGEST_FORMATS = {
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel 表格"),
-    "csv": ("text/csv; charset=utf-8", "CSV"),
-    "html": ("text/html; charset=utf-8", "网页"),
-    "md": ("text/markdown; charset=utf-8", "Markdown"),
-    "json": ("application/json; charset=utf-8", "JSON"),
-}
-TABLE1_LABELS = {
-    "rules": "规章",
-    "normative_docs": "行政规范性文件",
-    "licensing": "行政许可",
-    "penalty": "行政处罚",
-    "coercion": "行政强制",
-    "fees_10k_yuan": "行政事业性收费（万元）",
-    "other_services": "其他对外管理服务事项",
-    "fees": "行政事业性收费",
-    "procurement": "政府集中采购",
-}
-TABLE1_FIELD_LABELS = {
-    **dict(zip(("issued", "abolished", "in_force"), TABLE1_2021_DOC_LABELS, strict=True)),
-    "made": "本年新制作数量",
-    "published": "本年新公开数量",
-    "total": "对外公开总数量",
-    "prev_items": "上一年项目数量",
-    "change": "本年增/减",
-    "decisions": "处理决定数量",
-    "projects": "采购项目数量",
-    "amount_yuan": "采购总金额（元）",
-}
-TABLE2_LABELS = {**dict(TABLE2_ROWS), "other_processing": "（六）其他处理"}
-ISSUE_LABELS = {
-    "template_not_found": "未找到表格",
-    "row_missing": "缺少行",
-    "cell_blank": "空白单元格",
-    "cell_unreadable": "无法识别的单元格",
-    "sum_mismatch": "勾稽关系不符",
-    "year_mismatch": "年度不一致",
-}
-RUN_LABELS = {
-    "finished": ("完成", "✓"),
-    "failed": ("失败", "✗"),
-    "blocked": ("被拦截", "!"),
-    "running": ("进行中", "…"),
-}
-EVENT_LABELS = {"modified": "发布后被修改", "removed": "已被删除", "restored": "已恢复"}
+from reports.model import TABLE2_COLUMN_LABELS, TABLE3_FIELD_LABELS, TABLE3_FIELDS
 
 
 def safe_url(url: Any) -> str | None:
@@ -130,7 +82,7 @@ def report_tables(data: dict[str, Any]) -> dict[str, Any]:
     """The three tables of a report in display form: lists of labelled rows."""
     t1 = []
     for key, value in (data.get("table1") or {}).items():
-        label = TABLE1_LABELS.get(key, key)
+        label = TABLE1_ITEM_LABELS.get(key, key)
         if isinstance(value, dict):
             t1.append(
                 {"label": label, "cells": [(TABLE1_FIELD_LABELS.get(k, k), v) for k, v in value.items()]}
@@ -138,12 +90,12 @@ def report_tables(data: dict[str, Any]) -> dict[str, Any]:
         else:
             t1.append({"label": label, "cells": [("", value)]})
     t2 = [
-        {"label": TABLE2_LABELS.get(k, k), "values": v if isinstance(v, list) else [v]}
+        {"label": TABLE2_LEAF_NAMES.get(k, k), "values": v if isinstance(v, list) else [v]}
         for k, v in (data.get("table2") or {}).items()
     ]
     t3 = []
     table3 = data.get("table3") or {}
-    for group, label in zip(TABLE3_GROUPS, TABLE3_GROUP_LABELS, strict=True):
+    for group, label in TABLE3_GROUP_SHORT_NAMES.items():
         values = table3.get(group) or {}
         t3.append({"label": label, "values": [values.get(f) for f in TABLE3_FIELDS]})
     return {

@@ -20,11 +20,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
+from monitor.glossary import DIGEST_FORMATS
 from monitor.status import compute_status, source_health
 from monitor.yoy import FIGURE_LABELS, compare
 from outputs.digest import build_digest, write_digest
 from outputs.web.app import site
-from outputs.web.display import DIGEST_FORMATS, content_disposition, inline_kind
+from outputs.web.display import content_disposition, inline_kind
 from outputs.web.text import document_text, line_diff
 from storage import reads
 from storage.store import Store
@@ -300,7 +301,7 @@ def digests() -> str:
     )
 
 
-@pages.get("/digest/<int(fixed_digits=4):year>.<any(xlsx, csv, html, md, json):fmt>")
+@pages.get("/digest/<int(fixed_digits=4):year>.<any(xlsx, csv, html, md, json, docx):fmt>")
 def digest(year: int, fmt: str) -> Response:
     check_year(year, "年度")
     region = arg("region") or None

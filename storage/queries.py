@@ -1,0 +1,116 @@
+"""The reads (and the scheduler's one small table) that the monitor, ``nianbao changes`` and the
+scheduler need: every SQL statement outside the Store's write paths lives here or in
+``storage.reads`` (the dashboard's), so no package above storage writes SQL.
+
+Each function takes an open ``Store`` (or, for the scheduler, the path of its job-store
+database) and returns plain Python values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from storage.store import Store
+
+# -- parsed reports ----------------------------------------------------------------------------
+
+
+def parsed_report(store: Store, version_id: int) -> dict[str, Any] | None:
+    """The data model the parser read from a version, its newest successful run; None if the
+    version was never parsed (or only failed)."""
+    row = store.db.execute(
+        "SELECT data_json FROM reports WHERE version_id = ? AND data_json IS NOT NULL ORDER BY id DESC LIMIT 1",
+        [version_id],
+    ).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def report_names(store: Store) -> Iterator[tuple[str, int]]:
+    """Every (agency name as the report writes it, year) read without error, once each."""
+    yield from store.db.execute(
+        "SELECT agency, year FROM reports WHERE error IS NULL AND agency IS NOT NULL AND year IS NOT NULL "
+        "GROUP BY agency, year"
+    )
+
+
+# One row per version: the newest parser run of that version, with its document's (and the page
+# it was linked from) dates.
+_CATALOGUE_ROWS = """
+SELECT r.id, r.version_id, r.document_id, r.source_id, r.agency, r.year, r.kind, r.issues,
+       r.published_at, r.date_source,
+       d.url, d.published_at, d.date_source, d.first_seen,
+       p.published_at, p.date_source
+FROM reports r
+JOIN documents d ON d.id = r.document_id
+LEFT JOIN documents p ON p.id = d.parent_id
+WHERE r.error IS NULL AND r.agency IS NOT NULL AND r.year IS NOT NULL
+  AND r.id IN (SELECT MAX(id) FROM reports GROUP BY version_id)
+"""
+
+
+def catalogue_rows(store: Store) -> Iterator[tuple[Any, ...]]:
+    """One tuple per parsed version (its newest parser run), streamed:
+    (report id, version id, document id, source id, agency, year, kind, issue count,
+    report's published_at, its date source, document url, document's published_at, its date
+    source, first_seen, parent page's published_at, its date source)."""
+    yield from store.db.execute(_CATALOGUE_ROWS)
+
+
+def report_data_json(store: Store, report_ids: list[int]) -> Iterator[tuple[int, str | None]]:
+    """(report id, data_json) for each of ``report_ids`` that exists, fetched in chunks that
+    stay under SQLite's bound on query parameters."""
+    for i in range(0, len(report_ids), 900):
+        chunk = report_ids[i : i + 900]
+        marks = ",".join("?" * len(chunk))
+        yield from store.db.execute(
+            f"SELECT id, data_json FROM reports WHERE id IN ({marks})", chunk
+        ).fetchall()
+
+
+def document_events(store: Store) -> Iterator[tuple[int, str, str, str, str | None]]:
+    """Every change event, oldest first: (document id, kind, at, document url, detail_json)."""
+    yield from store.db.execute(
+        "SELECT e.document_id, e.kind, e.at, d.url, e.detail_json FROM events e "
+        "JOIN documents d ON d.id = e.document_id "
+        "ORDER BY e.id"
+    )
+
+
+# -- the scheduler's chains in flight ----------------------------------------------------------
+# A row per crawl chain running, in the job store's database: a row left over at start-up means
+# the previous scheduler died (or was stopped) before the chain finished.
+
+
+def _chains(path: str | Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS nianbao_chains_in_flight "
+        "(source_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, pid INTEGER NOT NULL)"
+    )
+    return conn
+
+
+def chains_in_flight(path: str | Path) -> list[dict[str, Any]]:
+    """The chains marked running in the job store at ``path``: {source_id, started_at, pid}."""
+    with contextlib.closing(_chains(path)) as conn:
+        rows = conn.execute("SELECT source_id, started_at, pid FROM nianbao_chains_in_flight").fetchall()
+    return [{"source_id": r[0], "started_at": r[1], "pid": r[2]} for r in rows]
+
+
+def mark_chain(path: str | Path, source_id: str, running: bool) -> None:
+    """Mark a source's chain running (now, by this process) or finished."""
+    with contextlib.closing(_chains(path)) as conn:
+        if running:
+            conn.execute(
+                "INSERT OR REPLACE INTO nianbao_chains_in_flight VALUES (?, ?, ?)",
+                [source_id, datetime.now().astimezone().isoformat(timespec="seconds"), os.getpid()],
+            )
+        else:
+            conn.execute("DELETE FROM nianbao_chains_in_flight WHERE source_id = ?", [source_id])
