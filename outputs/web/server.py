@@ -13,7 +13,7 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from monitor.web.app import Dashboard
+from outputs.web.app import Dashboard
 
 log = logging.getLogger("nianbao.web")
 

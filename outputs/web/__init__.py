@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.web.app import Dashboard
-from monitor.web.server import DashboardServer, ServeError, is_loopback, serve, start_server
+from outputs.web.app import Dashboard
+from outputs.web.server import DashboardServer, ServeError, is_loopback, serve, start_server
 
 
 def make_app(config: Any, token: str | None = None, today: Any = None) -> Dashboard:

@@ -505,7 +505,7 @@ class Dashboard:
             preview = None
             if shown and not self._inline_kind(shown["content_type"]):
                 # DOCX and the like: no browser shows them, so show their text.
-                from monitor.web.text import document_text
+                from outputs.web.text import document_text
 
                 body = store.version_body(shown["id"])
                 preview = document_text(body, shown["content_type"])[:PREVIEW_CHARS]
@@ -594,7 +594,7 @@ class Dashboard:
         return Response(body, 200, ctype, headers)
 
     def diff(self, req: Request, document_id: str) -> Response:
-        from monitor.web.text import document_text, line_diff
+        from outputs.web.text import document_text, line_diff
 
         a, b = req.int_arg("a"), req.int_arg("b")
         with self.store() as store:
@@ -683,7 +683,7 @@ class Dashboard:
         years = sorted(set(years) | {today.year - 1}, reverse=True)
         regions = sorted({s["region"] for s in self.config.sources if s.get("region")})
         try:
-            import monitor.digest  # noqa: F401
+            import outputs.digest  # noqa: F401
 
             available = True
         except ImportError:
@@ -699,7 +699,7 @@ class Dashboard:
 
     def digest(self, req: Request, year: str, fmt: str) -> Response:
         try:
-            from monitor.digest import build_digest, write_digest
+            from outputs.digest import build_digest, write_digest
         except ImportError:
             raise HTTPError(503, "汇总模块尚未安装") from None
         self.check_year(int(year), "年度")
