@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.config import Config
+from config import Config
 from crawler.containment import Scope
 
 MAX_PAGE_BYTES = 8 * 2**20  # a start page; more is not a page worth reading for this

@@ -24,7 +24,7 @@ def _lines(stream, out: list[str], seen: threading.Event, pattern: re.Pattern[st
 @pytest.mark.slow
 def test_ctrl_c_stops_demo_serve_within_5_seconds(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "demo", "--out", str(tmp_path / "out"), "--serve"],
+        [sys.executable, "-m", "nianbao", "demo", "--out", str(tmp_path / "out"), "--serve"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
