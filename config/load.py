@@ -330,10 +330,16 @@ def parse_config(text: str, path: Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with 'storage' and 'sources' at the top")
     lines = _line_index(node)
-    _check(data, SCHEMA, "", path, lines)
-    ids = [s["id"] for s in data["sources"]]
     problems = _Problems()
+    with problems:
+        _check(data, SCHEMA, "", path, lines)
+    # The ids are checked even when the rest is wrong, so one load reports every mistake; only
+    # text ids are looked at (another type is already a problem above).
+    sources = data.get("sources") if isinstance(data.get("sources"), list) else []
+    ids = [s.get("id") if isinstance(s, dict) else None for s in sources]
     for i, sid in enumerate(ids):
+        if not isinstance(sid, str):
+            continue
         with problems:
             if not re.fullmatch(r"[A-Za-z0-9_.-]+", sid):
                 _fail(

@@ -176,6 +176,10 @@ def probe_source(source: dict[str, Any], crawl: dict[str, Any]) -> Finding:
         else:
             found.problems.append(f"访问障碍：{found.barrier}（可设置 browser: true 用浏览器通过）")
         return found
+    if 300 <= page.status < 400:  # urllib follows none but http(s) and ftp; ours none out of scope
+        where = page.headers.get("Location") or page.headers.get("location") or "?"
+        found.problems.append(f"起始页重定向到 {where}，未跟随（只跟随范围内的 http(s) 地址）")
+        return found
     if page.status >= 400:
         found.problems.append(f"起始页返回 HTTP {page.status}")
         return found
