@@ -85,7 +85,7 @@ def test_parse_needs_paths_or_stored():
 def test_demo_matches_the_simulator_ground_truth(tmp_path):
     proc = _nianbao("demo", "--out", str(tmp_path / "out"), "--as-of", "2026-11-23", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "statuses match the simulator's ground truth" in proc.stdout
+    assert "个状态与模拟器的预期一致" in proc.stdout
     assert "迟报" in proc.stdout and "缺报" in proc.stdout
     for fmt in ("csv", "html", "xlsx", "md", "json", "docx"):
         assert (tmp_path / "out" / f"digest-2025.{fmt}").stat().st_size > 100

@@ -55,7 +55,9 @@ def test_ctrl_c_stops_demo_serve_within_5_seconds(tmp_path):
         proc.wait(timeout=5)
         assert time.monotonic() - sent < 5
         reader.join(5)
-        assert proc.returncode in (0, 130, -signal.SIGINT), "".join(out)[-2000:]
+        # It stopped through its own handler (the dashboard and the simulator shut down), not killed.
+        assert proc.returncode in (0, 1), "".join(out)[-2000:]
+        assert "已停止" in "".join(out)
     finally:
         if proc.poll() is None:
             proc.kill()
