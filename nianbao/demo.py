@@ -7,6 +7,7 @@ answer with the simulator's ground truth.
 
 from __future__ import annotations
 
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -115,9 +116,15 @@ def _dashboard(config: Config, serve: bool, port: int, as_of: date) -> None:
         server.stop()
         return
     print("看板运行中，按 Ctrl-C 停止……", flush=True)
+    old = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
         server.wait()
     except KeyboardInterrupt:
         print("已停止", file=sys.stderr)
     finally:
+        signal.signal(signal.SIGTERM, old)
         server.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -1,4 +1,4 @@
-"""Ctrl-C stops `nianbao demo --serve`: the child exits within 5 s of SIGINT."""
+"""Ctrl-C stops `nianbao demo --serve`: the child exits within 5 s of SIGINT (and of SIGTERM)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def _lines(stream, out: list[str], seen: threading.Event, pattern: re.Pattern[st
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_demo_serve_within_5_seconds(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_demo_serve_within_5_seconds(tmp_path, sig):
     proc = subprocess.Popen(
         [sys.executable, "-m", "nianbao", "demo", "--out", str(tmp_path / "out"), "--serve"],
         cwd=tmp_path,
@@ -50,7 +51,7 @@ def test_ctrl_c_stops_demo_serve_within_5_seconds(tmp_path):
                     break
             except OSError:
                 assert time.monotonic() < deadline, "the dashboard never answered"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         sent = time.monotonic()
         proc.wait(timeout=5)
         assert time.monotonic() - sent < 5
