@@ -210,16 +210,25 @@ def _parsed(stats) -> str:
 
 
 def _parse_first(store, config: Config, *, parse: bool) -> None:
-    """Before judging, parse what crawls stored and nobody parsed yet (what ``parse --stored`` does).
+    """Before judging, parse what crawls stored and no parser has read yet (``parse --stored``'s code).
 
-    Without it a crawl followed by ``monitor`` judges on no reports at all.  Nothing to parse costs
-    one query: the parser's child process starts only for a first document.  With ``parse`` false,
-    say how many versions are unparsed instead.
+    Without it a crawl followed by ``monitor`` judges on no reports at all.  Versions an older
+    parser read are left to ``parse --stored`` (after an upgrade that re-reads everything, which
+    can take long): monitor judges on their older parse and says so.  Nothing to parse costs one
+    query: the parser's child process starts only for a first document.  With ``parse`` false,
+    only say how many versions are unparsed.
     """
     from reports import PARSER_VERSION
     from reports.stored import parse_stored
 
-    waiting = sum(1 for _ in store.versions_to_parse(PARSER_VERSION))
+    waiting = sum(1 for _ in store.versions_to_parse(None))
+    older = sum(1 for _ in store.versions_to_parse(PARSER_VERSION)) - waiting
+    if older:
+        print(
+            f"注意：{older} 个版本是旧版解析器解析的，结果按旧版解析；"
+            "nianbao parse --stored 会用新版重新解析",
+            file=sys.stderr,
+        )
     if not waiting:
         return
     if not parse:
@@ -230,7 +239,7 @@ def _parse_first(store, config: Config, *, parse: bool) -> None:
         )
         return
     print(f"先解析 {waiting} 个尚未解析的版本（同 nianbao parse --stored）……", file=sys.stderr, flush=True)
-    print(_parsed(parse_stored(store, config)), file=sys.stderr)
+    print(_parsed(parse_stored(store, config, never_parsed=True)), file=sys.stderr)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -35,3 +35,21 @@ def test_monitor_after_crawl_parses_the_unparsed_versions_first(tmp_path):
 
     again = nianbao(config, "monitor", "--format", "json", "--as-of", str(as_of))
     assert json.loads(again.stdout) == rows and "先解析" not in again.stderr  # nothing left to parse
+
+
+def test_monitor_leaves_versions_an_older_parser_read_to_parse_stored(tmp_path):
+    """Only versions no parser has read are parsed first; re-reading after an upgrade is parse --stored's."""
+    from test_monitor_common import build_store, config_for
+
+    from monitor.status import compute_status
+    from simulator.model import generate_region
+
+    region = generate_region(seed=7, departments=6, townships=1)
+    as_of = date(region.years[-1] + 1, 6, 1)
+    with build_store(tmp_path, region) as store:  # every version parsed by the parser "test"
+        config = config_for(tmp_path, region)
+        expected = compute_status(store, config, as_of)
+        versions = len(store.reports())
+    proc = nianbao(config.path, "monitor", "--format", "json", "--as-of", str(as_of))
+    assert json.loads(proc.stdout) == json.loads(json.dumps(expected, ensure_ascii=False))
+    assert f"{versions} 个版本是旧版解析器解析的" in proc.stderr and "先解析" not in proc.stderr
