@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from config import Config, ConfigError, load_config
+from storage.locks import LockHeld
 from storage.store import StorageError
 
 DEFAULT_CONFIG = "config.yaml"
@@ -530,6 +531,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except UsageError as exc:
         print(f"nianbao {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except LockHeld as exc:
+        print(f"nianbao {args.command}: 另一个进程正在运行：{exc}", file=sys.stderr)
         return 2
     except StorageError as exc:
         print(f"nianbao {args.command}: 数据库无法使用：{exc}", file=sys.stderr)
