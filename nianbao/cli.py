@@ -253,13 +253,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(_config_problems(exc), file=sys.stderr)
         return 2
     sources = [config.source(sid) for sid in args.source] if args.source else config.sources
-    print(f"配置文件 {config.path} 有效，共 {len(config.sources)} 个来源。")
+    # With --format json, stdout is the JSON alone: the narration goes to stderr.
+    say = sys.stderr if args.format == "json" else sys.stdout
+    print(f"配置文件 {config.path} 有效，共 {len(config.sources)} 个来源。", file=say)
     if args.no_fetch:
         for s in sources:
             state = "" if s.get("enabled", True) else "（已停用）"
             print(f"  {s['id']}  {s['name']}  {s['start_url']}{state}")
         return 0
-    print(f"逐个访问 {len(sources)} 个来源的起始页（每个一次请求，另加 robots.txt）……\n", flush=True)
+    print(
+        f"逐个访问 {len(sources)} 个来源的起始页（每个一次请求，另加 robots.txt）……\n", file=say, flush=True
+    )
     findings = probe_sources(config, args.source or None)
     if args.format == "json":
         print(json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=1))
@@ -270,7 +274,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if bad:
         print(f"{len(findings)} 个来源中有 {len(bad)} 个有问题：{'、'.join(bad)}", file=sys.stderr)
         return 1
-    print(f"全部 {len(findings)} 个来源正常。")
+    print(f"全部 {len(findings)} 个来源正常。", file=say)
     return 0
 
 

@@ -44,7 +44,7 @@ def test_check_fetches_each_start_url_once_and_says_what_it_found(tmp_path, port
         p.reset_requests()
     proc = nianbao(config, "check", "--format", "json", check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    findings = json.loads(proc.stdout[proc.stdout.index("[") :])
+    findings = json.loads(proc.stdout)
     assert [f["source"] for f in findings] == [f"s{i}" for i in range(len(PORTALS))]
     for f, (family, _, _, (ok, detected, robots, barrier)) in zip(findings, PORTALS, strict=True):
         assert (f["ok"], f["family"], f["robots"], bool(f["barrier"])) == (ok, detected, robots, barrier), (
@@ -109,7 +109,7 @@ def test_check_follows_no_redirect_out_of_scope_and_reports_unreachable(tmp_path
         server.shutdown()
         server.server_close()
     assert proc.returncode == 1
-    offsite, scheme, unreachable = json.loads(proc.stdout[proc.stdout.index("[") :])
+    offsite, scheme, unreachable = json.loads(proc.stdout)
     assert "抓取范围以外（offsite）" in offsite["error"] and offsite["status"] is None
     assert not scheme["ok"] and "file:///etc/passwd" in scheme["problems"][0]
     assert unreachable["error"].startswith("无法访问") and unreachable["robots"] == "unreachable"
