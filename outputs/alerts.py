@@ -366,8 +366,9 @@ def send_test(config: Any, group_name: str | None = None) -> list[dict[str, Any]
             row = {"group": group["name"], "channel": "apprise", "target": _masked(url)}
             try:
                 send_apprise([url], subject, text, None)
-            except (OSError, AlertError) as exc:
-                row |= {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            except (OSError, AlertError) as exc:  # the URL holds the webhook's secret: mask it
+                error = f"{type(exc).__name__}: {exc}".replace(url, row["target"])
+                row |= {"ok": False, "error": error}
             else:
                 row |= {"ok": True, "error": None}
             results.append(row)

@@ -89,3 +89,19 @@ def test_alert_test_reports_each_failed_channel_and_exits_1(tmp_path, receiver):
 def test_alert_without_test_says_what_to_use(tmp_path, smtp, receiver):
     proc = nianbao(_config(tmp_path, smtp.port, receiver.server_port), "alert", check=False)
     assert proc.returncode == 2 and "--test" in proc.stderr and "monitor --alert" in proc.stderr
+
+
+def test_alert_test_never_prints_a_webhook_secret(tmp_path, receiver):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "storage:\n  path: nianbao.db\nalerts:\n  groups:\n"
+        "    - {name: 钉钉群, apprise: ['nosuchscheme://s3cr3t-t0ken/', "
+        f"'json://user:pa55word@127.0.0.1:{receiver.server_port}/']}}\n"
+        "sources:\n  - {id: s0, name: 站点, start_url: 'http://a.gov.cn/'}\n",
+        encoding="utf-8",
+    )
+    proc = nianbao(path, "alert", "--test", check=False)
+    assert proc.returncode == 1 and len(Receiver.posts) == 1
+    printed = proc.stdout + proc.stderr
+    assert "成功" in printed and "失败" in printed and "cannot use URL" in printed
+    assert "s3cr3t" not in printed and "pa55word" not in printed, printed
