@@ -354,6 +354,14 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a Chinese lead-in on its errors (the detail stays argparse's)."""
+
+    def error(self, message: str):  # noqa: ANN201 - argparse's signature (NoReturn)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: 命令行参数有误：{message}\n")
+
+
 def _chinese_titles(parser: argparse.ArgumentParser) -> None:
     parser._positionals.title = "位置参数"
     parser._optionals.title = "选项"
@@ -384,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"配置文件（默认：./{DEFAULT_CONFIG}）",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nianbao",
         description="监测政府网站上的政府信息公开工作年度报告：抓取、保存、解析、监测、提醒。",
         epilog="例如：\n  nianbao check\n  nianbao crawl && nianbao monitor\n\n"

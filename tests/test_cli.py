@@ -90,3 +90,9 @@ def test_demo_matches_the_simulator_ground_truth(tmp_path):
     for fmt in ("csv", "html", "xlsx", "md", "json", "docx"):
         assert (tmp_path / "out" / f"digest-2025.{fmt}").stat().st_size > 100
     assert "dashboard: http://127.0.0.1:" in proc.stdout
+
+
+def test_bad_arguments_are_told_in_chinese():
+    proc = _nianbao("monitor", "--as-of", "2025-13-01")
+    assert proc.returncode == 2
+    assert "nianbao monitor: 命令行参数有误：" in proc.stderr and "不是 YYYY-MM-DD 格式的日期" in proc.stderr
