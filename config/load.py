@@ -330,13 +330,28 @@ def parse_config(text: str, path: Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with 'storage' and 'sources' at the top")
     lines = _line_index(node)
-    _check(data, SCHEMA, "", path, lines)
-    ids = [s["id"] for s in data["sources"]]
+    problems = _Problems()
+    with problems:
+        _check(data, SCHEMA, "", path, lines)
+    # The ids are checked even when the rest is wrong, so one load reports every mistake; only
+    # text ids are looked at (another type is already a problem above).
+    sources = data.get("sources") if isinstance(data.get("sources"), list) else []
+    ids = [s.get("id") if isinstance(s, dict) else None for s in sources]
     for i, sid in enumerate(ids):
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", sid):
-            _fail(path, lines, f"sources[{i}].id", f"{sid!r} may only hold letters, digits, '-', '_' and '.'")
-        if ids.index(sid) != i:
-            _fail(path, lines, f"sources[{i}].id", f"{sid!r} is used by another source too")
+        if not isinstance(sid, str):
+            continue
+        with problems:
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", sid):
+                _fail(
+                    path,
+                    lines,
+                    f"sources[{i}].id",
+                    f"{sid!r} may only hold letters, digits, '-', '_' and '.'",
+                )
+        with problems:
+            if ids.index(sid) != i:
+                _fail(path, lines, f"sources[{i}].id", f"{sid!r} is used by another source too")
+    problems.raise_all()
     full = _merge(copy.deepcopy(DEFAULTS), data)
     sources = [_complete_source(s, full) for s in full["sources"]]
     return Config(path=path.resolve(), data=full, sources=sources)
@@ -400,6 +415,15 @@ def _fail(path: Path, lines: dict[str, int], key: str, message: str) -> None:
     raise ConfigError(f"{path}{line}: {key}: {message}")
 
 
+def _unknown_key(key: Any, allowed: dict[str, bool]) -> str:
+    """The message for an unknown key: the closest known key first (a typo), then all of them."""
+    import difflib
+
+    near = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    return f"unknown key ({hint}expected one of: {', '.join(sorted(allowed))})"
+
+
 def _type_name(t: Any) -> str:
     names = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
     if isinstance(t, tuple) and all(isinstance(x, type) for x in t):
@@ -437,11 +461,8 @@ def _check(value: Any, schema: Any, key: str, path: Path, lines: dict[str, int])
         allowed = {k.rstrip("?"): k.endswith("?") for k in schema}
         for k in value:
             if k not in allowed:
-                near = ", ".join(sorted(allowed))
                 with problems:
-                    _fail(
-                        path, lines, f"{key}.{k}" if key else str(k), f"unknown key (expected one of: {near})"
-                    )
+                    _fail(path, lines, f"{key}.{k}" if key else str(k), _unknown_key(k, allowed))
         for k, optional in allowed.items():
             sub = f"{key}.{k}" if key else k
             if k not in value or value[k] is None:

@@ -173,6 +173,7 @@ def _crawl_locked(
             )
             done.addErrback(_remember_failure, failures, source["id"])
             started.append((source, run_id, crawler))
+    handlers = _signal_handlers()
     try:
         process.start()
     except BaseException as exc:
@@ -180,6 +181,8 @@ def _crawl_locked(
         # complete, and say so.
         _close_unfinished(config, [run_id for _s, run_id, _c in started], exc)
         raise
+    finally:
+        _restore_signal_handlers(handlers)
     results = []
     with Store(config.storage_path) as store:
         for source, run_id, crawler in started:
@@ -190,6 +193,24 @@ def _crawl_locked(
             store.finish_run(run_id, status, stats, reason)
             results.append(RunResult(source["id"], run_id, status, stats, reason))
     return results
+
+
+def _signal_handlers() -> dict[int, Any]:
+    """The SIGINT/SIGTERM/SIGBREAK handlers now, before Scrapy installs its own."""
+    import signal
+
+    wanted = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, n)]
+    return {s: signal.getsignal(s) for s in wanted}
+
+
+def _restore_signal_handlers(handlers: dict[int, Any]) -> None:
+    """Put back what Scrapy replaced: its handlers outlive the crawl and would swallow a later
+    Ctrl-C (``demo --serve`` serves after crawling in the same process)."""
+    import signal
+
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)
 
 
 def _count_unstored(crawler: Crawler) -> None:

@@ -7,6 +7,7 @@ answer with the simulator's ground truth.
 
 from __future__ import annotations
 
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -50,13 +51,13 @@ def compare_with_truth(rows: list[dict], truth: list[dict]) -> list[str]:
     for t in truth:
         r = ours.pop((t["agency"], t["year"]), None)
         if r is None:
-            diffs.append(f"{t['agency']} {t['year']}: expected {t['status']}, monitor has no row")
+            diffs.append(f"{t['agency']} {t['year']}：应为 {t['status']}，监测结果中没有这一行")
         elif (r["status"], r.get("days_late") or 0) != (t["status"], t["days_late"]):
             diffs.append(
-                f"{t['agency']} {t['year']}: expected {t['status']} ({t['days_late']} days late), "
-                f"monitor says {r['status']} ({r.get('days_late') or 0})"
+                f"{t['agency']} {t['year']}：应为 {t['status']}（迟 {t['days_late']} 天），"
+                f"监测结果为 {r['status']}（迟 {r.get('days_late') or 0} 天）"
             )
-    diffs += [f"{a} {y}: monitor has a row the simulator does not expect" for a, y in ours]
+    diffs += [f"{a} {y}：监测结果多出模拟器没有预期的一行" for a, y in ours]
     return diffs
 
 
@@ -78,21 +79,21 @@ def run_demo(
     with portal:
         region = portal.region
         config: Config = load_config(write_demo_config(out, portal, region))
-        print(f"simulated portals: {', '.join(portal.start_urls)}")
-        print(f"crawling {len(config.sources)} sources …", flush=True)
+        print(f"模拟的政府网站：{'、'.join(portal.start_urls)}")
+        print(f"抓取 {len(config.sources)} 个来源……", flush=True)
         for r in run_crawl(config, quiet=False):
             s = r.stats
-            print(f"  {r.source_id}: {r.status}, {s['requests']} requests, {s['documents']} documents")
+            print(f"  {r.source_id}：{r.status}，{s['requests']} 次请求，{s['documents']} 个文档")
         with Store(config.storage_path) as store:
             stats = parse_stored(store, config)
-            print(f"parsed {stats.parsed} versions: {stats.reports} reports")
+            print(f"解析了 {stats.parsed} 个版本：{stats.reports} 份报告")
             rows = compute_status(store, config, as_of)
-            print(f"\nstatus as of {as_of}:\n{format_table(rows)}\n")
+            print(f"\n截至 {as_of} 的状态：\n{format_table(rows)}\n")
             diffs = compare_with_truth(rows, region.expected_status(as_of))
             if diffs:
-                print("differences from the simulator's ground truth:\n  " + "\n  ".join(diffs))
+                print("与模拟器预期不符之处：\n  " + "\n  ".join(diffs))
             else:
-                print(f"all {len(rows)} statuses match the simulator's ground truth")
+                print(f"全部 {len(rows)} 个状态与模拟器的预期一致")
             year = max(r["year"] for r in rows)
             digest = build_digest(store, config, year)
         written = []
@@ -100,7 +101,7 @@ def run_demo(
             path = out / f"digest-{year}.{fmt}"
             write_digest(digest, fmt, path)
             written.append(path)
-        print(f"\ndigests for {year} written to {out.resolve()}: {', '.join(p.name for p in written)}")
+        print(f"\n{year} 年度汇总已写入 {out.resolve()}：{'、'.join(p.name for p in written)}")
         _dashboard(config, serve, port, as_of)
     return 1 if diffs else 0
 
@@ -110,14 +111,20 @@ def _dashboard(config: Config, serve: bool, port: int, as_of: date) -> None:
     from outputs.web import start_server
 
     server = start_server(config, host="127.0.0.1", port=port, today=lambda: as_of)
-    print(f"dashboard: {server.url}")
+    print(f"看板 dashboard: {server.url}")
     if not serve:
         server.stop()
         return
-    print("serving until interrupted (Ctrl-C) …", flush=True)
+    print("看板运行中，按 Ctrl-C 停止……", flush=True)
+    old = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
         server.wait()
     except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
+        print("已停止", file=sys.stderr)
     finally:
+        signal.signal(signal.SIGTERM, old)
         server.stop()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

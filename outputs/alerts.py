@@ -323,3 +323,59 @@ def run_alerts(
                 counts["messages"] += 1
     counts["pending"] = ledger.pending_count(store)
     return counts
+
+
+def send_test(config: Any, group_name: str | None = None) -> list[dict[str, Any]]:
+    """Send a test message through each channel of each alert group (or only ``group_name``).
+
+    The ledger is never read or written: a test says nothing about what was alerted.  Returns one
+    row per channel — ``{group, channel, target, ok, error}`` — email once per group (one message to
+    all its addresses), Apprise once per URL (the target shown with its secrets masked).  Raises
+    AlertError when ``group_name`` names no configured group.
+    """
+    section = config.section("alerts")
+    groups = section.get("groups") or []
+    if group_name is not None:
+        groups = [g for g in groups if g["name"] == group_name]
+        if not groups:
+            known = "、".join(g["name"] for g in section.get("groups") or []) or "无"
+            raise AlertError(f"没有名为 {group_name!r} 的提醒组（alerts.groups 中已配置：{known}）")
+    results = []
+    for group in groups:
+        subject = f"【政府信息公开年报监测】测试消息：{group['name']}"
+        text = (
+            f"这是 nianbao 发给“{group['name']}”的测试消息（nianbao alert --test）。"
+            "收到即说明此渠道可用；它不代表任何缺报或迟报。"
+        )
+        html = f"<p>{escape(text)}</p>"
+        if group.get("emails"):
+            row = {"group": group["name"], "channel": "email", "target": ", ".join(group["emails"])}
+            try:
+                smtp = section.get("smtp")
+                if not smtp:
+                    raise AlertError("alerts.smtp 未配置，无法发送邮件")
+                send_smtp(smtp, build_message(smtp, group["emails"], subject, text, html, None))
+            except (OSError, smtplib.SMTPException, AlertError) as exc:
+                row |= {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            else:
+                row |= {"ok": True, "error": None}
+            results.append(row)
+        for url in group.get("apprise") or []:
+            row = {"group": group["name"], "channel": "apprise", "target": _masked(url)}
+            try:
+                send_apprise([url], subject, text, None)
+            except (OSError, AlertError) as exc:  # the URL holds the webhook's secret: mask it
+                error = f"{type(exc).__name__}: {exc}".replace(url, row["target"])
+                row |= {"ok": False, "error": error}
+            else:
+                row |= {"ok": True, "error": None}
+            results.append(row)
+    return results
+
+
+def _masked(url: str) -> str:
+    """An Apprise URL with its tokens and passwords masked, fit to print."""
+    import apprise
+
+    plugin = apprise.Apprise.instantiate(url)
+    return plugin.url(privacy=True) if plugin else url.split("://", 1)[0] + "://…"

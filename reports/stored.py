@@ -23,19 +23,26 @@ class ParseStats:
     errors: int = 0
 
 
-def parse_stored(store: Store, config: Config, source_id: str | None = None) -> ParseStats:
-    """Parse the stored versions that lack a report row from the current parser."""
+def parse_stored(
+    store: Store, config: Config, source_id: str | None = None, *, never_parsed: bool = False
+) -> ParseStats:
+    """Parse the stored versions that lack a report row from the current parser.
+
+    ``never_parsed``: only those no parser has read yet (what a crawl just left), not those an
+    older parser read (``monitor`` parses the former first; re-reading is ``parse --stored``'s job).
+    """
     from reports import Isolated, Limits
 
     with Isolated(Limits.from_config(config.section("parse"))) as parser:
-        return _parse_versions(store, parser, source_id)
+        return _parse_versions(store, parser, source_id, never_parsed)
 
 
-def _parse_versions(store: Store, parser, source_id: str | None) -> ParseStats:
+def _parse_versions(store: Store, parser, source_id: str | None, never_parsed: bool = False) -> ParseStats:
     from reports import PARSER_VERSION, ParseError, ParserFailure
 
     stats = ParseStats()
-    for row in list(store.versions_to_parse(PARSER_VERSION, source_id)):
+    wanted = None if never_parsed else PARSER_VERSION
+    for row in list(store.versions_to_parse(wanted, source_id)):
         body = store.version_body(row["version_id"])
         meta = json.loads(row["meta_json"]) if row.get("meta_json") else {}
         meta.update(

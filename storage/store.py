@@ -479,8 +479,9 @@ class Store:
 
     # -- reports ----------------------------------------------------------------------------
 
-    def versions_to_parse(self, parser_version: str, source_id: str | None = None) -> Iterator[dict]:
-        """Versions with no report row from ``parser_version`` yet, joined with their document.
+    def versions_to_parse(self, parser_version: str | None, source_id: str | None = None) -> Iterator[dict]:
+        """Versions with no report row from ``parser_version`` yet, joined with their document;
+        with ``parser_version`` None, the versions no parser has read at all.
 
         Copies of a report at another URL (``same_as``), and their files, are not read again.
         """
@@ -492,10 +493,10 @@ class Store:
                    p.date_source AS parent_date_source
             FROM versions v JOIN documents d ON d.id = v.document_id
             LEFT JOIN documents p ON p.id = d.parent_id
-            WHERE NOT EXISTS (SELECT 1 FROM reports r WHERE r.version_id = v.id AND r.parser_version = ?)
+            WHERE NOT EXISTS (SELECT 1 FROM reports r WHERE r.version_id = v.id {same_parser})
               AND d.same_as IS NULL AND (p.id IS NULL OR p.same_as IS NULL)  -- copies: read once
-        """
-        args: list[Any] = [parser_version]
+        """.format(same_parser="" if parser_version is None else "AND r.parser_version = ?")
+        args: list[Any] = [] if parser_version is None else [parser_version]
         if source_id:
             sql += " AND d.source_id = ?"
             args.append(source_id)

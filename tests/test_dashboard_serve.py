@@ -94,32 +94,3 @@ def test_only_get_and_head_are_served(tmp_path):
             assert set(headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD"}
     finally:
         server.shutdown()
-
-
-@pytest.mark.slow
-def test_demo_serve_stops_on_ctrl_c_after_its_crawl(tmp_path):
-    """The demo crawls first, in the same process: Scrapy's signal handlers must not swallow Ctrl-C."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nianbao", "demo", "--out", str(tmp_path / "out"), "--serve"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = None
-        for line in proc.stdout:
-            if line.startswith("dashboard: "):
-                url = line.split()[1]
-            if line.startswith("serving until interrupted"):
-                break
-        assert url, proc.stderr.read()[-3000:]
-        status, _, body = get(url)
-        assert status == 200 and "年度报告发布状态" in body.decode()
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0
-        assert "Traceback" not in proc.stderr.read()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()

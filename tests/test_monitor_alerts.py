@@ -360,7 +360,7 @@ def test_a_failed_send_exits_nonzero_and_the_next_run_sends_it(tmp_path, region,
     smtp.stop()
     down = _monitor_alert(tmp_path / "config.yaml", when)
     code, err = down.wait(120), down.stderr.read()
-    assert code == 1 and "could not be sent" in err and "Traceback" not in err, err
+    assert code == 1 and "未能发送" in err and "Traceback" not in err, err
     with Store(tmp_path / "nianbao.db") as store:
         pending = store.db.execute("SELECT COUNT(*) FROM alerts WHERE sent_at IS NULL AND claimed_by IS NULL")
         waiting = pending.fetchone()[0]
