@@ -104,9 +104,7 @@ def crawl_with_nianbao(portal: SimulatedPortal, workdir: Path, concurrency: int)
         encoding="utf-8",
     )
     portal.reset_requests()
-    wall, rss, _ = run_child(
-        [sys.executable, "-m", "crawler.cli", "--config", str(config), "crawl", "--quiet"]
-    )
+    wall, rss, _ = run_child([sys.executable, "-m", "nianbao", "--config", str(config), "crawl", "--quiet"])
     db = sqlite3.connect(workdir / "nianbao.db")
     stats = json.loads(db.execute("SELECT stats_json FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()[0])
     docs = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]

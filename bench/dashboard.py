@@ -78,7 +78,7 @@ def run_one(code: str, config: str, requests: int) -> dict[tuple[str, int, str],
     """Serve from checkout ``code`` and measure every page, concurrency and connection mode."""
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(Path(code).resolve()))
-    cmd = [sys.executable, "-m", "crawler.cli", "serve", "--config", config, "--port", str(port)]
+    cmd = [sys.executable, "-m", "nianbao", "serve", "--config", config, "--port", str(port)]
     # cwd too: ``python -m`` puts the working directory before PYTHONPATH.
     server = subprocess.Popen(
         cmd, cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

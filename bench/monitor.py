@@ -154,9 +154,9 @@ def build(db: Path, reports: int) -> None:
 
 def measure(what: str, db: Path) -> None:
     """Run one measurement (in this fresh process) and print seconds and peak RSS."""
-    from crawler.config import parse_config
-    from monitor.digest import build_digest, write_digest
+    from config import parse_config
     from monitor.status import compute_status
+    from outputs.digest import build_digest, write_digest
 
     cfg_path = db.with_suffix(".yaml")
     config = parse_config(cfg_path.read_text(encoding="utf-8"), cfg_path)

@@ -7,7 +7,7 @@ from typing import Any
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
-from crawler.items import BlockedItem, DocumentItem, GoneItem, NotModifiedItem
+from spiders.items import BlockedItem, DocumentItem, GoneItem, NotModifiedItem
 from storage import Fetched, Store
 
 

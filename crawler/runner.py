@@ -12,9 +12,9 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 
-from crawler.changes import stored_fingerprint
-from crawler.config import Config, ConfigError
+from config import Config, ConfigError
 from crawler.settings import build_settings
+from crawler.stored import stored_fingerprint
 from spiders import spider_for
 from spiders.fingerprint import PAGE_SCHEME
 from storage import Store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.config import Config
+from config import Config
 
 RETRY_HTTP_CODES = [500, 502, 503, 504, 521, 522, 524, 408, 429]
 HTTP_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
@@ -51,7 +51,9 @@ def build_settings(config: Config, *, log_level: str = "WARNING") -> dict[str, A
             # before robots.txt (100) is fetched for the request's host, and before everything else
             "crawler.middlewares.ContainmentMiddleware": 40,
             "crawler.middlewares.ChineseEncodingMiddleware": 950,
-            # challenge pages, soft 404s, back-off on 0-byte/429/5xx (sees responses before Retry)
+            # challenge pages, soft 404s, back-off on 0-byte/429/5xx, for every spider (registered
+            # here only).  Between Retry (550) and cookies (700): it sees responses before Retry
+            # does, and adds browser-earned cookies before the cookie middleware builds the header.
             "crawler.barriers.BarrierMiddleware": 650,
         },
         "NIANBAO_BROWSER_EXECUTABLE": crawl["browser"]["executable"],

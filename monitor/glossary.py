@@ -3,7 +3,7 @@ the cells of the national template (``table2.withheld_state_secret.natural_perso
 
 One home for these labels, so the digests (and later the dashboard, ``changes`` and alerts) say the
 same thing.  Still elsewhere, to be folded in here: status and kind labels (monitor.status) and the
-dashboard's table labels (monitor/web/app.py).
+dashboard's table labels (outputs/web/app.py).
 
 ``place(where)`` names a template location; ``describe(issue)`` turns a parser or check finding
 (reports/checks.py, reports/template.py, reports/about.py) into one Chinese sentence such as

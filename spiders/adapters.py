@@ -26,10 +26,6 @@ from spiders.pages import is_attachment_url, safe_join
 from spiders.trs import TrsSpider
 
 FAMILY_META = "nianbao_family"  # request meta: which adapter reads the response
-BARRIERS_MIDDLEWARE = "crawler.barriers.BarrierMiddleware"
-# Between RetryMiddleware (550) and the cookie middleware (700): it sees responses before Retry
-# does, and can add browser-earned cookies before the cookie middleware builds the header.
-BARRIERS_PRIORITY = 650
 _PAGER_URL = re.compile(
     r"[?&](?:page|pageNo|pageNum|pageNumber|pageIndex|cur_page|currentPage|current)=\d+"
     r"|/(?:index|list|default)_\d+\.s?html?$|-index-\d+\.s?html?$"
@@ -98,9 +94,6 @@ class AdapterSpider(PortalSpider):
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
-        mws = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
-        mws.setdefault(BARRIERS_MIDDLEWARE, BARRIERS_PRIORITY)
-        settings.set("DOWNLOADER_MIDDLEWARES", mws, priority="spider")
         for key, value in cls.family_settings.items():
             settings.set(key, value, priority="spider")
         if "PLAYWRIGHT_LAUNCH_OPTIONS" in cls.family_settings:

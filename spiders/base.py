@@ -3,7 +3,7 @@
 A family spider says how its column lists entries (``list_entries``) and how it paginates
 (``next_pages``); everything else — following articles, reading their metadata, fetching their
 attachments, incremental stopping — is here.  Spiders only find and yield items
-(``crawler.items``); the storage pipeline stores them.
+(``spiders.items``); the storage pipeline stores them.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.utils.response import get_base_url
 
-from crawler.items import DocumentItem, GoneItem, NotModifiedItem
 from spiders.budget import Budget
 from spiders.fingerprint import PageBody, content_key, file_fingerprint, in_body, page_fingerprint
+from spiders.items import DocumentItem, GoneItem, NotModifiedItem
 from spiders.pages import (
     clean_url,
     content_disposition_filename,

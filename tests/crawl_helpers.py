@@ -25,7 +25,7 @@ def write_config(tmp: Path, start_urls: list[str], extra: str = "", source_extra
 def nianbao(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run ``nianbao --config CONFIG ARGS`` in a child process (Twisted's reactor cannot restart)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "--config", str(config), *args],
+        [sys.executable, "-m", "nianbao", "--config", str(config), *args],
         capture_output=True,
         text=True,
         timeout=600,

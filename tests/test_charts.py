@@ -1,4 +1,4 @@
-"""monitor.charts: the SVG is well-formed, script- and style-free, and draws the numbers it is given."""
+"""outputs.charts: the SVG is well-formed, script- and style-free, and draws the numbers it is given."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from PIL import Image
 
-from monitor.charts import (
+from outputs.charts import (
     BAR_COLOUR,
     digest_charts,
     group_key,

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from crawler.cli import build_parser
+from nianbao.cli import build_parser
 from tests.conftest import SEEDS
 
 COMMANDS = ["crawl", "parse", "monitor", "digest", "changes", "health", "schedule", "serve", "demo"]
@@ -16,7 +16,7 @@ COMMANDS = ["crawl", "parse", "monitor", "digest", "changes", "health", "schedul
 
 def _nianbao(*args: str, cwd=None, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
+        [sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
     )
 
 

@@ -17,8 +17,8 @@ import pytest
 from crawl_helpers import nianbao
 from test_schedule import Proc  # the scheduler-process helper
 
-from crawler.config import load_config
-from monitor.web import start_server
+from config import load_config
+from outputs.web import start_server
 from simulator.model import generate_region
 from simulator.portal import COUNTY_NAMES, SimulatedPortal
 from storage import Fetched, Store

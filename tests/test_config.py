@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, load_config, parse_config
+from config import ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = """\
@@ -83,12 +83,12 @@ def test_cli_reports_bad_config_and_exits_nonzero(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(MINIMAL.replace("storage:", "storage:\n  colour: red"), encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "health", "--config", str(path)], capture_output=True, text=True
+        [sys.executable, "-m", "nianbao", "health", "--config", str(path)], capture_output=True, text=True
     )
     assert proc.returncode == 2
     assert "config.yaml:2: storage.colour: unknown key" in proc.stderr
     missing = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "health", "--config", str(tmp_path / "nope.yaml")],
+        [sys.executable, "-m", "nianbao", "health", "--config", str(tmp_path / "nope.yaml")],
         capture_output=True,
         text=True,
     )
@@ -191,7 +191,7 @@ def test_commands_stop_on_a_bad_value_with_one_message(tmp_path, command, extra,
     path = tmp_path / "config.yaml"
     path.write_text(MINIMAL + extra, encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *command, "--config", str(path)],
+        [sys.executable, "-m", "nianbao", *command, "--config", str(path)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, parse_config
+from config import ConfigError, parse_config
 from crawler.containment import Scope
 from simulator.server import SiteServer
 from simulator.site import Request, Response, Site, not_found

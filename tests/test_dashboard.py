@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import load_config
-from monitor.web import ServeError, start_server
-from monitor.web.app import safe_url
-from monitor.web.text import line_diff
+from config import load_config
+from outputs.web import ServeError, start_server
+from outputs.web.app import safe_url
+from outputs.web.text import line_diff
 from simulator.model import generate_region
 from storage.store import Fetched, Store
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import load_config
-from monitor.web import start_server
+from config import load_config
+from outputs.web import start_server
 from storage.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ def test_serve_answers_then_stops_cleanly_on_a_signal(tmp_path, sig):
     config = write_config(tmp_path, tmp_path / "nianbao.db")
     Store(tmp_path / "nianbao.db").close()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "serve", "--config", str(config), "--port", "0"],
+        [sys.executable, "-m", "nianbao", "serve", "--config", str(config), "--port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -100,7 +100,7 @@ def test_only_get_and_head_are_served(tmp_path):
 def test_demo_serve_stops_on_ctrl_c_after_its_crawl(tmp_path):
     """The demo crawls first, in the same process: Scrapy's signal handlers must not swallow Ctrl-C."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "demo", "--out", str(tmp_path / "out"), "--serve"],
+        [sys.executable, "-m", "nianbao", "demo", "--out", str(tmp_path / "out"), "--serve"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

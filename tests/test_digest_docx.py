@@ -16,9 +16,9 @@ import pypdfium2
 import pytest
 from test_monitor_common import REGION, build_store, config_for
 
-from monitor.charts import on_time_by_group, on_time_by_year, to_svg
-from monitor.digest import build_digest, write_digest
 from monitor.status import STATUS_LABELS
+from outputs.charts import on_time_by_group, on_time_by_year, to_svg
+from outputs.digest import build_digest, write_digest
 from simulator.model import generate_region
 
 AS_OF = date(2026, 6, 1)
@@ -209,7 +209,7 @@ def test_cli_writes_docx(built):
         [
             sys.executable,
             "-m",
-            "crawler.cli",
+            "nianbao",
             "--config",
             str(config.path),
             "digest",
@@ -249,8 +249,8 @@ def _status_row(agency: str, region: str, status: str, year: int = 2025, days_la
 
 def test_several_regions_rank_regions(tmp_path):
     """With several regions the report ranks regions (on-time rate, then completeness) and charts them."""
-    from monitor.digest import Digest
-    from monitor.digest_docx import ranking
+    from outputs.digest import Digest
+    from outputs.digest_docx import ranking
 
     status = [
         _status_row("甲1", "甲市", "on_time"),

@@ -20,10 +20,10 @@ import pypdfium2
 import pytest
 from test_monitor_common import SOURCE_ID, build_store, config_for, store_report
 
-from monitor.digest import build_digest, write_digest
-from monitor.digest_xlsx import TOP_SWINGS
 from monitor.glossary import describe, place
 from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES
+from outputs.digest import build_digest, write_digest
+from outputs.digest_xlsx import TOP_SWINGS
 from reports.checks import check
 from reports.model import TABLE2_KEYS, empty_report
 from reports.template import Reader

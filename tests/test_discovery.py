@@ -253,7 +253,7 @@ def test_from_the_report_column_itself_with_the_trs_spider(portals, tmp_path):
 
 def test_discovery_bounds_in_the_config(tmp_path):
     """crawl.max_column_depth / max_department_columns: defaults, a source's own, and range errors."""
-    from crawler.config import ConfigError, load_config
+    from config import ConfigError, load_config
 
     path = _config(
         tmp_path, "http://127.0.0.1:9/", "  max_column_depth: 3\n", "    max_department_columns: 7\n"

@@ -9,7 +9,7 @@ import lxml.html
 import pytest
 from parsel import Selector
 
-from crawler.changes import stored_fingerprint
+from crawler.stored import stored_fingerprint
 from spiders.fingerprint import PAGE_SCHEME, PageBody, content_key, normalise, page_fingerprint
 from spiders.pages import clean_url, page_meta, page_title
 from storage import Fetched, Store

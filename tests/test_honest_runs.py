@@ -41,7 +41,7 @@ def write_config(tmp: Path, portal: SimulatedPortal, source_extra: str = "") -> 
 
 def start_crawl(config: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "--config", str(config), "crawl", "--quiet"],
+        [sys.executable, "-m", "nianbao", "--config", str(config), "crawl", "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -188,7 +188,7 @@ def test_crawls_of_two_sources_run_at_once(tmp_path, portal):
                 [
                     sys.executable,
                     "-m",
-                    "crawler.cli",
+                    "nianbao",
                     "--config",
                     str(config),
                     "crawl",

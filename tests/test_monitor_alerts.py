@@ -16,7 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from test_monitor_common import SOURCE_ID, build_store, config_for
 
-from monitor.alerts import run_alerts
+from outputs.alerts import run_alerts
 from simulator.model import generate_region
 from storage.store import Store
 
@@ -316,7 +316,7 @@ def _monitor_alert(config_path, when):
     import sys
 
     return subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "monitor", "--alert", "--as-of", when.isoformat(),
+        [sys.executable, "-m", "nianbao", "monitor", "--alert", "--as-of", when.isoformat(),
          "--config", str(config_path)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

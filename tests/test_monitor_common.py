@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import Config, parse_config
+from config import Config, parse_config
 from reports.model import issue
 from simulator.model import PlannedReport, Region, generate_region
 from storage.store import Fetched, Store

@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from test_monitor_common import build_store, config_for, store_report
 
-from monitor.digest import FORMATS, build_digest, write_digest
 from monitor.status import STATUS_LABELS
+from outputs.digest import FORMATS, build_digest, write_digest
 from simulator.model import generate_region
 
 EVIL = '青山县<script>alert("x")</script>局'

@@ -6,8 +6,8 @@ import io
 import random
 from datetime import date
 
-from crawler.config import parse_config
-from crawler.parse_stored import parse_stored
+from config import parse_config
+from reports.stored import parse_stored
 from simulator import render
 from simulator.model import Agency, generate_report
 from storage.store import Fetched, Store

@@ -10,10 +10,10 @@ from datetime import date
 
 import pytest
 
-from crawler.config import load_config
-from monitor.digest import build_digest, write_digest
+from config import load_config
 from monitor.status import compute_status
 from monitor.yoy import compare, derived
+from outputs.digest import build_digest, write_digest
 from simulator.portal import SimulatedPortal
 from storage import Store
 from tests.crawl_helpers import nianbao, write_config

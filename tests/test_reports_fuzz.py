@@ -116,7 +116,7 @@ def test_cli_gives_one_line_per_file_and_never_a_traceback(batch_dir, docs):
         p.write_bytes(data)
         paths.append(str(p))
     proc = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "parse", "--timeout", "60", *paths],
+        [sys.executable, "-m", "nianbao", "parse", "--timeout", "60", *paths],
         capture_output=True,
         text=True,
         timeout=600,

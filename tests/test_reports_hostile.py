@@ -173,7 +173,7 @@ def _nianbao_parse(tmp: Path, *args: str, memory: int = 3 * 2**30) -> tuple[int,
     out, err = tmp / "stdout", tmp / "stderr"
     with out.open("wb") as o, err.open("wb") as e:
         pid = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "parse", *args], stdout=o, stderr=e, preexec_fn=limit
+            [sys.executable, "-m", "nianbao", "parse", *args], stdout=o, stderr=e, preexec_fn=limit
         ).pid
         _, status, usage = os.wait4(pid, 0)  # counts the children it waited for (the parser)
     assert b"Traceback" not in err.read_bytes(), err.read_text()[-3000:]
@@ -240,7 +240,7 @@ def test_isolated_parser_is_killed_over_its_memory_bound_and_restarts():
 
 
 def test_config_defaults_are_the_parser_defaults_and_every_key_is_read():
-    from crawler.config import DEFAULTS, SCHEMA
+    from config import DEFAULTS, SCHEMA
 
     assert reports.Limits.from_config(DEFAULTS["parse"]) == reports.Limits()
     keys = {k.rstrip("?") for k in SCHEMA["parse?"]}
@@ -250,8 +250,8 @@ def test_config_defaults_are_the_parser_defaults_and_every_key_is_read():
 
 
 def test_parse_stored_saves_an_over_budget_document_as_an_error_and_parses_the_rest(tmp_path):
-    from crawler.config import parse_config
-    from crawler.parse_stored import parse_stored
+    from config import parse_config
+    from reports.stored import parse_stored
     from storage import Fetched, Store
 
     config = parse_config(

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler import schedule
-from crawler.config import load_config
-from crawler.schedule import SeasonalTrigger, source_offset
+from config import load_config
+from nianbao import schedule
+from nianbao.schedule import SeasonalTrigger, source_offset
 from storage.locks import FileLock, LockHeld
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +118,7 @@ def test_a_stopping_scheduler_ends_the_running_child(monkeypatch):
 def test_children_die_with_a_killed_scheduler(tmp_path):
     pidfile = tmp_path / "child.pid"
     code = (
-        "import sys; from crawler.schedule import run_step; "
+        "import sys; from nianbao.schedule import run_step; "
         "run_step([sys.executable, '-c', "
         f"\"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)\"], 120)"
     )
@@ -166,13 +166,13 @@ def write_config(tmp_path: Path, sources: str = "") -> Path:
 
 
 class Proc:
-    """``python -m crawler.schedule`` as a real child process, its log in a file."""
+    """``python -m nianbao.schedule`` as a real child process, its log in a file."""
 
     def __init__(self, config: Path, *args: str):
         self.log = config.parent / f"schedule-{time.monotonic_ns()}.log"
         self.out = open(self.log, "wb")  # noqa: SIM115
         self.p = subprocess.Popen(
-            [sys.executable, "-m", "crawler.schedule", "--config", str(config), *args],
+            [sys.executable, "-m", "nianbao.schedule", "--config", str(config), *args],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=self.out,
@@ -202,7 +202,7 @@ class Proc:
 
 def list_output(config: Path) -> str:
     return subprocess.run(
-        [sys.executable, "-m", "crawler.schedule", "--config", str(config), "--list"],
+        [sys.executable, "-m", "nianbao.schedule", "--config", str(config), "--list"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -229,7 +229,7 @@ def test_jobs_and_next_runs_survive_a_restart_and_a_second_scheduler_is_refused(
     assert "crawl:s1" in listing and "cron '0 2 * * *'; 01-01..04-15: '0 2,14 * * *'" in listing
 
     second = subprocess.run(
-        [sys.executable, "-m", "crawler.schedule", "--config", str(config)],
+        [sys.executable, "-m", "nianbao.schedule", "--config", str(config)],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -243,7 +243,7 @@ def test_jobs_and_next_runs_survive_a_restart_and_a_second_scheduler_is_refused(
     assert "received SIGTERM" in first.text() and "scheduler stopped" in first.text()
     assert "not running" in list_output(config)
     via_cli = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "--config", str(config), "schedule", "--list"],
+        [sys.executable, "-m", "nianbao", "--config", str(config), "schedule", "--list"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,

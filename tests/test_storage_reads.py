@@ -152,12 +152,12 @@ def test_events_of_documents_and_the_most_recent(db):
 
 
 def test_the_dashboard_speaks_no_sql():
-    """Its queries live here, in storage.reads: none in monitor/web."""
+    """Its queries live here, in storage.reads: none in outputs/web."""
     import re
     from pathlib import Path
 
     sql = re.compile(r"execute\(|\.query\(|SELECT |INSERT |UPDATE ")
-    web = Path(__file__).resolve().parents[1] / "monitor" / "web"
+    web = Path(__file__).resolve().parents[1] / "outputs" / "web"
     found = [
         f"{path.name}:{n}: {line.strip()}"
         for path in sorted(web.rglob("*.py"))

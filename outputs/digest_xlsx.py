@@ -30,10 +30,10 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from monitor.catalogue import bulk
-from monitor.digest import SHOWN_FIGURES, Digest, yoy_cells, yoy_headers
 from monitor.glossary import MATCH_METHOD_LABELS
 from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES
 from monitor.yoy import FIGURE_LABELS
+from outputs.digest import SHOWN_FIGURES, Digest, yoy_cells, yoy_headers
 
 STATUS_FILLS = {
     "on_time": "C6EFCE",

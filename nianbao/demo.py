@@ -11,7 +11,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from crawler.config import Config, load_config
+from config import Config, load_config
 
 DIGEST_FORMATS = ("csv", "html", "xlsx", "md", "json", "docx")
 
@@ -63,10 +63,10 @@ def compare_with_truth(rows: list[dict], truth: list[dict]) -> list[str]:
 def run_demo(
     out: Path, *, seed: int = 2024, as_of: date | None = None, serve: bool = False, port: int = 0
 ) -> int:
-    from crawler.parse_stored import parse_stored
     from crawler.runner import run_crawl
-    from monitor.digest import build_digest, write_digest
     from monitor.status import compute_status, format_table
+    from outputs.digest import build_digest, write_digest
+    from reports.stored import parse_stored
     from simulator.portal import SimulatedPortal
     from storage import Store
 
@@ -107,7 +107,7 @@ def run_demo(
 
 def _dashboard(config: Config, serve: bool, port: int, as_of: date) -> None:
     """Print the dashboard address; with --serve keep serving until interrupted."""
-    from monitor.web import start_server
+    from outputs.web import start_server
 
     server = start_server(config, host="127.0.0.1", port=port, today=lambda: as_of)
     print(f"dashboard: {server.url}")

@@ -21,7 +21,7 @@ from typing import Any
 from waitress.server import BaseWSGIServer, create_server
 from waitress.wasyncore import close_all, loop
 
-from monitor.web.app import create_app
+from outputs.web.app import create_app
 
 log = logging.getLogger("nianbao.web")
 THREADS = 8  # worker threads: pages are short, and SQLite reads run side by side in WAL mode

@@ -2,7 +2,7 @@
 
 Contents, in order: the title (region and year) and the date checked; 一、总体情况, a paragraph in
 Chinese written from the figures (reports expected, on time, late, missing; the on-time rate
-against last year; the largest year-on-year swings); 二、图表 (``monitor.charts``, as PNG);
+against last year; the largest year-on-year swings); 二、图表 (``outputs.charts``, as PNG);
 三、缺报 and 四、迟报 tables; 五、同比 table; 六、排名 of agencies — or of regions when the digest
 spans several — by on-time publication, then completeness (``monitor.yoy.completeness``).
 
@@ -27,10 +27,10 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from monitor.charts import digest_charts, group_key, group_label, on_time_counts, on_time_rate, to_png
-from monitor.digest import Digest, fmt_number
 from monitor.status import KIND_LABELS, STATUS_LABELS
 from monitor.yoy import FIGURE_LABELS
+from outputs.charts import digest_charts, group_key, group_label, on_time_counts, on_time_rate, to_png
+from outputs.digest import Digest, fmt_number
 
 BODY_FONT = ("Times New Roman", "宋体")  # (Latin, East Asian)
 HEAD_FONT = ("Arial", "黑体")

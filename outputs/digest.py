@@ -415,13 +415,13 @@ def write_digest(digest: Digest, fmt: str, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
-        from monitor.digest_xlsx import write_xlsx
+        from outputs.digest_xlsx import write_xlsx
 
         write_xlsx(digest, path)
     elif fmt == "csv":
         write_csv(digest, path)
     elif fmt == "html":
-        from monitor.digest_html import to_html
+        from outputs.digest_html import to_html
 
         path.write_text(to_html(digest), encoding="utf-8")
     elif fmt == "md":
@@ -429,7 +429,7 @@ def write_digest(digest: Digest, fmt: str, path: str | Path) -> Path:
     elif fmt == "json":
         write_json(digest, path)
     elif fmt == "docx":
-        from monitor.digest_docx import write_docx
+        from outputs.digest_docx import write_docx
 
         write_docx(digest, path)
     else:

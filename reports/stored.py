@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from crawler.config import Config
+from config import Config
 from storage import Store
 
 

@@ -1,6 +1,6 @@
 """The dashboard as a Flask application over nianbao's database: ``create_app(config)``.
 
-The pages themselves are in ``monitor.web.views``; this module sets up what every request goes
+The pages themselves are in ``outputs.web.views``; this module sets up what every request goes
 through.  Templates are Jinja2 with autoescaping on: everything that came from a portal (titles,
 names, texts, URLs) is escaped; links to portal URLs are only made for http(s).  Every response
 carries a strict CSP (the dashboard ships no script) unless a view sets its own: stored documents
@@ -31,7 +31,7 @@ from flask import Flask, Response, abort, current_app, g, redirect, render_templ
 from werkzeug.exceptions import HTTPException
 
 from monitor.status import KIND_LABELS, STATUS_LABELS
-from monitor.web.display import (
+from outputs.web.display import (
     EVENT_LABELS,
     ISSUE_LABELS,
     RUN_LABELS,
@@ -85,7 +85,7 @@ def site() -> Site:
 def create_app(config: Any, token: str | None = None, today: Callable[[], date] | None = None) -> Flask:
     """The dashboard over ``config``'s database; ``token`` (if given) is required on every request,
     ``today`` replaces the clock (demo data, tests)."""
-    from monitor.web.views import pages
+    from outputs.web.views import pages
 
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(SEND_FILE_MAX_AGE_DEFAULT=3600, PROVIDE_AUTOMATIC_OPTIONS=False)

@@ -1,6 +1,6 @@
 """The digest as one self-contained HTML file: a coloured status matrix and inline SVG charts.
 
-The on-time and trend charts are ``monitor.charts``'s, the same pictures as in the DOCX report.
+The on-time and trend charts are ``outputs.charts``'s, the same pictures as in the DOCX report.
 No ``style`` attribute and no script anywhere, so the page also holds under a strict CSP.
 
 Everything that came from a portal (names, URLs, evidence, messages) goes through html.escape;
@@ -12,10 +12,10 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from monitor.charts import digest_charts, to_svg
-from monitor.digest import SHOWN_FIGURES, Digest, fmt_change, fmt_number
 from monitor.status import KIND_LABELS, STATUS_LABELS, STATUSES
 from monitor.yoy import FIGURE_LABELS
+from outputs.charts import digest_charts, to_svg
+from outputs.digest import SHOWN_FIGURES, Digest, fmt_change, fmt_number
 
 COLOURS = {
     "on_time": "#4caf50",

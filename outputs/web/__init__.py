@@ -3,7 +3,7 @@ the demo), ``create_app(config)`` (the Flask application)."""
 
 from __future__ import annotations
 
-from monitor.web.app import create_app
-from monitor.web.server import DashboardServer, ServeError, is_loopback, serve, start_server
+from outputs.web.app import create_app
+from outputs.web.server import DashboardServer, ServeError, is_loopback, serve, start_server
 
 __all__ = ["DashboardServer", "ServeError", "create_app", "is_loopback", "serve", "start_server"]

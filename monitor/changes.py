@@ -3,8 +3,7 @@
 Storage records the events as it stores versions, a new version only when the document's
 fingerprint changed (``spiders.fingerprint``: page chrome never counts).  This module explains a
 ``modified`` event — a diff of the report's text (chrome left out, as in the fingerprint) and of
-the numbers the parser read from each version — and caches the explanation in the event row; and
-it gives stored versions the fingerprint the crawl would give them (``stored_fingerprint``).
+the numbers the parser read from each version — and caches the explanation in the event row.
 """
 
 from __future__ import annotations
@@ -13,11 +12,9 @@ import difflib
 import json
 from typing import Any
 
-from parsel import Selector
-
-from crawler.middlewares import pick_encoding
-from reports.sniff import DOCUMENT_FORMATS, FILE_FORMATS, sniff
-from spiders.fingerprint import file_fingerprint, page_fingerprint, report_lines
+from crawler.stored import stored_page
+from reports.sniff import DOCUMENT_FORMATS, sniff
+from spiders.fingerprint import report_lines
 from spiders.pages import page_meta, page_title
 from storage import Store
 
@@ -41,26 +38,6 @@ def flatten_numbers(report: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _page(body: bytes, content_type: str) -> Selector | None:
-    """A stored page parsed as the crawl parsed it (same charset policy), or None for a file."""
-    if sniff(body[:65536]) in FILE_FORMATS:
-        return None
-    ctype = content_type.lower()
-    text_type = ctype.startswith("text/") or any(t in ctype for t in ("html", "xml", "json"))
-    if not text_type and sniff(body[:65536], content_type) not in ("html", "text"):
-        return None
-    return Selector(text=body.decode(pick_encoding(body, content_type) or "utf-8", errors="replace"))
-
-
-def stored_fingerprint(body: bytes, content_type: str, url: str) -> str:
-    """The fingerprint the crawl gives a document (``spiders.fingerprint``), from stored bytes:
-    for ``Store.backfill_fingerprints``."""
-    sel = _page(body, content_type)
-    if sel is None:
-        return file_fingerprint(body)
-    return page_fingerprint(sel.root, page_title(sel, page_meta(sel)), url)
-
-
 def version_text(store: Store, version_id: int) -> str:
     """The readable text of a stored version: a page's title and report text (chrome left out,
     one normalised line per source line), a document's sections via the parser."""
@@ -73,7 +50,7 @@ def version_text(store: Store, version_id: int) -> str:
         except ParseError as exc:
             return f"({exc})"
         return "\n".join(str(v) for v in (report.get("sections") or {}).values())
-    sel = _page(body, store.version(version_id)["content_type"] or "")
+    sel = stored_page(body, store.version(version_id)["content_type"] or "")
     if sel is None:
         return body.decode("utf-8", errors="replace")
     return "\n".join([page_title(sel, page_meta(sel)), *report_lines(sel.root)])

@@ -226,7 +226,7 @@ def _digest_for(
         return Path(digest_path)
     if not wanted:
         return None
-    from monitor.digest import build_digest, write_digest
+    from outputs.digest import build_digest, write_digest
 
     regions = group.get("regions") or []
     digest = build_digest(store, config, as_of.year - 1, regions[0] if len(regions) == 1 else None, as_of)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from crawler.config import Config, ConfigError, load_config
+from config import Config, ConfigError, load_config
 from storage.store import StorageError
 
 DEFAULT_CONFIG = "config.yaml"
@@ -71,7 +71,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     if args.stored:
         if args.paths:
             raise UsageError("give either PATH... or --stored, not both")
-        from crawler.parse_stored import parse_stored
+        from reports.stored import parse_stored
 
         config = _config(args)
         with _store(config) as store:
@@ -134,7 +134,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         else:
             print(format_table(rows))
         if args.alert:
-            from monitor.alerts import run_alerts
+            from outputs.alerts import run_alerts
 
             summary = run_alerts(store, config, as_of)
             print(f"alerts: {json.dumps(summary, ensure_ascii=False)}", file=sys.stderr)
@@ -148,7 +148,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from monitor.digest import build_digest, write_digest
+    from outputs.digest import build_digest, write_digest
 
     config = _config(args)
     out = Path(args.output or f"nianbao-digest-{args.year}.{args.format}")
@@ -160,7 +160,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
-    from crawler.changes import format_changes, list_changes
+    from monitor.changes import format_changes, list_changes
 
     config = _config(args)
     with _store(config) as store:
@@ -207,7 +207,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from crawler.schedule import run
+    from nianbao.schedule import run
 
     config = _config(args)
     _store(config).close()  # a database it cannot use is one clear error now, not in every job
@@ -215,7 +215,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from monitor.web import ServeError, serve
+    from outputs.web import ServeError, serve
 
     config = _config(args)
     _store(config).close()  # a database it cannot use is one clear error now, not a 503 per page
@@ -227,7 +227,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from crawler.demo import run_demo
+    from nianbao.demo import run_demo
 
     return run_demo(Path(args.out), seed=args.seed, as_of=args.as_of, serve=args.serve, port=args.port)
 

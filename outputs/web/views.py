@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
-from monitor.digest import build_digest, write_digest
+from outputs.digest import build_digest, write_digest
 from monitor.status import compute_status, source_health
-from monitor.web.app import site
-from monitor.web.display import DIGEST_FORMATS, content_disposition, inline_kind
-from monitor.web.text import document_text, line_diff
+from outputs.web.app import site
+from outputs.web.display import DIGEST_FORMATS, content_disposition, inline_kind
+from outputs.web.text import document_text, line_diff
 from monitor.yoy import FIGURE_LABELS, compare
 from storage import reads
 from storage.store import Store

@@ -52,7 +52,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler.config import Config
+from config import Config
 from storage.locks import FileLock, LockHeld
 
 log = logging.getLogger("nianbao.schedule")
@@ -266,7 +266,7 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config, every: float | Non
             outcome[spec.id] = "kept"
             continue
         scheduler.add_job(
-            "crawler.schedule:crawl_chain",
+            "nianbao.schedule:crawl_chain",
             spec.trigger,
             kwargs=spec.kwargs,
             id=spec.id,
@@ -326,7 +326,7 @@ def schedule_resumes(scheduler: BackgroundScheduler, config: Config) -> list[str
             _mark(jobstore_path(config), row["source_id"], running=False)
             continue
         scheduler.add_job(
-            "crawler.schedule:crawl_chain",
+            "nianbao.schedule:crawl_chain",
             DateTrigger(run_date=datetime.now().astimezone() + timedelta(seconds=RESUME_DELAY)),
             kwargs=spec.kwargs,
             id=f"resume:{row['source_id']}",
@@ -356,7 +356,7 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 def child_command(config_path: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "crawler.cli", "--config", config_path, *args]
+    return [sys.executable, "-m", "nianbao", "--config", config_path, *args]
 
 
 def run_step(cmd: list[str], timeout: float, label: str = "") -> int | None:
@@ -543,10 +543,10 @@ def run(config: Config, *, list_only: bool = False, every: float | None = None) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m crawler.schedule --config PATH [--list] [--every SECONDS]`` (tests, debugging)."""
-    from crawler.config import ConfigError, load_config
+    """``python -m nianbao.schedule --config PATH [--list] [--every SECONDS]`` (tests, debugging)."""
+    from config import ConfigError, load_config
 
-    parser = argparse.ArgumentParser(prog="python -m crawler.schedule")
+    parser = argparse.ArgumentParser(prog="python -m nianbao.schedule")
     parser.add_argument("--config", default="config.yaml")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--every", type=float, help="run every job every N seconds instead of its cron")
@@ -560,8 +560,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the imported module, not __main__: the jobs refer to "crawler.schedule:crawl_chain", and
+    # Run the imported module, not __main__: the jobs refer to "nianbao.schedule:crawl_chain", and
     # its stop flag must be the one the signal handler sets.
-    from crawler import schedule as _module
+    from nianbao import schedule as _module
 
     sys.exit(_module.main())

@@ -1,0 +1,1 @@
+"""The application shell: the ``nianbao`` command (``cli``), the scheduler (``schedule``), the demo."""
