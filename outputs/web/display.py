@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from reports.model import (
     TABLE1_2021_DOC_LABELS,
     TABLE2_COLUMN_LABELS,
+    TABLE2_GROUPS,
     TABLE2_ROWS,
     TABLE3_FIELD_LABELS,
     TABLE3_FIELDS,
@@ -62,8 +63,24 @@ RUN_LABELS = {
     "failed": ("失败", "✗"),
     "blocked": ("被拦截", "!"),
     "running": ("进行中", "…"),
+    "interrupted": ("未完成（中断）", "‖"),
 }
 EVENT_LABELS = {"modified": "发布后被修改", "removed": "已被删除", "restored": "已恢复"}
+# Where a publication date was read (reports/about.py, spiders/pages.py, monitor/catalogue.py).
+DATE_SOURCE_LABELS = {
+    "meta": "网页标注的发布时间",
+    "visible": "页面上显示的日期",
+    "page": "页面上的日期",
+    "list": "栏目列表中的日期",
+    "body": "报告落款日期",
+    "url": "网址中的日期",
+    "first_seen": "首次抓取到的日期",
+    "unknown": "来源不明",
+}
+# Table 2's part heading over rows 3–24 (the template's 三、 with its （一）…（七）).
+TABLE2_RESULTS_HEADING = "三、本年度办理结果"
+TABLE2_RESULT_KEYS = frozenset(k for k, _ in TABLE2_ROWS[2:24]) | {"other_processing"}
+TABLE2_GROUP_OF = {key: head for head, keys in TABLE2_GROUPS.items() for key in keys}
 
 
 def safe_url(url: Any) -> str | None:
@@ -106,6 +123,42 @@ def localtime(value: Any, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
+def date_source(value: Any) -> str:
+    """Where a publication date came from, in plain Chinese ("parent:meta": the page holding the
+    attachment)."""
+    if not value:
+        return "—"
+    text = str(value)
+    parent = text.startswith("parent:")
+    text = text.removeprefix("parent:")
+    label = DATE_SOURCE_LABELS.get(text, "其他依据")
+    return f"所在页面的{label}" if parent else label
+
+
+def file_kind(content_type: Any) -> str:
+    """A stored document's type as a reader names it ("网页", "PDF 文件"), never a MIME type."""
+    ct = str(content_type or "").split(";")[0].strip().lower()
+    kinds = (
+        (("html", "xhtml"), "网页"),
+        (("pdf",), "PDF 文件"),
+        (("wordprocessingml", "msword"), "Word 文档"),
+        (("wps", "kingsoft"), "WPS 文档"),
+        (("spreadsheet", "excel"), "Excel 表格"),
+        (("zip", "rar", "7z", "compressed"), "压缩包"),
+        (("image/",), "图片"),
+        (("text/plain",), "纯文本"),
+    )
+    for needles, label in kinds:
+        if any(n in ct for n in needles):
+            return label
+    return "其他文件" if ct else "—"
+
+
+def zone_name(tz: ZoneInfo) -> str:
+    """The time zone as readers say it: 北京时间 for China's zone, else its name."""
+    return "北京时间" if tz.key in ("Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "PRC") else tz.key
+
+
 def content_disposition(kind: str, filename: str) -> str:
     """A header value that survives non-ASCII names (RFC 6266 / 5987).
 
@@ -126,6 +179,28 @@ def inline_kind(content_type: str | None) -> str | None:
     return None
 
 
+def table2_rows(table2: dict[str, Any]) -> list[dict[str, Any]]:
+    """Table 2's rows in the template's layout: the part heading 三、本年度办理结果 and the group
+    headings （三）不予公开 … as rows of their own (``heading`` true, no values) above their
+    rows, each row with its ``level`` of indent (0: 一、二、四、; 1: （一）…（七）; 2: 1. 2. …)."""
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for key, value in table2.items():
+        group = TABLE2_GROUP_OF.get(key)
+        if key in TABLE2_RESULT_KEYS and TABLE2_RESULTS_HEADING not in seen:
+            seen.add(TABLE2_RESULTS_HEADING)
+            rows.append({"label": TABLE2_RESULTS_HEADING, "heading": True, "level": 0, "values": []})
+        if group and group not in seen:
+            seen.add(group)
+            rows.append({"label": group, "heading": True, "level": 1, "values": []})
+        level = 2 if group else (1 if key in TABLE2_RESULT_KEYS else 0)
+        values = value if isinstance(value, list) else [value]
+        rows.append(
+            {"label": TABLE2_LABELS.get(key, key), "heading": False, "level": level, "values": values}
+        )
+    return rows
+
+
 def report_tables(data: dict[str, Any]) -> dict[str, Any]:
     """The three tables of a report in display form: lists of labelled rows."""
     t1 = []
@@ -137,10 +212,7 @@ def report_tables(data: dict[str, Any]) -> dict[str, Any]:
             )
         else:
             t1.append({"label": label, "cells": [("", value)]})
-    t2 = [
-        {"label": TABLE2_LABELS.get(k, k), "values": v if isinstance(v, list) else [v]}
-        for k, v in (data.get("table2") or {}).items()
-    ]
+    t2 = table2_rows(data.get("table2") or {})
     t3 = []
     table3 = data.get("table3") or {}
     for group, label in zip(TABLE3_GROUPS, TABLE3_GROUP_LABELS, strict=True):
