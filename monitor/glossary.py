@@ -41,6 +41,28 @@ ISSUE_LABELS = {
 }
 EVENT_LABELS = {"modified": "修改", "removed": "删除", "restored": "恢复"}
 MATCH_METHOD_LABELS = {"alias": "别名", "abbreviation": "简称", "fuzzy": "近似匹配"}
+# Where a publication date was read (spiders/pages.py, reports/about.py, monitor/catalogue.py).
+DATE_SOURCE_LABELS = {
+    "meta": "网页标注的发布时间",
+    "visible": "页面上显示的日期",
+    "page": "页面上的日期",
+    "list": "栏目列表中的日期",
+    "body": "报告落款日期",
+    "url": "网址中的日期",
+    "first_seen": "首次抓取到的日期",
+    "unknown": "来源不明",
+}
+
+
+def date_source_label(value: str | None) -> str:
+    """Where a publication date came from, in plain Chinese ("parent:meta": the page holding
+    the attachment); "—" for none."""
+    if not value:
+        return "—"
+    parent = value.startswith("parent:")
+    label = DATE_SOURCE_LABELS.get(value.removeprefix("parent:"), "其他依据")
+    return f"所在页面的{label}" if parent else label
+
 
 TABLE_NAMES = {"table1": "表一", "table2": "表二", "table3": "表三"}
 TABLE1_ITEM_LABELS = {

@@ -16,6 +16,7 @@ from typing import Any
 
 from monitor.catalogue import Catalogue, bulk, load_catalogue
 from monitor.expectations import KIND_ORDER, Deadlines, Expected, expected_from, infer_kind
+from monitor.glossary import date_source_label
 from storage.store import Store
 
 STATUSES = ("on_time", "late", "missing", "pending", "not_checkable")
@@ -121,7 +122,9 @@ def _row(e: Expected, catalogue: Catalogue, as_of: date, unreachable: dict[str, 
         )
         named = f"，报告署名“{doc.name}”" if doc.name != e.agency else ""
         more = f"，共 {copies} 份文档" if copies > 1 else ""
-        row["evidence"] = f"发布日期 {doc.published_at}（来源 {doc.date_source}）{named}{more}"
+        row["evidence"] = (
+            f"发布日期 {doc.published_at}（依据：{date_source_label(doc.date_source)}）{named}{more}"
+        )
     elif e.source_id in unreachable:
         row.update(status="not_checkable", evidence=unreachable[e.source_id])
     elif as_of <= e.deadline:

@@ -30,12 +30,12 @@ import jinja2
 from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from monitor.glossary import date_source_label
 from monitor.status import KIND_LABELS, STATUS_LABELS
 from outputs.web.display import (
     EVENT_LABELS,
     ISSUE_LABELS,
     RUN_LABELS,
-    date_source,
     file_kind,
     localtime,
     number,
@@ -109,7 +109,7 @@ def create_app(config: Any, token: str | None = None, today: Callable[[], date] 
         number=number,
         percent=percent,
         localtime=lambda v: localtime(v, tz),
-        date_source=date_source,
+        date_source=date_source_label,
         file_kind=file_kind,
         source_name=lambda sid: sources.get(sid) or ("（已不在配置中的来源）" if sid else "—"),
     )

@@ -66,17 +66,6 @@ RUN_LABELS = {
     "interrupted": ("未完成（中断）", "‖"),
 }
 EVENT_LABELS = {"modified": "发布后被修改", "removed": "已被删除", "restored": "已恢复"}
-# Where a publication date was read (reports/about.py, spiders/pages.py, monitor/catalogue.py).
-DATE_SOURCE_LABELS = {
-    "meta": "网页标注的发布时间",
-    "visible": "页面上显示的日期",
-    "page": "页面上的日期",
-    "list": "栏目列表中的日期",
-    "body": "报告落款日期",
-    "url": "网址中的日期",
-    "first_seen": "首次抓取到的日期",
-    "unknown": "来源不明",
-}
 # Table 2's part heading over rows 3–24 (the template's 三、 with its （一）…（七）).
 TABLE2_RESULTS_HEADING = "三、本年度办理结果"
 TABLE2_RESULT_KEYS = frozenset(k for k, _ in TABLE2_ROWS[2:24]) | {"other_processing"}
@@ -121,18 +110,6 @@ def localtime(value: Any, tz: ZoneInfo) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
-def date_source(value: Any) -> str:
-    """Where a publication date came from, in plain Chinese ("parent:meta": the page holding the
-    attachment)."""
-    if not value:
-        return "—"
-    text = str(value)
-    parent = text.startswith("parent:")
-    text = text.removeprefix("parent:")
-    label = DATE_SOURCE_LABELS.get(text, "其他依据")
-    return f"所在页面的{label}" if parent else label
 
 
 def file_kind(content_type: Any) -> str:
