@@ -61,7 +61,7 @@ def source_health(store: Store, failing_runs: int = 3, configured: Iterable[str]
         recent = [r for r in all_runs if r["status"] != "running"]
         streak = next((i for i, r in enumerate(recent) if r["status"] != "failed"), len(recent))
         if streak >= failing_runs:
-            out[sid] = f"连续 {streak} 次抓取失败（{recent[0]['reason'] or 'failed'}）"
+            out[sid] = f"连续 {streak} 次抓取失败（{recent[0]['reason'] or '未记录原因'}）"
             continue
         if streak == len(recent):
             continue  # no evidence run: judged below by whether anything was ever stored
@@ -82,11 +82,11 @@ def _not_checkable_because(run: dict[str, Any]) -> str | None:
     if stats.get("needs_browser"):
         return f"报告列表由脚本生成，需启用浏览器抓取（{stats['needs_browser'][0]}），未找到的报告无法核查"
     if status == "blocked":
-        return f"最近一次抓取被拦截（{reason or 'blocked'}）"
+        return f"最近一次抓取被拦截（{reason or '未记录原因'}）"
     if reason and "robots" in reason.lower():
         return f"robots.txt 不允许抓取（{reason}）"
     if status == "interrupted":
-        return f"最近一次抓取未完成（{reason or 'interrupted'}），未找到的报告无法核查"
+        return f"最近一次抓取未完成（{reason or '未记录原因'}），未找到的报告无法核查"
     if status == "finished" and stats.get("listed") == 0:
         return "最近一次抓取未在栏目中列出任何报告，未找到的报告无法核查"
     return None

@@ -96,6 +96,13 @@ def site(tmp_path_factory):
     r, url = edited
     report = copy.deepcopy(r.report)
     report["table2"]["new_received"][0] += 5
+    report["issues"] = [
+        {
+            "code": "sum_mismatch",
+            "where": "table2.withheld_state_secret",
+            "message": "table2.withheld_state_secret: columns sum to 12, 总计 says 13",
+        }
+    ]
     rec = store.record_fetch(
         Fetched(
             "src-qs1",
@@ -328,6 +335,10 @@ def test_report_page_has_table_twos_headings_and_plain_chinese(site, browser):
     ]
     after = page.locator("table.t2 tr.group:has-text('（三）不予公开') + tr th").inner_text()
     assert after == "1.属于国家秘密"
+    # A parser finding in the template's words, not the parser's English.
+    issue = page.locator("ul.issues li").inner_text()
+    assert "表二 三、（三）不予公开 1.属于国家秘密：六类申请人之和 12 ≠ 总计 13" in issue
+    assert "columns sum" not in issue
     text = page.locator("main").inner_text()
     assert "网页标注的发布时间" in text and "青山县人民政府门户网站" in text
     for raw in ("text/html", "meta", "src-qs1", "application/"):

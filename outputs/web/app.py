@@ -30,13 +30,13 @@ import jinja2
 from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from monitor.glossary import date_source_label
+from monitor.glossary import ISSUE_LABELS, date_source_label
 from monitor.status import KIND_LABELS, STATUS_LABELS
 from outputs.web.display import (
     EVENT_LABELS,
-    ISSUE_LABELS,
     RUN_LABELS,
     file_kind,
+    issue_text,
     localtime,
     number,
     percent,
@@ -121,6 +121,7 @@ def create_app(config: Any, token: str | None = None, today: Callable[[], date] 
         RUN_LABELS=RUN_LABELS,
         url=url,
         tables=report_tables,
+        issue_text=issue_text,
         ZONE=zone_name(tz),
     )
     app.register_blueprint(pages)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
+from monitor.glossary import describe
 from reports.model import (
     TABLE1_2021_DOC_LABELS,
     TABLE2_COLUMN_LABELS,
@@ -50,14 +51,6 @@ TABLE1_FIELD_LABELS = {
     "amount_yuan": "采购总金额（元）",
 }
 TABLE2_LABELS = {**dict(TABLE2_ROWS), "other_processing": "（六）其他处理"}
-ISSUE_LABELS = {
-    "template_not_found": "未找到表格",
-    "row_missing": "缺少行",
-    "cell_blank": "空白单元格",
-    "cell_unreadable": "无法识别的单元格",
-    "sum_mismatch": "勾稽关系不符",
-    "year_mismatch": "年度不一致",
-}
 RUN_LABELS = {
     "finished": ("完成", "✓"),
     "failed": ("失败", "✗"),
@@ -129,6 +122,15 @@ def file_kind(content_type: Any) -> str:
         if any(n in ct for n in needles):
             return label
     return "其他文件" if ct else "—"
+
+
+def issue_text(issue: dict[str, Any]) -> tuple[str, str | None]:
+    """A parser finding in plain Chinese (``monitor.glossary.describe``), and its original
+    message when the description could not use it (a message of an unknown shape), else None."""
+    said = describe(issue)
+    message = issue.get("message") or ""
+    understood = said != describe(dict(issue, message=""))
+    return said, (None if understood or not message or message in said else message)
 
 
 def zone_name(tz: ZoneInfo) -> str:
