@@ -1,10 +1,12 @@
 """The dashboard's pages, as one Flask blueprint.
 
-The status matrix (``/``), an agency (``/agency?name=``), a report (``/report/<id>``), the diff of
-two versions of a document (``/document/<id>/diff?a=&b=``), the original bytes of a version
-(``/version/<id>/raw``), crawl health (``/health``) and digests (``/digests``,
-``/digest/<year>.<fmt>``).  Every read of the database goes through ``storage.reads`` or the
-``Store``; dates and years are bounded to ``FIRST_YEAR`` … next year.
+The overview (``/``: one year in focus, problems first, counts, charts), an agency
+(``/agency?name=``), a report (``/report/<id>``), the diff of two versions of a document
+(``/document/<id>/diff?a=&b=``), the original bytes of a version (``/version/<id>/raw``), the
+changes after publication (``/changes``), crawl health (``/health``) and digests (``/digests``,
+``/digest/<year>.<fmt>``).  Every read of the database goes through ``storage.reads``, the
+``Store`` or the monitor (``/changes`` through ``monitor.changes``, which keeps the explanations
+it computes); dates and years are bounded to ``FIRST_YEAR`` … next year.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from markupsafe import Markup
 
 from monitor.catalogue import load_catalogue
 from monitor.changes import list_changes
-from monitor.status import STATUS_LABELS, compute_status, source_health
+from monitor.status import STATUS_LABELS, compute_status, source_health, status_from
 from monitor.yoy import FIGURE_LABELS, compare, figure_history
 from outputs import charts as charts_svg
 from outputs.digest import build_digest, write_digest
@@ -154,7 +156,8 @@ def agency() -> str:
         abort(400, "缺少参数 name")
     config, day = site().config, as_of()
     with open_store() as store:
-        rows = [r for r in compute_status(store, config, day) if r["agency"] == name]
+        catalogue = load_catalogue(store, config)  # read once: the statuses and the trend share it
+        rows = [r for r in status_from(catalogue, config, store, day) if r["agency"] == name]
         report_ids = reads.report_ids_by_url(store)
         by_year: dict[int, dict[str, Any]] = {}
         for r in rows:
@@ -172,7 +175,7 @@ def agency() -> str:
         for entry in by_year.values():
             url = entry["status"]["url"] if entry["status"] else (entry["report"] or {}).get("url")
             entry["change"] = overview.after_publication(events.get(url, [])) if url else None
-        history = figure_history(load_catalogue(store, config), store, [name], sorted(by_year), day)
+        history = figure_history(catalogue, store, [name], sorted(by_year), day)
     years = sorted(by_year, reverse=True)
     trend = None
     if history.get(name):
@@ -314,9 +317,9 @@ def changes() -> str:
 def text_diff_rows(lines: list[str]) -> list[dict[str, str]]:
     """A stored unified diff (``monitor.changes``) as rows {kind: hunk|add|del|same, text}."""
     rows = []
-    for line in lines:
-        if line.startswith(("---", "+++")):
-            continue
+    for i, line in enumerate(lines):
+        if i < 2 and line.startswith(("--- ", "+++ ")):
+            continue  # the header, not a removed or added line that starts with -- or ++
         if line.startswith("@@"):
             rows.append({"kind": "hunk", "text": ""})
         elif line[:1] in ("+", "-"):
