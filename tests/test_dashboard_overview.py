@@ -281,6 +281,9 @@ def test_the_changes_page_lists_events_newest_first_with_their_diffs_in_local_ti
         moment = datetime.fromisoformat(e["at"])
         assert items.nth(i).locator("time").inner_text() == moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     assert "北京时间" in page.locator("footer").inner_text()
+    assert (
+        page.locator("#changes li[data-kind=removed]").inner_text().endswith("原因：网页已打不开（HTTP 404）")
+    )
     modified.locator("a", has_text="逐行比较").click()
     assert page.locator("#diff .line.add").count() >= 1
     assert errors == []
@@ -381,3 +384,51 @@ def test_no_page_is_wider_than_the_screen(site, browser, width):
             page.screenshot(path=str(out / f"{label}-{width}.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+# -- the arithmetic and the read behind it ------------------------------------------------------
+
+
+def test_after_publication_follows_removals_and_restorations():
+    from outputs.web.overview import after_publication, focus_year
+
+    def ev(*kinds):
+        return [{"kind": k, "at": f"2026-03-0{i + 1}T00:00:00+00:00"} for i, k in enumerate(kinds)]
+
+    assert after_publication([]) is None
+    assert after_publication(ev("removed", "restored")) is None  # back as it was: no problem
+    assert after_publication(ev("modified", "modified")) == {
+        "removed": False,
+        "modified": 2,
+        "at": "2026-03-02T00:00:00+00:00",
+    }
+    assert after_publication(ev("modified", "removed"))["removed"] is True
+    rows = [{"year": 2025, "deadline": "2026-03-31"}, {"year": 2024, "deadline": "2025-01-31"}]
+    assert focus_year(rows, date(2026, 3, 31)) == 2024  # due on the day: not passed yet
+    assert focus_year(rows, date(2026, 4, 1)) == 2025
+    assert focus_year(rows[:1], date(2026, 1, 1)) == 2025  # nothing due yet: the latest year
+    assert focus_year([], date(2026, 1, 1)) is None
+
+
+def test_an_attachments_events_count_for_its_page(tmp_path):
+    from storage import reads
+
+    with Store(tmp_path / "n.db") as store:
+        store.upsert_source("a", "某县", "http://a.example/", None, {})
+        page = "http://a.example/art/1.html"
+        pdf = "http://a.example/files/1.pdf"
+        store.record_fetch(Fetched("a", page, b"<html><p>page</p></html>", content_type="text/html"))
+        store.record_fetch(
+            Fetched(
+                "a", pdf, b"%PDF-1.4 one", content_type="application/pdf", kind="attachment", parent_url=page
+            )
+        )
+        store.record_fetch(
+            Fetched(
+                "a", pdf, b"%PDF-1.4 two", content_type="application/pdf", kind="attachment", parent_url=page
+            )
+        )
+        events = reads.events_by_url(store)
+        ids = reads.document_ids(store, [page, pdf, "http://a.example/none"])
+    assert [e["kind"] for e in events[pdf]] == ["modified"] and events[page] == events[pdf]
+    assert set(ids) == {page, pdf}

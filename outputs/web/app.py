@@ -35,6 +35,7 @@ from monitor.status import KIND_LABELS, STATUS_LABELS
 from outputs.web.display import (
     EVENT_LABELS,
     RUN_LABELS,
+    event_reason,
     file_kind,
     issue_text,
     localtime,
@@ -111,6 +112,7 @@ def create_app(config: Any, token: str | None = None, today: Callable[[], date] 
         localtime=lambda v: localtime(v, tz),
         date_source=date_source_label,
         file_kind=file_kind,
+        event_reason=event_reason,
         source_name=lambda sid: sources.get(sid) or ("（已不在配置中的来源）" if sid else "—"),
     )
     app.jinja_env.globals.update(

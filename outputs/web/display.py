@@ -133,6 +133,17 @@ def issue_text(issue: dict[str, Any]) -> tuple[str, str | None]:
     return said, (None if understood or not message or message in said else message)
 
 
+def event_reason(reason: Any) -> str:
+    """Why a report counts as removed, in plain Chinese (the crawl's reasons: spiders/base.py)."""
+    text = str(reason or "").strip()
+    m = re.fullmatch(r"HTTP (\d{3})", text)
+    if m:
+        return f"网页已打不开（HTTP {m[1]}）"
+    if text == "no longer listed in its column":
+        return "已从所在栏目的列表中撤下"
+    return text or "未记录原因"
+
+
 def zone_name(tz: ZoneInfo) -> str:
     """The time zone as readers say it: 北京时间 for China's zone, else its name."""
     return "北京时间" if tz.key in ("Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "PRC") else tz.key
