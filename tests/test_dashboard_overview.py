@@ -160,9 +160,12 @@ def open_page(browser, url: str, width: int):
     return page, errors
 
 
-def no_overflow(page) -> None:
+def no_overflow(page, screen: int) -> None:
+    """Nothing wider than the screen.  On a phone Chromium widens the layout viewport to fit
+    content that overflows (the page is zoomed out), so innerWidth must still be the screen's."""
     width = page.evaluate("document.documentElement.scrollWidth")
     inner = page.evaluate("window.innerWidth")
+    assert inner == screen, f"{page.url}: laid out {inner} px wide on a {screen} px screen"
     assert width <= inner, f"{page.url}: page {width} px wide in a {inner} px window"
 
 
@@ -371,15 +374,24 @@ def test_no_page_is_wider_than_the_screen(site, browser, width):
         .get_attribute("href")
         .lstrip("/")
     )
+    page.goto(site["url"] + "changes")
+    diff = page.locator("a", has_text="逐行比较").get_attribute("href").lstrip("/")
+    pages.insert(-1, diff)  # the report stays last: it is screenshot below
     for path in pages:
         page.goto(site["url"] + path)
-        no_overflow(page)
+        no_overflow(page, width)
         for svg in page.locator("svg.chart").all():
             assert svg.bounding_box()["width"] <= width
     out = shots()
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        for path, label in (("", "overview"), ("changes", "changes"), (f"agency?name={name}", "agency")):
+        named = (
+            ("", "overview"),
+            ("changes", "changes"),
+            (f"agency?name={name}", "agency"),
+            (pages[-1], "report"),
+        )
+        for path, label in named:
             page.goto(site["url"] + path)
             page.screenshot(path=str(out / f"{label}-{width}.png"), full_page=True)
     assert errors == []
