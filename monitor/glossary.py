@@ -57,7 +57,7 @@ RUN_LABELS = {
     "failed": ("失败", "✗"),
     "blocked": ("被拦截", "!"),
     "running": ("进行中", "…"),
-    "interrupted": ("中断", "‖"),
+    "interrupted": ("未完成（中断）", "‖"),
 }
 # The headline figures of a report (``monitor.yoy.FIGURES``), in display order.
 FIGURE_LABELS = {
@@ -85,6 +85,28 @@ DIGEST_FORMATS = {
     "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word 文档"),
 }
 MATCH_METHOD_LABELS = {"alias": "别名", "abbreviation": "简称", "fuzzy": "近似匹配"}
+# Where a publication date was read (spiders/pages.py, reports/about.py, monitor/catalogue.py).
+DATE_SOURCE_LABELS = {
+    "meta": "网页标注的发布时间",
+    "visible": "页面上显示的日期",
+    "page": "页面上的日期",
+    "list": "栏目列表中的日期",
+    "body": "报告落款日期",
+    "url": "网址中的日期",
+    "first_seen": "首次抓取到的日期",
+    "unknown": "来源不明",
+}
+
+
+def date_source_label(value: str | None) -> str:
+    """Where a publication date came from, in plain Chinese ("parent:meta": the page holding
+    the attachment); "—" for none."""
+    if not value:
+        return "—"
+    parent = value.startswith("parent:")
+    label = DATE_SOURCE_LABELS.get(value.removeprefix("parent:"), "其他依据")
+    return f"所在页面的{label}" if parent else label
+
 
 TABLE_NAMES = {"table1": "表一", "table2": "表二", "table3": "表三"}
 TABLE1_ITEM_LABELS = {

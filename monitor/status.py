@@ -17,7 +17,7 @@ from typing import Any
 from config import Config
 from monitor.catalogue import Catalogue, bulk, load_catalogue
 from monitor.expectations import KIND_ORDER, Deadlines, Expected, expected_from, infer_kind
-from monitor.glossary import KIND_LABELS, STATUS_LABELS
+from monitor.glossary import KIND_LABELS, STATUS_LABELS, date_source_label
 from storage.store import Store
 
 STATUSES = ("on_time", "late", "missing", "pending", "not_checkable")
@@ -55,7 +55,7 @@ def source_health(store: Store, failing_runs: int = 3, configured: Iterable[str]
         recent = [r for r in all_runs if r["status"] != "running"]
         streak = next((i for i, r in enumerate(recent) if r["status"] != "failed"), len(recent))
         if streak >= failing_runs:
-            out[sid] = f"连续 {streak} 次抓取失败（{recent[0]['reason'] or 'failed'}）"
+            out[sid] = f"连续 {streak} 次抓取失败（{recent[0]['reason'] or '未记录原因'}）"
             continue
         if streak == len(recent):
             continue  # no evidence run: judged below by whether anything was ever stored
@@ -76,11 +76,11 @@ def _not_checkable_because(run: dict[str, Any]) -> str | None:
     if stats.get("needs_browser"):
         return f"报告列表由脚本生成，需启用浏览器抓取（{stats['needs_browser'][0]}），未找到的报告无法核查"
     if status == "blocked":
-        return f"最近一次抓取被拦截（{reason or 'blocked'}）"
+        return f"最近一次抓取被拦截（{reason or '未记录原因'}）"
     if reason and "robots" in reason.lower():
         return f"robots.txt 不允许抓取（{reason}）"
     if status == "interrupted":
-        return f"最近一次抓取未完成（{reason or 'interrupted'}），未找到的报告无法核查"
+        return f"最近一次抓取未完成（{reason or '未记录原因'}），未找到的报告无法核查"
     if status == "finished" and stats.get("walk_incomplete"):
         return f"最近一次抓取有页面未能读取（{stats['walk_incomplete']}），未找到的报告无法核查"
     if status == "finished" and stats.get("listed") == 0:
@@ -118,7 +118,9 @@ def _row(e: Expected, catalogue: Catalogue, as_of: date, unreachable: dict[str, 
         )
         named = f"，报告署名“{doc.name}”" if doc.name != e.agency else ""
         more = f"，共 {copies} 份文档" if copies > 1 else ""
-        row["evidence"] = f"发布日期 {doc.published_at}（来源 {doc.date_source}）{named}{more}"
+        row["evidence"] = (
+            f"发布日期 {doc.published_at}（依据：{date_source_label(doc.date_source)}）{named}{more}"
+        )
     elif e.source_id in unreachable:
         row.update(status="not_checkable", evidence=unreachable[e.source_id])
     elif as_of <= e.deadline:

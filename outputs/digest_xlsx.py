@@ -206,7 +206,7 @@ def _status_sheet(wb: Workbook, digest: Digest) -> None:
         Col("发布日期", 11, "date"),
         Col("逾期天数", 7, "days"),
         Col("链接", 24, "link"),
-        Col("依据", 36, "wrap"),  # the date's source is in 依据
+        Col("依据", 48, "wrap"),  # the date's source in plain words ("依据：网页标注的发布时间")
     ]
     rows = []
     for row, cells in digest.matrix():

@@ -132,3 +132,36 @@ def recent_events(store: Store, limit: int = 30) -> list[dict[str, Any]]:
     for row in rows:
         row["detail"] = json.loads(row.get("detail_json") or "{}")
     return rows
+
+
+def events_by_url(store: Store) -> dict[str, list[dict[str, Any]]]:
+    """Document URL → its events (``kind``, ``at``, ``document_id``), oldest first.
+
+    An attachment's events are also filed under its parent page's URL, as in
+    ``report_ids_by_url``: the monitor's statuses point at whichever of the two it found, and an
+    edited attachment is an edited report.
+    """
+    out: dict[str, list[dict[str, Any]]] = {}
+    for url, parent_url, kind, at, document_id in store.db.execute(
+        """SELECT d.url, p.url, e.kind, e.at, e.document_id FROM events e
+           JOIN documents d ON d.id = e.document_id LEFT JOIN documents p ON p.id = d.parent_id
+           ORDER BY e.id"""
+    ):
+        event = {"kind": kind, "at": at, "document_id": document_id}
+        out.setdefault(url, []).append(event)
+        if parent_url and parent_url != url:
+            out.setdefault(parent_url, []).append(event)
+    return out
+
+
+def document_ids(store: Store, urls: Iterable[str]) -> dict[str, int]:
+    """URL → document id, for the given URLs that are stored."""
+    wanted = list(dict.fromkeys(urls))
+    out: dict[str, int] = {}
+    for i in range(0, len(wanted), 500):  # SQLite caps the number of parameters
+        chunk = wanted[i : i + 500]
+        marks = ", ".join("?" * len(chunk))
+        out.update(
+            store.db.execute(f"SELECT url, id FROM documents WHERE url IN ({marks})", chunk).fetchall()
+        )
+    return out

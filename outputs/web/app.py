@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -30,8 +30,25 @@ import jinja2
 from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from monitor.glossary import EVENT_LABELS, ISSUE_LABELS, KIND_LABELS, RUN_LABELS, STATUS_LABELS
-from outputs.web.display import localtime, number, percent, report_tables, safe_url
+from monitor.glossary import (
+    EVENT_LABELS,
+    ISSUE_LABELS,
+    KIND_LABELS,
+    RUN_LABELS,
+    STATUS_LABELS,
+    date_source_label,
+)
+from outputs.web.display import (
+    event_reason,
+    file_kind,
+    issue_text,
+    localtime,
+    number,
+    percent,
+    report_tables,
+    safe_url,
+    zone_name,
+)
 
 log = logging.getLogger("nianbao.web")
 
@@ -61,11 +78,13 @@ __all__ = ["PAGE_CSP", "Site", "create_app", "local_location", "safe_url", "site
 
 @dataclass(frozen=True)
 class Site:
-    """What the views need besides the request: the configuration, the token, the clock."""
+    """What the views need besides the request: the configuration, the token, the clock, and the
+    readers' time zone (every time shown is in it; "today" is its date)."""
 
     config: Any
     token: str | None
     today: Callable[[], date]
+    tz: ZoneInfo
 
 
 def site() -> Site:
@@ -81,16 +100,24 @@ def create_app(config: Any, token: str | None = None, today: Callable[[], date] 
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(SEND_FILE_MAX_AGE_DEFAULT=3600, PROVIDE_AUTOMATIC_OPTIONS=False)
     app.url_map.merge_slashes = False  # "//x" is not "/x": no redirect built from the path
-    app.extensions["nianbao"] = Site(config, token or None, today or date.today)
+    tz = timezone(config)
+    app.extensions["nianbao"] = Site(config, token or None, today or (lambda: datetime.now(tz).date()), tz)
     app.jinja_options = {
         "autoescape": True,  # every {{ value }} is HTML-escaped unless marked safe, in every template
         "trim_blocks": True,
         "lstrip_blocks": True,
         "undefined": jinja2.StrictUndefined,
     }
-    tz = ZoneInfo(config.section("schedule").get("timezone") or "Asia/Shanghai")
+    sources = {s["id"]: s["name"] for s in config.sources}
     app.jinja_env.filters.update(
-        safe_url=safe_url, number=number, percent=percent, localtime=lambda v: localtime(v, tz)
+        safe_url=safe_url,
+        number=number,
+        percent=percent,
+        localtime=lambda v: localtime(v, tz),
+        date_source=date_source_label,
+        file_kind=file_kind,
+        event_reason=event_reason,
+        source_name=lambda sid: sources.get(sid) or ("（已不在配置中的来源）" if sid else "—"),
     )
     app.jinja_env.globals.update(
         STATUS_LABELS=STATUS_LABELS,
@@ -100,6 +127,8 @@ def create_app(config: Any, token: str | None = None, today: Callable[[], date] 
         RUN_LABELS=RUN_LABELS,
         url=url,
         tables=report_tables,
+        issue_text=issue_text,
+        ZONE=zone_name(tz),
     )
     app.register_blueprint(pages)
     app.before_request(refuse_control_characters)
@@ -108,6 +137,12 @@ def create_app(config: Any, token: str | None = None, today: Callable[[], date] 
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, internal_error)
     return app
+
+
+def timezone(config: Any) -> ZoneInfo:
+    """The readers' time zone: ``schedule.timezone`` (the one the schedule runs in, validated
+    with the config), Asia/Shanghai when unset."""
+    return ZoneInfo(config.section("schedule").get("timezone") or "Asia/Shanghai")
 
 
 def url(endpoint: str, **params: Any) -> str:

@@ -1,10 +1,12 @@
 """The dashboard's pages, as one Flask blueprint.
 
-The status matrix (``/``), an agency (``/agency?name=``), a report (``/report/<id>``), the diff of
-two versions of a document (``/document/<id>/diff?a=&b=``), the original bytes of a version
-(``/version/<id>/raw``), crawl health (``/health``) and digests (``/digests``,
-``/digest/<year>.<fmt>``).  Every read of the database goes through ``storage.reads`` or the
-``Store``; dates and years are bounded to ``FIRST_YEAR`` … next year.
+The overview (``/``: one year in focus, problems first, counts, charts), an agency
+(``/agency?name=``), a report (``/report/<id>``), the diff of two versions of a document
+(``/document/<id>/diff?a=&b=``), the original bytes of a version (``/version/<id>/raw``), the
+changes after publication (``/changes``), crawl health (``/health``) and digests (``/digests``,
+``/digest/<year>.<fmt>``).  Every read of the database goes through ``storage.reads``, the
+``Store`` or the monitor (``/changes`` through ``monitor.changes``, which keeps the explanations
+it computes); dates and years are bounded to ``FIRST_YEAR`` … next year.
 """
 
 from __future__ import annotations
@@ -12,18 +14,22 @@ from __future__ import annotations
 import mimetypes
 import re
 import tempfile
-from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, g, render_template, request
+from markupsafe import Markup
 
-from monitor.glossary import DIGEST_FORMATS
-from monitor.status import compute_status, source_health
-from monitor.yoy import FIGURE_LABELS, compare
+from monitor.catalogue import load_catalogue
+from monitor.changes import list_changes
+from monitor.glossary import DIGEST_FORMATS, FIGURE_LABELS, STATUS_LABELS
+from monitor.status import compute_status, source_health, status_from
+from monitor.yoy import compare, figure_history
+from outputs import charts as charts_svg
 from outputs.digest import build_digest, write_digest
+from outputs.web import overview
 from outputs.web.app import site
 from outputs.web.display import content_disposition, inline_kind
 from outputs.web.text import document_text, line_diff
@@ -90,37 +96,56 @@ def open_store() -> Store:
 
 @pages.get("/")
 def matrix() -> str:
+    """The overview: one report year in focus (by default the latest whose deadline has passed),
+    its problems first, counts per year and per region, and the on-time charts."""
     config, day = site().config, as_of()
     region, kind, status = arg("region"), arg("kind"), arg("status")
+    only_problems = arg("problems") == "1"
+    year_arg = int_arg("year")
+    if year_arg is not None:
+        check_year(year_arg, "year")
+    if status and status not in STATUS_LABELS:
+        abort(400, "参数 status 不是已知的状态")
     with open_store() as store:
         rows = compute_status(store, config, day)
         report_ids = reads.report_ids_by_url(store)
+        events = reads.events_by_url(store)
     regions = sorted({r["region"] for r in rows if r["region"]})
-    years = sorted({r["year"] for r in rows})
+    years = sorted({r["year"] for r in rows}, reverse=True)  # the newest first: it is the one looked at
+    year = year_arg if year_arg is not None else overview.focus_year(rows, day)
     chosen = [r for r in rows if (not region or r["region"] == region) and (not kind or r["kind"] == kind)]
-    agencies: dict[str, dict[str, Any]] = {}
-    for r in chosen:
-        a = agencies.setdefault(
-            r["agency"], {"name": r["agency"], "kind": r["kind"], "region": r["region"], "cells": {}}
-        )
-        a["cells"][r["year"]] = dict(r, report_id=report_ids.get(r["url"]) if r["url"] else None)
+    agencies = overview.agencies_by_problem(chosen, year, report_ids, events)
+    problems = sum(1 for a in agencies if a["problem"])
     if status:
-        agencies = {
-            k: a for k, a in agencies.items() if any(c["status"] == status for c in a["cells"].values())
-        }
+        agencies = [a for a in agencies if (a["cells"].get(year) or {}).get("status") == status]
+    if only_problems:
+        agencies = [a for a in agencies if a["problem"]]
+    in_year = [r for r in chosen if r["year"] == year]
+    several_regions = len({r["region"] for r in chosen}) > 1
+    charts = [charts_svg.on_time_by_year(chosen, sorted({r["year"] for r in chosen}))]
+    if in_year:
+        key = "region" if several_regions else "kind"
+        charts.append(charts_svg.on_time_by_group(chosen, year, key))
     return render_template(
         "matrix.html",
         as_of=day,
         today=site().today(),
         regions=regions,
         years=years,
-        agencies=list(agencies.values()),
-        counts=Counter(r["status"] for r in chosen),
-        by_year={y: Counter(r["status"] for r in chosen if r["year"] == y) for y in years},
-        total=len(chosen),
+        year=year,
+        agencies=agencies,
+        problems=problems,
+        counts=overview.status_counts(in_year),
+        by_year=overview.counts_by(chosen, "year"),
+        all_years=overview.status_counts(chosen),
+        by_region=overview.counts_by(in_year, "region") if several_regions else {},
+        charts=[Markup(charts_svg.to_svg(c)) for c in charts],
+        total=len(in_year),
         region=region,
         kind=kind,
         status=status,
+        only_problems=only_problems,
+        year_arg=year_arg,
         as_of_arg=arg("as_of"),
     )
 
@@ -132,7 +157,8 @@ def agency() -> str:
         abort(400, "缺少参数 name")
     config, day = site().config, as_of()
     with open_store() as store:
-        rows = [r for r in compute_status(store, config, day) if r["agency"] == name]
+        catalogue = load_catalogue(store, config)  # read once: the statuses and the trend share it
+        rows = [r for r in status_from(catalogue, config, store, day) if r["agency"] == name]
         report_ids = reads.report_ids_by_url(store)
         by_year: dict[int, dict[str, Any]] = {}
         for r in rows:
@@ -146,8 +172,19 @@ def agency() -> str:
         if not by_year:
             abort(404, "没有这个机关的记录")
         yoy = _yoy(store, name, sorted(by_year), day)
+        events = reads.events_by_url(store)
+        for entry in by_year.values():
+            url = entry["status"]["url"] if entry["status"] else (entry["report"] or {}).get("url")
+            entry["change"] = overview.after_publication(events.get(url, [])) if url else None
+        history = figure_history(catalogue, store, [name], sorted(by_year), day)
     years = sorted(by_year, reverse=True)
-    return render_template("agency.html", name=name, as_of=day, years=years, by_year=by_year, yoy=yoy)
+    trend = None
+    if history.get(name):
+        chart = charts_svg.trend_chart(name, history[name], sorted(by_year))
+        trend = Markup(charts_svg.to_svg(chart))
+    return render_template(
+        "agency.html", name=name, as_of=day, years=years, by_year=by_year, yoy=yoy, trend=trend
+    )
 
 
 def _yoy(store: Store, name: str, years: list[int], day: date) -> dict[int, dict[str, Any]]:
@@ -184,6 +221,7 @@ def report(report_id: int) -> str:
             body = store.version_body(shown["id"])
             preview = document_text(body, shown["content_type"])[:PREVIEW_CHARS]
     older = [v for v in versions if v["id"] < rep["version_id"]]
+    change = overview.after_publication(events)
     return render_template(
         "report.html",
         rep=rep,
@@ -197,6 +235,7 @@ def report(report_id: int) -> str:
         events=events,
         inline=bool(shown and inline_kind(shown["content_type"])),
         preview=preview,
+        change=change,
     )
 
 
@@ -249,6 +288,48 @@ def diff(document_id: int) -> str:
     )
 
 
+# -- changes after publication -----------------------------------------------------------------
+
+CHANGES_PER_PAGE = 50
+
+
+@pages.get("/changes")
+def changes() -> str:
+    """Every change event on a stored report, newest first, a modified one with its diff: the
+    changed numbers in the template's terms and the changed lines of text."""
+    page = int_arg("page") or 1
+    with open_store() as store:
+        events = list_changes(store)[::-1]
+        pages_total = max(1, -(-len(events) // CHANGES_PER_PAGE))
+        page = min(page, pages_total)
+        shown = events[(page - 1) * CHANGES_PER_PAGE : page * CHANGES_PER_PAGE]
+        doc_ids = reads.document_ids(store, [e["url"] for e in shown])
+        reports = {url: reads.latest_report_id(store, did) for url, did in doc_ids.items()}
+    for e in shown:
+        e["document_id"] = doc_ids.get(e["url"])
+        e["report_id"] = reports.get(e["url"])
+        e["numbers"] = e["detail"].get("numbers") or []
+        e["text"] = text_diff_rows(e["detail"].get("text_diff") or [])
+    return render_template(
+        "changes.html", events=shown, total=len(events), page=page, pages_total=pages_total
+    )
+
+
+def text_diff_rows(lines: list[str]) -> list[dict[str, str]]:
+    """A stored unified diff (``monitor.changes``) as rows {kind: hunk|add|del|same, text}."""
+    rows = []
+    for i, line in enumerate(lines):
+        if i < 2 and line.startswith(("--- ", "+++ ")):
+            continue  # the header, not a removed or added line that starts with -- or ++
+        if line.startswith("@@"):
+            rows.append({"kind": "hunk", "text": ""})
+        elif line[:1] in ("+", "-"):
+            rows.append({"kind": "add" if line[0] == "+" else "del", "text": line[1:]})
+        else:
+            rows.append({"kind": "same", "text": line[1:]})
+    return rows
+
+
 # -- crawl health ------------------------------------------------------------------------------
 
 
@@ -276,7 +357,13 @@ def health() -> str:
     configured = {s["id"] for s in config.sources}
     for sid in sorted(set(runs) - configured):
         sources.append(
-            {"id": sid, "name": "（已不在配置中）", "region": None, "enabled": False, "start_url": None}
+            {
+                "id": sid,
+                "name": f"已不在配置中的来源（{sid}）",
+                "region": None,
+                "enabled": False,
+                "start_url": None,
+            }
         )
     for s in sources:
         s["runs"] = runs.get(s["id"], [])[:10]
