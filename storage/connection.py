@@ -16,11 +16,13 @@ import contextlib
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 BUSY_TIMEOUT = 10.0  # seconds SQLite's busy handler waits for a lock, on every statement
 LOCK_PATIENCE = 180.0  # seconds a write transaction keeps trying to start before it gives up
+T = TypeVar("T")
 
 
 class StorageError(Exception):
@@ -44,7 +46,8 @@ def connect(path: Path) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise StorageError(f"{path}: cannot open the database ({exc})") from None
     try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # reads the header only
+        # Reads the header only; another process creating the file may hold it for a moment.
+        when_free(lambda: conn.execute("SELECT count(*) FROM sqlite_master").fetchone(), path)
     except sqlite3.Error as exc:
         conn.close()
         raise StorageError(f"{path}: not a usable nianbao database ({exc})") from None
@@ -56,14 +59,18 @@ def is_busy(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
-def begin_immediate(conn: sqlite3.Connection, path: Path | str, patience: float = LOCK_PATIENCE) -> None:
-    """``BEGIN IMMEDIATE``, tried again with backoff while the database is locked."""
+def when_free(action: Callable[[], T], path: Path | str, patience: float = LOCK_PATIENCE) -> T:
+    """``action()``, tried again with backoff while the database is locked.
+
+    SQLite's busy handler does not cover every wait: a deferred transaction upgrading to a write
+    lock, or a connection switching the journal mode while another process opens the file, gets
+    "database is locked" at once.  StorageError after ``patience`` seconds.
+    """
     deadline = time.monotonic() + patience
     delay = 0.05
     while True:
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
+            return action()
         except sqlite3.OperationalError as exc:
             if not is_busy(exc):
                 raise
@@ -74,6 +81,11 @@ def begin_immediate(conn: sqlite3.Connection, path: Path | str, patience: float 
         # Jitter, so two waiting writers do not retry in step.
         time.sleep(min(delay, max(0.0, deadline - time.monotonic())) * random.uniform(0.5, 1.0))
         delay = min(delay * 2, 2.0)
+
+
+def begin_immediate(conn: sqlite3.Connection, path: Path | str, patience: float = LOCK_PATIENCE) -> None:
+    """``BEGIN IMMEDIATE``, tried again with backoff while the database is locked."""
+    when_free(lambda: conn.execute("BEGIN IMMEDIATE"), path, patience)
 
 
 @contextlib.contextmanager

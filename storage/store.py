@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from storage.blobs import get_blob, put_blob, sha256
-from storage.connection import StorageError, connect, write_transaction
+from storage.connection import StorageError, connect, when_free, write_transaction
 from storage.locks import crawl_lock
 from storage.schema import check_version, migrate
 
@@ -82,17 +82,22 @@ class Store:
         conn = connect(self.path)  # StorageError for a folder, a path under a file, not SQLite
         try:
             self.db = sqlite_utils.Database(conn)
-            check_version(self.db)  # before the first write: a newer schema is left untouched
-            self.db.enable_wal()
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            migrate(self.db, str(self.path))
+            when_free(self._prepare, self.path)
         except (StorageError, sqlite3.Error) as exc:
             conn.close()
             why = str(exc).removeprefix(f"{self.path}: ")
             if isinstance(exc, sqlite3.Error):
                 why = f"not a usable nianbao database ({why})"
             raise StorageError(f"{self.path}: {why}") from None
+
+    def _prepare(self) -> None:
+        """Check the schema version before the first write (a newer schema is left untouched),
+        then WAL mode and the migrations; safe to run again when the file was locked."""
+        check_version(self.db)
+        self.db.enable_wal()
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        migrate(self.db, str(self.path))
 
     def close(self) -> None:
         self.db.conn.close()
