@@ -26,6 +26,8 @@ from spiders.budget import Budget
 from spiders.fingerprint import PageBody, content_key, file_fingerprint, in_body, page_fingerprint
 from spiders.items import DocumentItem, GoneItem, NotModifiedItem
 from spiders.pages import (
+    DOWNLOAD_PATH,
+    MAYBE_FILE_HREF,
     clean_url,
     content_disposition_filename,
     has_column_slug,
@@ -568,8 +570,14 @@ class PortalSpider(scrapy.Spider):
         # Only the few file links are placed: walking the ancestors of each is cheaper than
         # matching every element of a table-heavy page against the containers.
         found: list[tuple[str, bool]] = []
+        # Joining every link of a long page costs ~0.7 ms: only hrefs that may name a file are
+        # joined, unless the page itself sits in a download path (then any relative link may).
+        every = bool(DOWNLOAD_PATH.search(urlsplit(response.url).path))
         for a in response.selector.root.iter("a"):
-            url = self.join_link(response, a.get("href"))  # a bad link is skipped and counted
+            href = a.get("href")
+            if not href or not (every or MAYBE_FILE_HREF.search(href)):
+                continue
+            url = self.join_link(response, href)  # a bad link is skipped and counted
             if url and is_attachment_url(url) and url not in (u for u, _ in found):
                 found.append((url, in_body(a)))
         inside_body = [u for u, inside in found if inside]

@@ -230,6 +230,11 @@ def page_title(sel: Selector, meta: dict[str, str]) -> str:
 
 ATTACHMENT_EXT = re.compile(r"\.(pdf|docx?|wps|xlsx?|zip|rar|rtf|ofd)(\?|$)", re.I)
 DOWNLOAD_PATH = re.compile(r"downfile\.jsp|/attach(ment)?/|/download/|/doc/ucap/", re.I)
+# A looser test on a raw href: every link that can become a file URL passes it (fragments and
+# odd joins included), so the exact test only runs on the few that might be files.
+MAYBE_FILE_HREF = re.compile(
+    r"\.(pdf|docx?|wps|xlsx?|zip|rar|rtf|ofd)\b|downfile\.jsp|/attach|/download/|/doc/ucap/", re.I
+)
 
 
 def is_attachment_url(url: str) -> bool:
