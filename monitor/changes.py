@@ -12,8 +12,10 @@ from __future__ import annotations
 import difflib
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from monitor.glossary import EVENT_LABELS
+from monitor.localtime import DEFAULT_ZONE, local_time
 from monitor.numbers import change_line, differences
 from reports.decode import version_text as document_text
 from storage import Store
@@ -67,14 +69,14 @@ def list_changes(store: Store, since: str | None = None) -> list[dict[str, Any]]
     return out
 
 
-def format_changes(changes: list[dict[str, Any]]) -> str:
-    """The events for a person: one line each, then the changed numbers and text."""
+def format_changes(changes: list[dict[str, Any]], tz: ZoneInfo = ZoneInfo(DEFAULT_ZONE)) -> str:
+    """The events for a person, times in ``tz``: one line each, then the changed numbers and text."""
     if not changes:
         return "no changes"
     lines = []
     for c in changes:
         kind = EVENT_LABELS.get(c["kind"], c["kind"])
-        lines.append(f"{c['at']}  {kind}  {c['title'] or ''}  {c['url']}")
+        lines.append(f"{local_time(c['at'], tz)}  {kind}  {c['title'] or ''}  {c['url']}")
         detail = c["detail"]
         for n in detail.get("numbers", [])[:20]:
             lines.append(f"    {change_line(n)}")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from config import Config, ConfigError, load_config
 from monitor.glossary import DIGEST_FORMATS
+from monitor.localtime import local_time, reader_zone
 from storage.locks import LockHeld
 from storage.store import StorageError
 
@@ -166,7 +167,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(changes, ensure_ascii=False, indent=1))
     else:
-        print(format_changes(changes))
+        print(format_changes(changes, reader_zone(config)))
     return 0
 
 
@@ -194,9 +195,10 @@ def cmd_health(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:
+        tz = reader_zone(config)  # stored times are UTC; people read their own zone
         for r in rows:
             print(
-                f"{r['source']:<20} {r['status']:<14} 最近一次 {r['last_run'] or '-':<26} "
+                f"{r['source']:<20} {r['status']:<14} 最近一次 {local_time(r['last_run'], tz) if r['last_run'] else '-':<16} "
                 f"文档 {r['documents'] or 0:>5}  报告 {r['reports'] or 0:>5}  错误 {r['errors'] or 0:>4}"
                 + (f"  （{r['reason']}）" if r["reason"] else "")
                 + (f"  警告：{r['health']}" if r["health"] else "")

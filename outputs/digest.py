@@ -28,6 +28,7 @@ from monitor.glossary import (
     describe,
     place,
 )
+from monitor.localtime import reader_zone
 from monitor.numbers import change_summary
 from monitor.status import STATUSES, status_from
 from monitor.yoy import FIGURES, compare_from, figure_history
@@ -151,11 +152,6 @@ def _in_region(row: dict[str, Any], region: str | None) -> bool:
     return row.get("source_id") == region or (row.get("region") or "").startswith(region)
 
 
-def _timezone(config: Config) -> str:
-    section = getattr(config, "section", None)
-    return (section("schedule").get("timezone") if section else None) or "Asia/Shanghai"
-
-
 def build_digest(
     store: Store, config: Config, year: int, region: str | None = None, as_of: date | None = None
 ) -> Digest:
@@ -212,7 +208,17 @@ def build_digest(
         matches = [m.as_dict() for m in catalogue.matches if m.canonical in agencies]
         trends = figure_history(catalogue, store, trend_agencies(yoy), years, as_of)
         return Digest(
-            year, region, as_of, years, status, yoy, quality, changes, matches, _timezone(config), trends
+            year,
+            region,
+            as_of,
+            years,
+            status,
+            yoy,
+            quality,
+            changes,
+            matches,
+            reader_zone(config).key,
+            trends,
         )
 
 

@@ -38,6 +38,7 @@ from monitor.glossary import (
     STATUS_LABELS,
     date_source_label,
 )
+from monitor.localtime import reader_zone
 from outputs.web.display import (
     event_reason,
     file_kind,
@@ -100,7 +101,7 @@ def create_app(config: Any, token: str | None = None, today: Callable[[], date] 
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(SEND_FILE_MAX_AGE_DEFAULT=3600, PROVIDE_AUTOMATIC_OPTIONS=False)
     app.url_map.merge_slashes = False  # "//x" is not "/x": no redirect built from the path
-    tz = timezone(config)
+    tz = reader_zone(config)
     app.extensions["nianbao"] = Site(config, token or None, today or (lambda: datetime.now(tz).date()), tz)
     app.jinja_options = {
         "autoescape": True,  # every {{ value }} is HTML-escaped unless marked safe, in every template
@@ -137,12 +138,6 @@ def create_app(config: Any, token: str | None = None, today: Callable[[], date] 
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, internal_error)
     return app
-
-
-def timezone(config: Any) -> ZoneInfo:
-    """The readers' time zone: ``schedule.timezone`` (the one the schedule runs in, validated
-    with the config), Asia/Shanghai when unset."""
-    return ZoneInfo(config.section("schedule").get("timezone") or "Asia/Shanghai")
 
 
 def url(endpoint: str, **params: Any) -> str:

@@ -4,7 +4,6 @@ which stored documents a browser can show inline."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -16,6 +15,7 @@ from monitor.glossary import (
     TABLE3_GROUP_SHORT_NAMES,
     describe,
 )
+from monitor.localtime import local_time
 from reports.model import TABLE2_COLUMN_LABELS, TABLE2_GROUPS, TABLE2_ROWS, TABLE3_FIELD_LABELS, TABLE3_FIELDS
 
 # Table 2's part heading over rows 3–24 (the template's 三、 with its （一）…（七）).
@@ -51,17 +51,7 @@ def percent(value: Any) -> str:
     return "—" if value is None else f"{value * 100:+.0f}%"
 
 
-def localtime(value: Any, tz: ZoneInfo) -> str:
-    """A stored ISO timestamp (UTC) as local time to the minute; other values unchanged."""
-    if not isinstance(value, str) or "T" not in value:
-        return "—" if value is None else str(value)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+localtime = local_time  # the Jinja2 filter
 
 
 def file_kind(content_type: Any) -> str:
