@@ -35,10 +35,17 @@ def explain_modification(store: Store, previous_id: int, version_id: int) -> dic
         difflib.unified_diff(before.splitlines(), after.splitlines(), "before", "after", lineterm="", n=1)
     )
     detail: dict[str, Any] = {"text_diff": diff[:200], "text_diff_truncated": len(diff) > 200}
-    old, new = parsed_report(store, previous_id), parsed_report(store, version_id)
-    if old and new:
-        detail["numbers"] = differences(old, new)
+    numbers = number_changes(store, previous_id, version_id)
+    if numbers is not None:
+        detail["numbers"] = numbers
     return detail
+
+
+def number_changes(store: Store, previous_id: int, version_id: int) -> list[dict[str, Any]] | None:
+    """The numbers that differ between two parsed versions, each with its key and its label in
+    the template's terms; None while either version is not parsed."""
+    old, new = parsed_report(store, previous_id), parsed_report(store, version_id)
+    return differences(old, new) if old and new else None
 
 
 def list_changes(store: Store, since: str | None = None) -> list[dict[str, Any]]:

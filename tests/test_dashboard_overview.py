@@ -287,8 +287,14 @@ def test_the_changes_page_lists_events_newest_first_with_their_diffs_in_local_ti
     assert (
         page.locator("#changes li[data-kind=removed]").inner_text().endswith("原因：网页已打不开（HTTP 404）")
     )
+    label = numbers.first.locator("th").inner_text()
+    assert label.startswith("表") and "·" in label, label  # the template's terms, not a key
     modified.locator("a", has_text="逐行比较").click()
     assert page.locator("#diff .line.add").count() >= 1
+    # The version diff shows the same changed number, in the same words.
+    (row,) = page.locator("table.numbers tbody tr").all()
+    assert row.locator("th").inner_text() == label
+    assert [int(v) for v in row.locator("td").all_inner_texts()] == [int(before), int(after)]
     assert errors == []
     page.close()
 

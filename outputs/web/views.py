@@ -23,7 +23,7 @@ from flask import Blueprint, Response, abort, g, render_template, request
 from markupsafe import Markup
 
 from monitor.catalogue import load_catalogue
-from monitor.changes import list_changes
+from monitor.changes import list_changes, number_changes
 from monitor.glossary import DIGEST_FORMATS, FIGURE_LABELS, STATUS_LABELS
 from monitor.status import compute_status, source_health, status_from
 from monitor.yoy import compare, figure_history
@@ -276,6 +276,7 @@ def diff(document_id: int) -> str:
         va, vb = (next(v for v in versions if v["id"] == x) for x in (a, b))
         text_a = document_text(store.version_body(a), va["content_type"])
         text_b = document_text(store.version_body(b), vb["content_type"])
+        numbers = number_changes(store, a, b) if a != b else []
         report_id = reads.latest_report_id(store, document_id)
     return render_template(
         "diff.html",
@@ -284,6 +285,7 @@ def diff(document_id: int) -> str:
         a=va,
         b=vb,
         diff=line_diff(text_a, text_b),
+        numbers=numbers,
         report_id=report_id,
     )
 
