@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from config import Config
+
 DEFAULT_ZONE = "Asia/Shanghai"
 
 
-def reader_zone(config: Any) -> ZoneInfo:
+def reader_zone(config: Config) -> ZoneInfo:
     """The readers' time zone: ``schedule.timezone`` (validated with the config), else Shanghai."""
-    section = getattr(config, "section", None)
-    return ZoneInfo((section("schedule").get("timezone") if section else None) or DEFAULT_ZONE)
+    return ZoneInfo(config.section("schedule").get("timezone") or DEFAULT_ZONE)
 
 
 def local_time(value: Any, tz: ZoneInfo) -> str:

@@ -325,7 +325,7 @@ def run_alerts(
     return counts
 
 
-def send_test(config: Any, group_name: str | None = None) -> list[dict[str, Any]]:
+def send_test(config: Config, group_name: str | None = None) -> list[dict[str, Any]]:
     """Send a test message through each channel of each alert group (or only ``group_name``).
 
     The ledger is never read or written: a test says nothing about what was alerted.  Returns one

@@ -30,6 +30,7 @@ import jinja2
 from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from config import Config
 from monitor.glossary import (
     EVENT_LABELS,
     ISSUE_LABELS,
@@ -82,7 +83,7 @@ class Site:
     """What the views need besides the request: the configuration, the token, the clock, and the
     readers' time zone (every time shown is in it; "today" is its date)."""
 
-    config: Any
+    config: Config
     token: str | None
     today: Callable[[], date]
     tz: ZoneInfo
@@ -93,7 +94,7 @@ def site() -> Site:
     return current_app.extensions["nianbao"]
 
 
-def create_app(config: Any, token: str | None = None, today: Callable[[], date] | None = None) -> Flask:
+def create_app(config: Config, token: str | None = None, today: Callable[[], date] | None = None) -> Flask:
     """The dashboard over ``config``'s database; ``token`` (if given) is required on every request,
     ``today`` replaces the clock (demo data, tests)."""
     from outputs.web.views import pages

@@ -21,6 +21,7 @@ from typing import Any
 from waitress.server import BaseWSGIServer, create_server
 from waitress.wasyncore import close_all, loop
 
+from config import Config
 from outputs.web.app import create_app
 
 log = logging.getLogger("nianbao.web")
@@ -42,7 +43,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def resolve_token(config: Any, token: str | None) -> str | None:
+def resolve_token(config: Config, token: str | None) -> str | None:
     """The token given, else the one in the environment variable named by serve.token_env."""
     env_name = config.section("serve").get("token_env") or "NIANBAO_TOKEN"
     return token or os.environ.get(env_name) or None
@@ -110,7 +111,9 @@ def interruptible() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _bind(config: Any, host: str | None, port: int | None, token: str | None, today=None) -> DashboardServer:
+def _bind(
+    config: Config, host: str | None, port: int | None, token: str | None, today=None
+) -> DashboardServer:
     serve_cfg = config.section("serve")
     host = host or serve_cfg.get("host") or "127.0.0.1"
     port = serve_cfg.get("port", 8080) if port is None else port
@@ -147,7 +150,7 @@ def _bind(config: Any, host: str | None, port: int | None, token: str | None, to
 
 
 def start_server(
-    config: Any,
+    config: Config,
     host: str | None = None,
     port: int | None = 0,
     token: str | None = None,
@@ -160,7 +163,7 @@ def start_server(
     return running
 
 
-def serve(config: Any, host: str | None = None, port: int | None = None, token: str | None = None) -> None:
+def serve(config: Config, host: str | None = None, port: int | None = None, token: str | None = None) -> None:
     """``nianbao serve``: serve until interrupted (Ctrl-C / SIGTERM end it cleanly)."""
     running = _bind(config, host, port, token)
     print(f"nianbao dashboard: {running.url}", flush=True)
