@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from config import Config
+from monitor.changes import list_changes
 from monitor.glossary import DIGEST_FORMATS, RUN_LABELS, mime_type
+from monitor.numbers import change_summary
 from monitor.status import compute_status
 from storage import ledger
 from storage.store import Store
@@ -41,6 +43,10 @@ DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 # How long a claim protects rows from other senders: well beyond one send (the SMTP timeout is at
 # most 10 minutes per step), so only a killed sender's claim ever expires.
 CLAIM_EXPIRY = timedelta(minutes=30)
+# Reports modified or removed after publication are alerted when the change is this recent (a
+# first run after an upgrade does not mail every change ever recorded).
+CHANGE_WINDOW = timedelta(days=30)
+CHANGE_STATUSES = ("modified", "removed")
 
 
 class AlertError(Exception):
@@ -92,6 +98,37 @@ def _enqueue(store: Store, group: dict, channel: str, items: list[dict]) -> None
     ledger.enqueue(store, group["name"], channel, keyed)
 
 
+def change_items(store: Store, config: Config, as_of: date) -> list[dict[str, Any]]:
+    """One alert item per report modified or removed after publication in the last
+    ``CHANGE_WINDOW``, its numbers named in the template's terms; the event id makes it "the same"."""
+    since = (as_of - CHANGE_WINDOW).isoformat()
+    names = {s["id"]: s["name"] for s in config.sources}
+    items = []
+    for c in list_changes(store, since=since):
+        if c["kind"] not in CHANGE_STATUSES or c["at"][:10] > as_of.isoformat():
+            continue
+        detail = c["detail"]
+        if c["kind"] == "removed":
+            evidence = f"报告已被撤下（{detail.get('reason') or '原因未记录'}）"
+        elif detail.get("numbers"):
+            evidence = "数字改动：" + change_summary(detail["numbers"])
+        else:
+            evidence = "文字有改动，表格中的数字未变"
+        items.append(
+            {
+                "agency": c["title"] or c["url"],
+                "year": None,
+                "status": c["kind"],
+                "streak": f"event:{c['id']}",  # the key's "which one" slot: each event alerted once
+                "source_id": c["source_id"],
+                "deadline": None,
+                "url": c["url"],
+                "evidence": f"{evidence}（{names.get(c['source_id'], c['source_id'])}，{c['at'][:10]}）",
+            }
+        )
+    return items
+
+
 def sender_name() -> str:
     """This run's name in the ledger's claims: host, process and a random part (unique per run)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -102,6 +139,7 @@ def compose(group: str, items: list[dict], as_of: date) -> tuple[str, str, str]:
     missing = [i for i in items if i["status"] == "missing"]
     late = [i for i in items if i["status"] == "late"]
     failing = [i for i in items if i["status"] == "source_failing"]
+    changed = [i for i in items if i["status"] in CHANGE_STATUSES]
     counts = []
     if missing:
         counts.append(f"新增缺报 {len(missing)} 份")
@@ -109,6 +147,8 @@ def compose(group: str, items: list[dict], as_of: date) -> tuple[str, str, str]:
         counts.append(f"新增迟报 {len(late)} 份")
     if failing:
         counts.append(f"{len(failing)} 个网站抓取失败")
+    if changed:
+        counts.append(f"{len(changed)} 份报告发布后被修改或撤下")
     subject = f"【政府信息公开年报监测】{group}：{'，'.join(counts) or '无新情况'}"
     text = [f"{group}：截至 {as_of}，监测发现以下新情况。", ""]
     html = [f"<p>{escape(group)}：截至 {escape(str(as_of))}，监测发现以下新情况。</p>"]
@@ -116,6 +156,7 @@ def compose(group: str, items: list[dict], as_of: date) -> tuple[str, str, str]:
         ("缺报（已过截止日期仍未找到年度报告）", missing),
         ("迟报（发布日期晚于截止日期）", late),
         ("无法核查（网站连续抓取失败）", failing),
+        ("发布后被修改或撤下的报告", changed),
     )
     for title, group_items in sections:
         if not group_items:
@@ -127,7 +168,8 @@ def compose(group: str, items: list[dict], as_of: date) -> tuple[str, str, str]:
         html.append("<tr><th>机关</th><th>年度</th><th>截止日期</th><th>情况</th><th>链接</th></tr>")
         for i in sorted(group_items, key=lambda x: (-(x["year"] or 0), x["agency"])):
             year = f"{i['year']}年度" if i["year"] else ""
-            line = f"  - {i['agency']} {year} 截止 {i.get('deadline') or ''}：{i.get('evidence') or ''}"
+            due = f" 截止 {i['deadline']}" if i.get("deadline") else ""
+            line = f"  - {i['agency']} {year}{due}：{i.get('evidence') or ''}"
             if i.get("url"):
                 line += f" {i['url']}"
             text.append(line)
@@ -251,6 +293,7 @@ def run_alerts(
     regions = {s["id"]: s.get("region") for s in config.sources}
     names = {s["id"]: s["name"] for s in config.sources}
     sources = failing_sources(store, failing_n)
+    changes = change_items(store, config, as_of)
     owner = sender_name()
     with tempfile.TemporaryDirectory(prefix="nianbao-alerts-") as tmpdir:
         for group in groups:
@@ -287,6 +330,7 @@ def run_alerts(
                             "evidence": f"网站 {sid} 连续 {s['runs']} 次抓取{why}：{s['reason']}",
                         }
                     )
+            items += [c for c in changes if _in_scope(group, c["source_id"], regions.get(c["source_id"]))]
             attachment: Path | None = None
             attached = False
             for channel in _channels(group):

@@ -7,7 +7,7 @@ import io
 import json
 import socket
 import threading
-from datetime import date
+from datetime import date, timedelta
 from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -18,7 +18,7 @@ from test_monitor_common import SOURCE_ID, build_store, config_for
 
 from outputs.alerts import run_alerts
 from simulator.model import generate_region
-from storage.store import Store
+from storage.store import Fetched, Store
 
 
 def free_port() -> int:
@@ -385,3 +385,41 @@ def test_a_source_whose_crawls_never_complete_is_reported(tmp_path, region, smtp
         store.finish_run(store.start_run(SOURCE_ID), "interrupted", {}, "stopped at max_pages_per_source=30")
     assert run_alerts(store, config, when)["sent"] == 1
     assert "max_pages_per_source=30" in _text(smtp.inbox.messages[-1][1])
+
+
+def test_a_report_changed_after_publication_is_alerted_once_in_the_templates_terms(tmp_path, region, smtp):
+    import copy
+
+    from test_monitor_common import report_dict
+
+    store = build_store(tmp_path, region)
+    config = alerts_config(tmp_path, region, smtp.port, attach="none")
+    when = date(region.years[-1] + 1, 6, 1)
+    run_alerts(store, config, when)
+    before = len(smtp.inbox.messages)
+
+    r = next(p for p in region.published() if p.year == region.years[-1])
+    url = store.db.execute("SELECT url FROM documents WHERE title = ?", [r.title]).fetchone()[0]
+    edited = copy.deepcopy(report_dict(r))
+    edited["table1"]["licensing"] = (edited["table1"]["licensing"] or 0) + 7
+    rec = store.record_fetch(
+        Fetched(
+            SOURCE_ID,
+            url,
+            b"edited " + url.encode(),
+            title=r.title,
+            content_type="text/html",
+            fetched_at=f"{when - timedelta(days=2)}T03:00:00+00:00",
+        )
+    )
+    assert rec.outcome == "new_version"
+    store.save_report(rec.version_id, "test", edited)
+
+    assert run_alerts(store, config, when)["messages"] == 1
+    msg = smtp.inbox.messages[-1][1]
+    assert "1 份报告发布后被修改或撤下" in msg["Subject"]
+    assert f"表一 行政许可：{edited['table1']['licensing'] - 7} → {edited['table1']['licensing']}" in _text(
+        msg
+    )
+    assert run_alerts(store, config, when)["messages"] == 0  # exactly once
+    assert len(smtp.inbox.messages) == before + 1
