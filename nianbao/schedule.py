@@ -439,20 +439,20 @@ def list_jobs(config: Config, every: float | None = None) -> list[dict[str, Any]
         if job is not None and job.name == spec.name:
             rows.append({"id": spec.id, "schedule": spec.name, "next_run": job.next_run_time, "note": ""})
         else:
-            note = "not stored yet" if job is None else "schedule changed; updated on next start"
+            note = "尚未保存" if job is None else "计划已改，下次启动时更新"
             nxt = spec.trigger.get_next_fire_time(None, now)
             rows.append({"id": spec.id, "schedule": spec.name, "next_run": nxt, "note": note})
     for job in stored.values():
-        note = "one-off" if job.id.startswith("resume:") else "no longer configured; removed on next start"
+        note = "一次性" if job.id.startswith("resume:") else "已不在配置中，下次启动时删除"
         rows.append({"id": job.id, "schedule": job.name, "next_run": job.next_run_time, "note": note})
     for row in unfinished_chains(jobstore_path(config)):
         if not any(r["id"] == f"resume:{row['source_id']}" for r in rows):
             rows.append(
                 {
                     "id": f"resume:{row['source_id']}",
-                    "schedule": f"{row['source_id']}: the chain started {row['started_at']} did not finish",
+                    "schedule": f"{row['source_id']}：{row['started_at']} 开始的任务链没有完成",
                     "next_run": None,
-                    "note": "runs again right after the next start",
+                    "note": "下次启动后立即重跑",
                 }
             )
     return rows
@@ -461,17 +461,17 @@ def list_jobs(config: Config, every: float | None = None) -> list[dict[str, Any]
 def print_jobs(config: Config, every: float | None = None, out=None) -> None:
     out = out or sys.stdout
     holder = FileLock(lock_path(config)).holder()
-    state = f"running (pid {holder})" if holder else "not running"
-    print(f"scheduler: {state}; job store {jobstore_path(config)}", file=out)
+    state = f"运行中（pid {holder}）" if holder else "未运行"
+    print(f"调度器：{state}；任务库 {jobstore_path(config)}", file=out)
     rows = list_jobs(config, every)
     if not rows:
-        print("no enabled sources", file=out)
+        print("没有启用的来源", file=out)
         return
     width = max(len(r["id"]) for r in rows)
     for r in rows:
         when = r["next_run"].isoformat(sep=" ", timespec="seconds") if r["next_run"] else "-"
         note = f"  [{r['note']}]" if r["note"] else ""
-        print(f"{r['id']:<{width}}  next {when}  {r['schedule']}{note}", file=out)
+        print(f"{r['id']:<{width}}  下次 {when}  {r['schedule']}{note}", file=out)
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -492,7 +492,7 @@ def run(config: Config, *, list_only: bool = False, every: float | None = None) 
     try:
         lock.acquire()
     except LockHeld as exc:
-        print(f"nianbao schedule: {exc}", file=sys.stderr)
+        print(f"nianbao schedule：{exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
 

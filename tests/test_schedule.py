@@ -225,7 +225,7 @@ def test_jobs_and_next_runs_survive_a_restart_and_a_second_scheduler_is_refused(
     runs = stored_next_runs(config)
     assert list(runs) == ["crawl:s1"]  # the disabled source has no job
     listing = list_output(config)
-    assert f"running (pid {first.p.pid})" in listing
+    assert f"运行中（pid {first.p.pid}）" in listing
     assert "crawl:s1" in listing and "cron '0 2 * * *'; 01-01..04-15: '0 2,14 * * *'" in listing
 
     second = subprocess.run(
@@ -241,7 +241,7 @@ def test_jobs_and_next_runs_survive_a_restart_and_a_second_scheduler_is_refused(
 
     assert first.stop() == 0
     assert "received SIGTERM" in first.text() and "scheduler stopped" in first.text()
-    assert "not running" in list_output(config)
+    assert "未运行" in list_output(config)
     via_cli = subprocess.run(
         [sys.executable, "-m", "nianbao", "--config", str(config), "schedule", "--list"],
         cwd=ROOT,
@@ -272,7 +272,7 @@ def test_a_changed_schedule_replaces_the_stored_job(tmp_path):
             1,
         )
     )
-    assert "schedule changed" in list_output(config)
+    assert "计划已改" in list_output(config)
     p = Proc(config)
     p.wait_for("crawl:s1 replaced")
     assert p.stop() == 0
