@@ -41,7 +41,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,6 +70,8 @@ STOP_GRACE = 30  # seconds a child gets after SIGTERM before SIGKILL
 JOB = "nianbao.schedule:source_due"
 MAX_PARALLEL = 2  # batches (crawl processes) that may run at once
 GATHER = 20.0  # seconds the dispatcher waits for more sources once one is due
+MAX_ATTEMPTS = 2  # batches a due source may be taken by before it waits for its next run
+POST_WAIT = 3600.0  # at most this long between a batch and the monitor, however busy the queue
 
 
 def jobstore_path(config: Config) -> Path:
@@ -350,6 +352,7 @@ CLOSED = ("finished", "failed", "blocked")  # a run that will not be better for 
 
 _stopping = threading.Event()  # set on SIGTERM: running children are stopped, no new ones start
 _wake = threading.Event()  # a source was queued: the dispatcher looks sooner
+_unparsed = threading.Event()  # a batch stored versions no parse has read yet
 _post_lock = threading.Lock()  # parse + monitor never run twice at once
 _running_lock = threading.Lock()
 _running: set[int] = set()  # batches in flight (thread ids)
@@ -406,14 +409,26 @@ def run_batch(config: Config, source_ids: list[str]) -> int | None:
     rc = run_step(
         crawl_command(config.path, source_ids, quiet=True), CRAWL_TIMEOUT, label=f"crawl batch: {names}"
     )
-    set_flag(state, POST_FLAG, "1")  # from here, parse and monitor are owed
-    if _stopping.is_set():
-        taken = {r["source_id"]: r["taken_at"] for r in due_rows(state) if r["source_id"] in source_ids}
-        done = _closed_since(config, taken)
-        release_due(state, sorted(done), [s for s in source_ids if s not in done])
+    _unparsed.set()
+    if get_flag(state, POST_FLAG) is None:  # from here, parse and monitor are owed
+        set_flag(state, POST_FLAG, datetime.now(UTC).isoformat(timespec="seconds"))
+    rows = {r["source_id"]: r for r in due_rows(state) if r["source_id"] in source_ids}
+    done = _closed_since(config, {sid: r["taken_at"] for sid, r in rows.items() if r["taken_at"]})
+    unfinished = [sid for sid in source_ids if sid not in done]
+    if _stopping.is_set():  # crawled again at the next start
+        release_due(state, sorted(done), unfinished)
         return rc
-    release_due(state, source_ids, [])
+    if rc is None or rc not in (0, 2):
+        # The batch process died (killed, out of memory): its unfinished sources get one more
+        # batch; a source that kills its batch every time is left to its next scheduled run.
+        again = [sid for sid in unfinished if rows.get(sid, {}).get("attempts", 0) < MAX_ATTEMPTS]
+        log.warning("the batch died (exit %s); crawling again: %s", rc, ", ".join(again) or "none")
+        release_due(state, [sid for sid in source_ids if sid not in again], again)
+        _wake.set()
+    else:
+        release_due(state, source_ids, [])
     with _post_lock:
+        _unparsed.clear()  # (a batch ending during this parse sets it again)
         _cli_step(str(config.path), ["parse", "--stored"], POST_TIMEOUT)
     log.info("batch finished: %s -> crawl exit %s", names, rc)
     return rc
@@ -425,10 +440,11 @@ def post_cycle(config: Config) -> dict[str, int | None] | None:
     with _post_lock:
         if _stopping.is_set() or get_flag(state, POST_FLAG) is None:
             return None
-        codes = {
-            "parse": _cli_step(str(config.path), ["parse", "--stored"], POST_TIMEOUT),
-            "monitor": _cli_step(str(config.path), ["monitor", "--alert"], POST_TIMEOUT),
-        }
+        codes: dict[str, int | None] = {}
+        if _unparsed.is_set():  # else each batch's own parse read everything already
+            _unparsed.clear()
+            codes["parse"] = _cli_step(str(config.path), ["parse", "--stored"], POST_TIMEOUT)
+        codes["monitor"] = _cli_step(str(config.path), ["monitor", "--alert"], POST_TIMEOUT)
         if not _stopping.is_set():
             set_flag(state, POST_FLAG, None)
             log.info("cycle finished %s", codes)
@@ -438,9 +454,22 @@ def post_cycle(config: Config) -> dict[str, int | None] | None:
 POST_FLAG = "post_pending"
 
 
-def dispatch(config: Config, stop: threading.Event, gather: float) -> None:
+def _post_overdue(state: Path, longest: float) -> bool:
+    """Whether parse and monitor have been owed for longer than ``longest`` seconds."""
+    since = get_flag(state, POST_FLAG)
+    if since is None:
+        return False
+    try:
+        owed = datetime.now(UTC) - datetime.fromisoformat(since)
+    except ValueError:
+        return True
+    return owed.total_seconds() > longest
+
+
+def dispatch(config: Config, stop: threading.Event, gather: float, post_wait: float = POST_WAIT) -> None:
     """The dispatcher: take due sources in batches, at most MAX_PARALLEL batches at once; when
-    nothing is due or crawling, run the cycle's parse and monitor."""
+    nothing is due or crawling, run the cycle's parse and monitor — or sooner, when they have
+    been owed for ``post_wait`` seconds (sources that keep coming due must not hold back alerts)."""
     state = jobstore_path(config)
     size = int(config.section("crawl")["batch_size"])
     while not stop.is_set():
@@ -464,7 +493,9 @@ def dispatch(config: Config, stop: threading.Event, gather: float) -> None:
                 continue
         with _running_lock:
             idle = not _running
-        if idle and not any(r["taken_at"] is None for r in due_rows(state)):
+        if (idle and not any(r["taken_at"] is None for r in due_rows(state))) or _post_overdue(
+            state, post_wait
+        ):
             post_cycle(config)
 
 
@@ -598,11 +629,15 @@ def run(config: Config, *, list_only: bool = False, every: float | None = None) 
         if resumed:
             log.info("resuming unfinished sources: %s", ", ".join(resumed))
         if get_flag(jobstore_path(config), POST_FLAG):
+            _unparsed.set()
             log.info("the last cycle's parse and monitor did not run: they run once nothing is due")
         for job in scheduler.get_jobs():
             log.info("%s next run %s", job.id, job.next_run_time)
         gather = min(GATHER, every / 4) if every else GATHER
-        dispatcher = threading.Thread(target=dispatch, args=(config, stop, gather), name="dispatcher")
+        post_wait = min(POST_WAIT, every * 5) if every else POST_WAIT
+        dispatcher = threading.Thread(
+            target=dispatch, args=(config, stop, gather, post_wait), name="dispatcher"
+        )
         dispatcher.start()
         _wake.set()
         scheduler.resume()

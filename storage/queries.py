@@ -94,7 +94,7 @@ def _queue(path: str | Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
     conn.executescript(
         "CREATE TABLE IF NOT EXISTS nianbao_due (source_id TEXT PRIMARY KEY, queued_at TEXT NOT NULL,"
-        " taken_at TEXT, pid INTEGER);"
+        " taken_at TEXT, pid INTEGER, attempts INTEGER NOT NULL DEFAULT 0);"
         "CREATE TABLE IF NOT EXISTS nianbao_flags (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
     )
     return conn
@@ -107,7 +107,9 @@ def _now() -> str:
 def queue_due(path: str | Path, source_id: str) -> bool:
     """Put a source in the queue; False when it is queued or being crawled already."""
     with contextlib.closing(_queue(path)) as conn:
-        cur = conn.execute("INSERT OR IGNORE INTO nianbao_due VALUES (?, ?, NULL, NULL)", [source_id, _now()])
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO nianbao_due (source_id, queued_at) VALUES (?, ?)", [source_id, _now()]
+        )
         return cur.rowcount == 1
 
 
@@ -123,7 +125,7 @@ def take_due(path: str | Path, limit: int) -> list[str]:
             )
         ]
         conn.executemany(
-            "UPDATE nianbao_due SET taken_at = ?, pid = ? WHERE source_id = ?",
+            "UPDATE nianbao_due SET taken_at = ?, pid = ?, attempts = attempts + 1 WHERE source_id = ?",
             [(_now(), os.getpid(), sid) for sid in ids],
         )
         conn.execute("COMMIT")
@@ -131,12 +133,15 @@ def take_due(path: str | Path, limit: int) -> list[str]:
 
 
 def due_rows(path: str | Path) -> list[dict[str, Any]]:
-    """Every row of the queue: {source_id, queued_at, taken_at, pid}, oldest first."""
+    """Every row of the queue: {source_id, queued_at, taken_at, pid, attempts}, oldest first
+    (attempts: how many batches took it since it was queued)."""
     with contextlib.closing(_queue(path)) as conn:
         rows = conn.execute(
-            "SELECT source_id, queued_at, taken_at, pid FROM nianbao_due ORDER BY queued_at, source_id"
+            "SELECT source_id, queued_at, taken_at, pid, attempts FROM nianbao_due ORDER BY queued_at, source_id"
         ).fetchall()
-    return [{"source_id": r[0], "queued_at": r[1], "taken_at": r[2], "pid": r[3]} for r in rows]
+    return [
+        {"source_id": r[0], "queued_at": r[1], "taken_at": r[2], "pid": r[3], "attempts": r[4]} for r in rows
+    ]
 
 
 def release_due(path: str | Path, done: list[str], again: list[str]) -> None:

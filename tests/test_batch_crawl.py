@@ -19,7 +19,18 @@ from simulator.portal import FAMILIES, split_options
 from simulator.server import SiteServer
 
 PORTALS = 50
-COUNTIES = ["青山县", "安华县", "平阳县", "东河县", "西城区", "南江县", "北林县", "长宁县", "永丰县", "庆云县"]
+COUNTIES = [
+    "青山县",
+    "安华县",
+    "平阳县",
+    "东河县",
+    "西城区",
+    "南江县",
+    "北林县",
+    "长宁县",
+    "永丰县",
+    "庆云县",
+]
 FAMILY_MIX = ("trs", "trs", "hanweb", "ucap", "gkmlpt")  # TRS is the commonest (docs/portals.md)
 # (index, site and server options, what its run must say)
 SPECIAL = {
