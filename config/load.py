@@ -95,6 +95,9 @@ BOUNDS: dict[str, Range] = {
     "parse.max_file_mb": Range(0, 2048, open_low=True),
     "crawl.max_column_depth": Range(0, 20),
     "crawl.max_department_columns": Range(0, 10000),
+    "crawl.sources_at_once": Range(1, 5000),
+    "crawl.batch_size": Range(1, 100000),
+    "crawl.max_minutes_per_source": Range(0, 10080, open_low=True),
     "sources[].max_column_depth": Range(0, 20),
     "sources[].max_department_columns": Range(0, 10000),
 }
@@ -177,6 +180,9 @@ SCHEMA = {
         "allowed_hosts?": ("list", Host),
         "max_column_depth?": int,
         "max_department_columns?": int,
+        "sources_at_once?": int,
+        "batch_size?": int,
+        "max_minutes_per_source?": (int, float),
     },
     "deadlines?": DEADLINES,
     "season?": {"start?": MonthDay, "end?": MonthDay},
@@ -230,6 +236,11 @@ DEFAULTS: dict[str, Any] = {
         "allowed_hosts": [],
         "max_column_depth": 6,
         "max_department_columns": 200,
+        # National scale (README "Running at national scale"): sources crawled at once by one
+        # process, sources per crawl process, and the time one source may take.
+        "sources_at_once": 100,
+        "batch_size": 500,
+        "max_minutes_per_source": 120,
     },
     "deadlines": {"government": "03-31", "department": "01-31", "township": "01-31"},
     "season": {"start": "01-01", "end": "04-15"},

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import select
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
@@ -18,7 +20,7 @@ from crawler.stored import stored_fingerprint
 from spiders import spider_for
 from spiders.fingerprint import PAGE_SCHEME
 from storage import Store
-from storage.locks import crawl_lock
+from storage.locks import LockHeld, crawl_lock
 
 LOCK_GRACE = 2.0  # seconds to wait for a source's crawl lock before naming its holder
 
@@ -85,114 +87,229 @@ def run_crawl(
     log_level: str = "WARNING",
     quiet: bool = False,
 ) -> list[RunResult]:
-    """Crawl the sources (all enabled ones by default) and record a run for each.
+    """Crawl the sources (all enabled ones by default) in this process; a run record for each.
 
     Blocks until every crawl is done.  Twisted's reactor cannot restart, so call this once per
-    process (the scheduler runs each crawl in a child process).
+    process (``nianbao.batches`` runs batches of sources in child processes).
 
-    Each source is locked first (``storage.locks.crawl_lock``): when another process is crawling
-    one of them, nothing is crawled and LockHeld names that process.  A run that did not get to
-    the end (a signal, a closespider reason, a cap, a document that could not be stored) is
-    recorded ``interrupted``, never ``finished``; one left ``running`` by a killed process is
-    closed as ``interrupted`` by the next crawl of its source.
+    Many sources are crawled at once, at most ``crawl.sources_at_once``: when one ends, the next
+    starts (``Batch``).  Politeness stays per host: each source has its own downloader with
+    ``concurrency_per_host``, ``delay`` and AutoThrottle, and two sources on the same host never
+    crawl at the same time.  Each source is locked (``storage.locks.crawl_lock``) while it crawls;
+    a single source whose lock another process holds raises LockHeld naming that process, one of
+    many is skipped (``not_started``) and the rest crawl.  A run that did not get to the end (a
+    signal, a closespider reason, a cap, a document that could not be stored) is recorded
+    ``interrupted``, never ``finished``; one left ``running`` by a killed process is closed as
+    ``interrupted`` by the next crawl of its source.  Each run is closed as soon as its source
+    ends, so a batch killed midway keeps the records of the sources it finished.
     """
     sources = select_sources(config, source_ids)
     Store(config.storage_path).close()  # an unusable database is one clear error before any lock
-    locks = []
-    try:
-        for source in sources:
-            lock = crawl_lock(config.storage_path, source["id"])
-            lock.acquire(wait=LOCK_GRACE)
-            locks.append(lock)
-        return _crawl_locked(config, sources, revalidate, log_level, quiet)
-    finally:
-        for lock in locks:
-            lock.release()
+    return Batch(config, sources, revalidate=revalidate, log_level=log_level, quiet=quiet).run()
 
 
-def _crawl_locked(
-    config: Config, sources: list[dict], revalidate: bool, log_level: str, quiet: bool
-) -> list[RunResult]:
-    _offline_public_suffix_list()
-    settings = build_settings(config, log_level=log_level)
-    settings["NIANBAO_QUIET"] = quiet
-    settings["LOG_INSTALL_ROOT_HANDLER"] = True
-    settings["TWISTED_REACTOR"] = reactor_for(sources)
-    process = CrawlerProcess(settings)
-    logging.getLogger("scrapy").setLevel(log_level)
-    crawl_settings = config.section("crawl")
-    started = []
-    full_walks: dict[str, bool] = {}
-    failures: dict[str, str] = {}
-    with Store(config.storage_path) as store:
-        # Versions stored before fingerprints: fill them in, drop chrome-only "modified" events.
-        store.backfill_fingerprints(stored_fingerprint, PAGE_SCHEME)
-        for source in sources:
-            store.upsert_source(
-                source["id"], source["name"], source["start_url"], source.get("family"), source
+class _Process(CrawlerProcess):
+    """A CrawlerProcess that remembers it was asked to stop (a signal), so no new source starts."""
+
+    stopping = False
+
+    def stop(self) -> Any:
+        self.stopping = True
+        return super().stop()
+
+
+@dataclass
+class _Active:
+    source: dict
+    run_id: int
+    crawler: Crawler
+    lock: Any
+    full_walk: bool
+    failure: str | None = None
+
+
+class Batch:
+    """Sources crawled by one process, at most ``sources_at_once`` at a time, one host at a time."""
+
+    def __init__(
+        self, config: Config, sources: list[dict], *, revalidate: bool, log_level: str, quiet: bool
+    ) -> None:
+        self.config = config
+        self.crawl_settings = config.section("crawl")
+        self.revalidate = revalidate
+        self.at_once = max(1, int(self.crawl_settings["sources_at_once"]))
+        self.pending: list[dict] = list(sources)
+        self.active: dict[str, _Active] = {}
+        self.results: dict[str, RunResult] = {}
+        self.order = [s["id"] for s in sources]
+        self.single = len(sources) == 1
+        _offline_public_suffix_list()
+        settings = build_settings(config, log_level=log_level)
+        # One progress line per source is useful for a few sources; a batch prints its own summary.
+        settings["NIANBAO_QUIET"] = quiet or len(sources) > PER_SOURCE_PROGRESS
+        settings["LOG_INSTALL_ROOT_HANDLER"] = True
+        settings["TWISTED_REACTOR"] = reactor_for(sources)
+        self.quiet = quiet
+        self.process = _Process(settings)
+        logging.getLogger("scrapy").setLevel(log_level)
+        self.store = Store(config.storage_path)
+
+    # -- the batch ------------------------------------------------------------------------------
+
+    def run(self) -> list[RunResult]:
+        try:
+            # Versions stored before fingerprints: fill them in, drop chrome-only "modified" events.
+            self.store.backfill_fingerprints(stored_fingerprint, PAGE_SCHEME)
+            self._fill(wait=LOCK_GRACE)
+            summary = None
+            if len(self.order) > PER_SOURCE_PROGRESS and not self.quiet:
+                from twisted.internet import task
+
+                summary = task.LoopingCall(self._summary)
+                summary.start(SUMMARY_INTERVAL, now=False)
+            handlers = _signal_handlers()
+            try:
+                self.process.start()
+            except BaseException as exc:
+                # Stopped before Scrapy could finish (a storage error, Ctrl-C twice): the runs
+                # still open did not complete, and say so.
+                _close_unfinished(self.config, [a.run_id for a in self.active.values()], exc)
+                raise
+            finally:
+                _restore_signal_handlers(handlers)
+            for source in self.pending:  # never started: stopped by a signal first
+                self._not_started(source, "stopped before this source's turn")
+            return [self.results[sid] for sid in self.order if sid in self.results]
+        finally:
+            for a in self.active.values():
+                a.lock.release()
+            self.store.close()
+
+    def _summary(self) -> None:
+        done = len(self.results)
+        requests = sum(r.stats.get("requests", 0) for r in self.results.values())
+        print(
+            f"[batch] {done}/{len(self.order)} sources done, {len(self.active)} crawling, "
+            f"{len(self.pending)} waiting; {requests} requests by the finished ones",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def _fill(self, wait: float = 0.0) -> None:
+        """Start waiting sources until ``at_once`` crawl, skipping hosts already being crawled."""
+        if self.process.stopping:
+            return
+        busy = {_host(a.source) for a in self.active.values()}
+        i = 0
+        while len(self.active) < self.at_once and i < len(self.pending):
+            source = self.pending[i]
+            if _host(source) in busy:
+                i += 1  # its host is being crawled by another source: politeness is per host
+                continue
+            self.pending.pop(i)
+            lock = crawl_lock(self.config.storage_path, source["id"])
+            try:
+                lock.acquire(wait=wait)
+            except LockHeld as exc:
+                if self.single:
+                    raise
+                self._not_started(source, str(exc))
+                continue
+            try:
+                self._start(source, lock)
+            except Exception:
+                lock.release()
+                raise
+            busy.add(_host(source))
+
+    def _start(self, source: dict, lock: Any) -> None:
+        store, crawl_settings, sid = self.store, self.crawl_settings, source["id"]
+        store.upsert_source(sid, source["name"], source["start_url"], source.get("family"), source)
+        store.close_stale_runs(sid)  # we hold its lock: any 'running' run is dead
+        cut_short = _cut_short_since_full_walk(store.runs(sid, limit=50))
+        run_id = store.start_run(sid)
+        known = store.known_urls(sid)
+        full = (
+            self.revalidate
+            or _walk_due(store.last_full_walk(sid), crawl_settings["revalidate_days"])
+            or cut_short
+        )
+        validators = {url: store.validators(url) for url in known} if full else {}
+        children = store.attachments_by_page(sid) if full else {}
+        crawler = self.process.create_crawler(_spider_class(source, crawl_settings))
+        _count_unstored(crawler)
+        active = _Active(source, run_id, crawler, lock, full)
+        self.active[sid] = active
+        done = self.process.crawl(
+            crawler,
+            source=source,
+            known_urls=known,
+            validators=validators,
+            revalidate=full and bool(known),
+            children=children,
+            recheck=store.pages(sid) if full else (),
+            gone=store.gone_urls(sid),
+            orphans=store.orphan_attachments(sid),
+            max_pages=int(crawl_settings["max_pages_per_source"]),
+            max_documents=int(crawl_settings["max_documents_per_run"]),
+            run_id=run_id,
+        )
+        done.addErrback(self._failed, active)
+        done.addBoth(self._ended, active)
+
+    def _failed(self, failure: Any, active: _Active) -> None:
+        sid = active.source["id"]
+        logging.getLogger(__name__).error("crawl of %s failed: %s", sid, failure.getTraceback())
+        active.failure = f"crawler error: {failure.getErrorMessage()}"
+
+    def _ended(self, _result: Any, active: _Active) -> None:
+        """Close the source's run now, release its lock and start the next waiting source."""
+        sid = active.source["id"]
+        try:
+            stats = _run_stats(active.crawler.stats.get_stats())
+            stats["full_walk"] = active.full_walk
+            stats["health"] = _health(stats, self.store.runs(sid, limit=20))
+            status, reason = _run_status(stats, active.failure)
+            self.store.finish_run(active.run_id, status, stats, reason)
+            self.results[sid] = RunResult(sid, active.run_id, status, stats, reason)
+        except Exception:  # noqa: BLE001 - one source's bookkeeping must not stop the batch
+            logging.getLogger(__name__).exception("could not close the run of %s", sid)
+            self.results[sid] = RunResult(
+                sid, active.run_id, "interrupted", {}, "the run could not be closed"
             )
-            store.close_stale_runs(source["id"])  # we hold its lock: any 'running' run is dead
-            cut_short = _cut_short_since_full_walk(store.runs(source["id"], limit=50))
-            run_id = store.start_run(source["id"])
-            known = store.known_urls(source["id"])
-            full = (
-                revalidate
-                or _walk_due(store.last_full_walk(source["id"]), crawl_settings["revalidate_days"])
-                or cut_short
-            )
-            full_walks[source["id"]] = full
-            validators = {url: store.validators(url) for url in known} if full else {}
-            children = store.attachments_by_page(source["id"]) if full else {}
-            spider_cls = spider_for(source)
-            if source.get("obey_robots") != crawl_settings["obey_robots"]:
-                spider_cls = type(
-                    spider_cls.__name__,
-                    (spider_cls,),
-                    {
-                        "custom_settings": {
-                            **(spider_cls.custom_settings or {}),
-                            "ROBOTSTXT_OBEY": source["obey_robots"],
-                        }
-                    },
-                )
-            crawler = process.create_crawler(spider_cls)
-            _count_unstored(crawler)
-            done = process.crawl(
-                crawler,
-                source=source,
-                known_urls=known,
-                validators=validators,
-                revalidate=full and bool(known),
-                children=children,
-                recheck=store.pages(source["id"]) if full else (),
-                gone=store.gone_urls(source["id"]),
-                orphans=store.orphan_attachments(source["id"]),
-                max_pages=int(crawl_settings["max_pages_per_source"]),
-                max_documents=int(crawl_settings["max_documents_per_run"]),
-                run_id=run_id,
-            )
-            done.addErrback(_remember_failure, failures, source["id"])
-            started.append((source, run_id, crawler))
-    handlers = _signal_handlers()
-    try:
-        process.start()
-    except BaseException as exc:
-        # Stopped before Scrapy could finish (a storage error, Ctrl-C twice): the runs did not
-        # complete, and say so.
-        _close_unfinished(config, [run_id for _s, run_id, _c in started], exc)
-        raise
-    finally:
-        _restore_signal_handlers(handlers)
-    results = []
-    with Store(config.storage_path) as store:
-        for source, run_id, crawler in started:
-            stats = _run_stats(crawler.stats.get_stats())
-            stats["full_walk"] = full_walks[source["id"]]
-            stats["health"] = _health(stats, store.runs(source["id"], limit=20))
-            status, reason = _run_status(stats, failures.get(source["id"]))
-            store.finish_run(run_id, status, stats, reason)
-            results.append(RunResult(source["id"], run_id, status, stats, reason))
-    return results
+        finally:
+            active.lock.release()
+            del self.active[sid]
+        try:
+            self._fill()
+        except Exception:  # noqa: BLE001 - the sources that crawl go on; the rest are reported
+            logging.getLogger(__name__).exception("could not start the next source")
+            for source in self.pending:
+                self._not_started(source, "the batch could not start it (see the log)")
+            self.pending = []
+
+    def _not_started(self, source: dict, why: str) -> None:
+        self.results[source["id"]] = RunResult(source["id"], 0, "not_started", {}, why)
+
+
+PER_SOURCE_PROGRESS = 5  # more sources than this: one summary line for the batch instead
+SUMMARY_INTERVAL = 10.0  # seconds between batch summary lines
+
+
+def _host(source: dict) -> str:
+    """The host (with its port) a source starts on: two sources there never crawl at once."""
+    return urlsplit(source["start_url"]).netloc.lower()
+
+
+def _spider_class(source: dict, crawl_settings: dict) -> type:
+    """The source's spider class, with its own robots.txt choice and time bound."""
+    spider_cls = spider_for(source)
+    own = {**(spider_cls.custom_settings or {})}
+    if source.get("obey_robots") != crawl_settings["obey_robots"]:
+        own["ROBOTSTXT_OBEY"] = source["obey_robots"]
+    # One slow portal must not hold its batch: past this, it stops like a cap (interrupted).
+    own["NIANBAO_MAX_SECONDS"] = float(crawl_settings["max_minutes_per_source"]) * 60
+    return type(spider_cls.__name__, (spider_cls,), {"custom_settings": own})
 
 
 def _signal_handlers() -> dict[int, Any]:
@@ -242,11 +359,6 @@ def _close_unfinished(config: Config, run_ids: list[int], exc: BaseException) ->
                 store.finish_run(run_id, "interrupted", {}, why)
     except Exception:  # noqa: BLE001 - the original exception is the one to report
         logging.getLogger(__name__).exception("could not record runs %s as interrupted", run_ids)
-
-
-def _remember_failure(failure, failures: dict[str, str], source_id: str) -> None:
-    logging.getLogger(__name__).error("crawl of %s failed: %s", source_id, failure.getTraceback())
-    failures[source_id] = f"crawler error: {failure.getErrorMessage()}"
 
 
 def _walk_due(last: str | None, every_days: float) -> bool:
@@ -301,8 +413,10 @@ def _health(stats: dict[str, Any], history: list[dict]) -> str | None:
 
 def _run_stats(raw: dict[str, Any]) -> dict[str, Any]:
     errors = raw.get("log_count/ERROR", 0) + sum(
-        v for k, v in raw.items() if k.startswith("downloader/exception_type_count/")
-    )
+        v
+        for k, v in raw.items()
+        if k.startswith("downloader/exception_type_count/") and not k.endswith(".IgnoreRequest")
+    )  # IgnoreRequest: a request we dropped on purpose (refused, or past the time bound)
     return {
         "pages": raw.get("response_received_count", 0),
         "requests": raw.get("downloader/request_count", 0),
@@ -339,6 +453,7 @@ def _run_stats(raw: dict[str, Any]) -> dict[str, Any]:
         "unstored_urls": raw.get("nianbao/unstored_urls", []),
         "needs_browser": raw.get("nianbao/needs_browser", []),
         "elapsed_seconds": raw.get("elapsed_time_seconds"),
+        "time_limit": raw.get("nianbao/time_limit"),
     }
 
 
@@ -363,6 +478,11 @@ def _run_status(stats: dict[str, Any], failure: str | None = None) -> tuple[str,
         return "blocked", "; ".join(stats["blocked_reasons"]) or "blocked"
     if not stats["documents"] and stats["errors"]:
         return "failed", f"{stats['errors']} errors and no documents"
+    if not stats["documents"] and not stats["listed"] and stats["walk_incomplete"]:
+        # Every page it asked for answered an error (a portal down with 500s): not a crawl that
+        # found nothing, a crawl that could read nothing.
+        codes = ", ".join(f"HTTP {k} ×{v}" for k, v in sorted(stats["http_statuses"].items()))
+        return "failed", f"nothing could be read ({stats['walk_incomplete']}; {codes})"
     return "finished", None
 
 
@@ -372,6 +492,11 @@ def _incomplete(stats: dict[str, Any]) -> str | None:
     reason = stats["finish_reason"]
     if reason == "shutdown":
         why.append("stopped by a signal before the end (finish reason shutdown)")
+    elif reason == "time_limit":
+        why.append(
+            f"stopped after {stats['time_limit'] / 60:g} minutes, its time bound "
+            "(crawl.max_minutes_per_source)"
+        )
     elif reason != "finished":
         why.append(f"stopped before the end (finish reason {reason or 'none: the crawl never closed'})")
     if stats["capped"]:

@@ -48,9 +48,13 @@ def _store(config: Config):
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from crawler.runner import run_crawl
+    from crawler.runner import run_crawl, select_sources
 
     config = _config(args)
+    sources = select_sources(config, args.source or None)
+    size = int(config.section("crawl")["batch_size"])
+    if len(sources) > size:
+        return _crawl_batches(config, [s["id"] for s in sources], size, args)
     results = run_crawl(
         config,
         args.source or None,
@@ -61,11 +65,34 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     print(f"{'来源':<18} {'状态':<7} {'请求':>6} {'列表页':>5} {'文档':>6} {'新版本':>4} {'错误':>5}")
     for r in results:
         s = r.stats
+        if r.status == "not_started":
+            print(f"{r.source_id:<20} 未开始     （{r.reason}）")
+            continue
         print(
             f"{r.source_id:<20} {r.status:<9} {s['requests']:>8} {s['pages']:>8} {s['documents']:>8} "
             f"{s['new_versions']:>7} {s['errors']:>7}" + (f"  （{r.reason}）" if r.reason else "")
         )
     return 0 if all(r.status == "finished" for r in results) else 2
+
+
+def _crawl_batches(config: Config, source_ids: list[str], size: int, args: argparse.Namespace) -> int:
+    """More sources than one batch: each batch in its own child process, one after another."""
+    import subprocess
+
+    from nianbao.batches import child_env, crawl_command, split
+
+    batches = split(source_ids, size)
+    worst = 0
+    for n, batch in enumerate(batches, 1):
+        print(f"第 {n}/{len(batches)} 批：{len(batch)} 个来源（{batch[0]} … {batch[-1]}）", flush=True)
+        cmd = crawl_command(config.path, batch, revalidate=args.revalidate, quiet=args.quiet)
+        if args.verbose:
+            cmd.append("--verbose")
+        rc = subprocess.run(cmd, env=child_env()).returncode
+        if rc not in (0, 2):  # 2: some source did not finish; anything else: the batch broke
+            print(f"第 {n} 批的抓取进程异常退出（{rc}）", file=sys.stderr)
+        worst = max(worst, 2 if rc else 0)
+    return worst
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -424,7 +451,12 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add("crawl", cmd_crawl, "抓取配置的网站，保存每个文档的每个版本。")
-    p.add_argument("--source", action="append", metavar="ID", help="只抓取这个来源（可重复）")
+    p.add_argument(
+        "--source",
+        action="append",
+        metavar="ID",
+        help="只抓取这个来源（可重复）；默认抓取全部启用的来源，每批 crawl.batch_size 个来源一个进程",
+    )
     p.add_argument(
         "--revalidate",
         action="store_true",

@@ -1,4 +1,4 @@
-"""``nianbao schedule``: crawl every source on its schedule, then parse, then monitor and alert.
+"""``nianbao schedule``: crawl every source on its schedule, in batches, then parse, monitor and alert.
 
 One long-running process on APScheduler 3.  Its jobs live in an SQLite job store next to the
 database (``<db>.jobs.sqlite``), so the jobs and their next run times survive a restart.
@@ -6,21 +6,27 @@ database (``<db>.jobs.sqlite``), so the jobs and their next run times survive a 
 * One job per enabled source, ``crawl:<source id>``.  Its trigger is a ``SeasonalTrigger``: the
   ``schedule.crawl`` cron outside the deadline season and ``schedule.season_crawl`` inside it
   (``season.start``..``season.end``, both inclusive, in ``schedule.timezone``).  One trigger
-  choosing by date, not two jobs, so a source never has two crawls in flight.  A source's own
-  ``schedule`` cron replaces both, all year round.
+  choosing by date, not two jobs.  A source's own ``schedule`` cron replaces both, all year round.
 * Jitter: each source is shifted by a fixed offset in [0, ``jitter_minutes``) derived from its id,
   so portals are not all hit at the same minute, and a given portal is visited at the same time
   every day (``--list`` shows the real times).
-* Each run is a chain of child processes of the CLI: ``crawl --source ID``, then
-  ``parse --stored``, then ``monitor --alert``.  Children, because Twisted's reactor cannot be
-  restarted in one process.  Parse and monitor of different sources never overlap.
-* ``max_instances=1``, ``coalesce=True`` and a misfire grace time are stored with every job.
-* A crawl chain that did not finish (the scheduler was killed, or stopped mid-run) is run again
-  once, right after the next start.
+* A job only puts its source in the queue of due sources (in the job store).  The dispatcher
+  gathers what is due (waiting ``GATHER`` seconds for sources due at about the same time) and
+  crawls it in batches of ``crawl.batch_size`` sources, each batch one child process
+  (``nianbao.batches``; Twisted's reactor cannot be restarted), at most ``MAX_PARALLEL`` at once.
+  Thousands of portals are crawled together: politeness is per host, not per process.
+* After each batch, ``parse --stored`` reads the new versions.  When nothing is due or crawling
+  any more, ``monitor --alert`` runs once for the cycle (statuses are updated incrementally).
+* A source already queued or being crawled is not queued twice (``max_instances=1`` and
+  ``coalesce=True`` are stored with every job too, and a misfire grace time).
+* Crash safety: a source taken by a batch stays in the queue until the batch has ended.  After a
+  scheduler was killed, the next start queues again every taken source whose run did not close
+  (finished, failed or blocked), and runs the cycle's parse and monitor if they were owed.
+  Alerts stay exactly once (``storage.ledger``); versions are stored by content, never twice.
 * A file lock (``<db>.scheduler.lock``) keeps a second scheduler off the same database.
-* SIGTERM/SIGINT: the running child gets SIGTERM (SIGKILL after ``STOP_GRACE`` seconds), the rest
-  of the chain is skipped, and the process exits 0.  If the scheduler itself is killed, the
-  kernel kills its children too (``PR_SET_PDEATHSIG``), so no orphaned crawl runs on.
+* SIGTERM/SIGINT: running children get SIGTERM (SIGKILL after ``STOP_GRACE`` seconds), nothing
+  new starts, and the process exits 0.  If the scheduler itself is killed, the kernel kills its
+  children too (``PR_SET_PDEATHSIG``), so no orphaned crawl runs on.
 """
 
 from __future__ import annotations
@@ -29,14 +35,13 @@ import argparse
 import ctypes
 import hashlib
 import logging
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,24 +52,26 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from config import Config
+from nianbao.batches import child_command, child_env, crawl_command
+from storage import Store
 from storage.locks import FileLock, LockHeld
-from storage.queries import chains_in_flight, mark_chain
+from storage.queries import due_rows, get_flag, legacy_chains, queue_due, release_due, set_flag, take_due
 
 log = logging.getLogger("nianbao.schedule")
 
 CRAWL_TIMEOUT = 6 * 3600  # seconds; a crawl that runs longer is stopped
 POST_TIMEOUT = 2 * 3600  # parse and monitor
 STOP_GRACE = 30  # seconds a child gets after SIGTERM before SIGKILL
-# What a stored job runs.  A job stored under another reference (the module was crawler.schedule
-# before it moved to nianbao/) is replaced at start-up, not kept.
-CHAIN = "nianbao.schedule:crawl_chain"
-MAX_PARALLEL = 2  # crawls of different sources that may run at once
-RESUME_DELAY = 5  # seconds after start before an unfinished chain is run again
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# What a stored job runs.  A job stored under another reference (crawl_chain, one chain of
+# processes per source, before batches; crawler.schedule before the module moved) is replaced.
+JOB = "nianbao.schedule:source_due"
+MAX_PARALLEL = 2  # batches (crawl processes) that may run at once
+GATHER = 20.0  # seconds the dispatcher waits for more sources once one is due
+MAX_ATTEMPTS = 2  # batches a due source may be taken by before it waits for its next run
+POST_WAIT = 3600.0  # at most this long between a batch and the monitor, however busy the queue
 
 
 def jobstore_path(config: Config) -> Path:
@@ -221,11 +228,7 @@ def desired_jobs(config: Config, every: float | None = None) -> list[JobSpec]:
             offset = source_offset(sid, sched["jitter_minutes"])
             trigger = SeasonalTrigger(off, on, (season["start"], season["end"]), tz, offset)
             describe = trigger.describe()
-        kwargs = {
-            "config_path": str(config.path),
-            "source_id": sid,
-            "state_path": str(jobstore_path(config)),
-        }
+        kwargs = {"state_path": str(jobstore_path(config)), "source_id": sid}
         specs.append(JobSpec(id=f"crawl:{sid}", name=f"{sid}: {describe}", trigger=trigger, kwargs=kwargs))
     return specs
 
@@ -259,7 +262,7 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config, every: float | Non
         job = existing.pop(spec.id, None)
         if (
             job is not None
-            and job.func_ref == CHAIN
+            and job.func_ref == JOB
             and job.name == spec.name
             and job.kwargs == spec.kwargs
             and job.misfire_grace_time == grace
@@ -269,7 +272,7 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config, every: float | Non
             outcome[spec.id] = "kept"
             continue
         scheduler.add_job(
-            CHAIN,
+            JOB,
             spec.trigger,
             kwargs=spec.kwargs,
             id=spec.id,
@@ -281,57 +284,78 @@ def sync_jobs(scheduler: BackgroundScheduler, config: Config, every: float | Non
         )
         outcome[spec.id] = "replaced" if job is not None else "added"
     for job_id, job in existing.items():
-        if job_id.startswith("crawl:"):
+        if job_id.startswith(("crawl:", "resume:")):  # resume: one-off jobs of the older scheduler
             job.remove()
             outcome[job_id] = "removed"
     return outcome
 
 
-# -- unfinished chains -------------------------------------------------------------------------
-# A row per chain in flight, in the job store's database: a row left over at start-up means the
-# previous scheduler died (or was stopped) before the chain finished.
+# -- the queue of due sources ------------------------------------------------------------------
+# A source's job only queues it (``source_due``); the dispatcher gathers what is due and crawls it
+# in batches (``nianbao.batches``), so thousands of portals are crawled by a few processes.
 
 
-def unfinished_chains(path: str | Path) -> list[dict[str, Any]]:
-    """The chains the job store at ``path`` has marked running (``storage.queries``)."""
-    return chains_in_flight(path)
+def source_due(state_path: str, source_id: str) -> bool:
+    """The job of a source: put it in the queue of due sources (``storage.queries.queue_due``)."""
+    queued = queue_due(state_path, source_id)
+    if not queued:
+        log.info("%s: already queued or being crawled; this run is skipped", source_id)
+    _wake.set()
+    return queued
 
 
-def _mark(path: str | Path, source_id: str, running: bool) -> None:
-    mark_chain(path, source_id, running)
+def resume_unfinished(config: Config) -> list[str]:
+    """Put back in the queue every source the last scheduler took but did not see to the end.
+
+    A source taken by a batch that was killed is crawled again, unless its run had closed by
+    then as finished, failed or blocked (a repeat would only duplicate work).  Chains an older
+    scheduler left unfinished are queued too.  Returns the sources queued again.
+    """
+    state = jobstore_path(config)
+    configured = {s["id"] for s in config.sources if s.get("enabled", True)}
+    for sid in legacy_chains(state):
+        if sid in configured:
+            queue_due(state, sid)
+    taken = [r for r in due_rows(state) if r["taken_at"]]
+    done = _closed_since(config, {r["source_id"]: r["taken_at"] for r in taken})
+    again = [r["source_id"] for r in taken if r["source_id"] not in done and r["source_id"] in configured]
+    gone = [r["source_id"] for r in taken if r["source_id"] not in configured]
+    release_due(state, sorted(done) + gone, again)
+    for row in due_rows(state):
+        if row["source_id"] not in configured:
+            release_due(state, [row["source_id"]], [])
+    return again
 
 
-def schedule_resumes(scheduler: BackgroundScheduler, config: Config) -> list[str]:
-    """Run again, once and soon, every configured chain the last scheduler left unfinished."""
-    specs = {spec.kwargs["source_id"]: spec for spec in desired_jobs(config)}
-    grace = int(config.section("schedule")["misfire_grace_minutes"]) * 60
-    resumed = []
-    for row in unfinished_chains(jobstore_path(config)):
-        spec = specs.get(row["source_id"])
-        if spec is None:
-            _mark(jobstore_path(config), row["source_id"], running=False)
+def _closed_since(config: Config, taken_at: dict[str, str]) -> set[str]:
+    """The sources whose latest run started after it was taken and closed as a whole crawl."""
+    if not taken_at:
+        return set()
+    done = set()
+    with Store(config.storage_path) as store:
+        history = store.run_history(per_source=1)
+    for sid, when in taken_at.items():
+        runs = history.get(sid) or []
+        if not runs:
             continue
-        scheduler.add_job(
-            CHAIN,
-            DateTrigger(run_date=datetime.now().astimezone() + timedelta(seconds=RESUME_DELAY)),
-            kwargs=spec.kwargs,
-            id=f"resume:{row['source_id']}",
-            name=f"{row['source_id']}: resume the chain started {row['started_at']}",
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=grace,
-        )
-        resumed.append(row["source_id"])
-    return resumed
+        run = runs[0]
+        started = datetime.fromisoformat(run["started_at"])
+        if started >= datetime.fromisoformat(when) - timedelta(seconds=1) and run["status"] in CLOSED:
+            done.add(sid)
+    return done
 
 
-# -- running a chain ---------------------------------------------------------------------------
+CLOSED = ("finished", "failed", "blocked")  # a run that will not be better for a repeat right now
+
+
+# -- running batches ---------------------------------------------------------------------------
 
 _stopping = threading.Event()  # set on SIGTERM: running children are stopped, no new ones start
-_post_lock = threading.Lock()  # parse + monitor of different sources never run at once
-_busy_lock = threading.Lock()
-_busy: set[str] = set()  # sources whose chain is running (the regular and a resume job may meet)
+_wake = threading.Event()  # a source was queued: the dispatcher looks sooner
+_unparsed = threading.Event()  # a batch stored versions no parse has read yet
+_post_lock = threading.Lock()  # parse + monitor never run twice at once
+_running_lock = threading.Lock()
+_running: set[int] = set()  # batches in flight (thread ids)
 
 _PR_SET_PDEATHSIG = 1
 
@@ -341,19 +365,13 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def child_command(config_path: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "nianbao", "--config", config_path, *args]
-
-
 def run_step(cmd: list[str], timeout: float, label: str = "") -> int | None:
     """Run one step as a child process; its exit code, or None when skipped or stopped."""
     if _stopping.is_set():
         return None
     label = label or " ".join(cmd)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(cmd, env=child_env(), preexec_fn=_die_with_parent)
     log.info("start: %s (pid %d)", label, proc.pid)
     term_at: float | None = None
     while True:
@@ -380,32 +398,127 @@ def _cli_step(config_path: str, args: list[str], timeout: float) -> int | None:
     return run_step(child_command(config_path, *args), timeout, label=" ".join(args))
 
 
-def crawl_chain(config_path: str, source_id: str, state_path: str) -> dict[str, int | None]:
-    """The job: crawl one source, then parse new versions, then monitor and alert.
+def run_batch(config: Config, source_ids: list[str]) -> int | None:
+    """Crawl one batch in a child process, then release its sources and parse what it stored.
 
-    Parse and monitor run even when the crawl failed: what it did store still counts, and the
-    monitor reports failing sources.  The in-flight mark is cleared only when the chain ran to
-    its end, so an interrupted chain is run again after the next start.
+    Parse runs even when the crawl failed: what it did store still counts.  The monitor runs once
+    the queue is empty and no other batch is crawling (``post_cycle``), once per cycle.
     """
-    with _busy_lock:
-        if source_id in _busy:
-            log.info("%s: a chain for this source is already running; skipped", source_id)
-            return {}
-        _busy.add(source_id)
-    try:
-        _mark(state_path, source_id, running=True)
+    state = jobstore_path(config)
+    names = ", ".join(source_ids[:5]) + (f" … ({len(source_ids)} sources)" if len(source_ids) > 5 else "")
+    rc = run_step(
+        crawl_command(config.path, source_ids, quiet=True), CRAWL_TIMEOUT, label=f"crawl batch: {names}"
+    )
+    _unparsed.set()
+    if get_flag(state, POST_FLAG) is None:  # from here, parse and monitor are owed
+        set_flag(state, POST_FLAG, datetime.now(UTC).isoformat(timespec="seconds"))
+    rows = {r["source_id"]: r for r in due_rows(state) if r["source_id"] in source_ids}
+    done = _closed_since(config, {sid: r["taken_at"] for sid, r in rows.items() if r["taken_at"]})
+    unfinished = [sid for sid in source_ids if sid not in done]
+    if _stopping.is_set():  # crawled again at the next start
+        release_due(state, sorted(done), unfinished)
+        return rc
+    if rc is None or rc not in (0, 2):
+        # The batch process died (killed, out of memory): its unfinished sources get one more
+        # batch; a source that kills its batch every time is left to its next scheduled run.
+        again = [sid for sid in unfinished if rows.get(sid, {}).get("attempts", 0) < MAX_ATTEMPTS]
+        log.warning("the batch died (exit %s); crawling again: %s", rc, ", ".join(again) or "none")
+        release_due(state, [sid for sid in source_ids if sid not in again], again)
+        _wake.set()
+    else:
+        release_due(state, source_ids, [])
+    with _post_lock:
+        _unparsed.clear()  # (a batch ending during this parse sets it again)
+        _cli_step(str(config.path), ["parse", "--stored"], POST_TIMEOUT)
+    log.info("batch finished: %s -> crawl exit %s", names, rc)
+    return rc
+
+
+def post_cycle(config: Config) -> dict[str, int | None] | None:
+    """Parse and monitor (with alerts) once the cycle's crawls are done, if a batch ran since."""
+    state = jobstore_path(config)
+    with _post_lock:
+        if _stopping.is_set() or get_flag(state, POST_FLAG) is None:
+            return None
         codes: dict[str, int | None] = {}
-        codes["crawl"] = _cli_step(config_path, ["crawl", "--source", source_id], CRAWL_TIMEOUT)
-        with _post_lock:
-            codes["parse"] = _cli_step(config_path, ["parse", "--stored"], POST_TIMEOUT)
-            codes["monitor"] = _cli_step(config_path, ["monitor", "--alert"], POST_TIMEOUT)
+        if _unparsed.is_set():  # else each batch's own parse read everything already
+            _unparsed.clear()
+            codes["parse"] = _cli_step(str(config.path), ["parse", "--stored"], POST_TIMEOUT)
+        codes["monitor"] = _cli_step(str(config.path), ["monitor", "--alert"], POST_TIMEOUT)
         if not _stopping.is_set():
-            _mark(state_path, source_id, running=False)
-        log.info("%s: chain finished %s", source_id, codes)
+            set_flag(state, POST_FLAG, None)
+            log.info("cycle finished %s", codes)
         return codes
+
+
+POST_FLAG = "post_pending"
+
+
+def _post_overdue(state: Path, longest: float) -> bool:
+    """Whether parse and monitor have been owed for longer than ``longest`` seconds."""
+    since = get_flag(state, POST_FLAG)
+    if since is None:
+        return False
+    try:
+        owed = datetime.now(UTC) - datetime.fromisoformat(since)
+    except ValueError:
+        return True
+    return owed.total_seconds() > longest
+
+
+def dispatch(config: Config, stop: threading.Event, gather: float, post_wait: float = POST_WAIT) -> None:
+    """The dispatcher: take due sources in batches, at most MAX_PARALLEL batches at once; when
+    nothing is due or crawling, run the cycle's parse and monitor — or sooner, when they have
+    been owed for ``post_wait`` seconds (sources that keep coming due must not hold back alerts)."""
+    state = jobstore_path(config)
+    size = int(config.section("crawl")["batch_size"])
+    while not stop.is_set():
+        _wake.wait(1.0)
+        if stop.is_set():
+            break
+        if _wake.is_set():
+            _wake.clear()
+            stop.wait(gather)  # let the sources due at about the same time join one batch
+            if stop.is_set():
+                break
+        with _running_lock:
+            free = MAX_PARALLEL - len(_running)
+        if free > 0:
+            batch = take_due(state, size)
+            if batch:
+                thread = threading.Thread(target=_batch_thread, args=(config, batch), daemon=True)
+                with _running_lock:
+                    _running.add(id(thread))
+                thread.start()
+                continue
+        with _running_lock:
+            idle = not _running
+        if (idle and not any(r["taken_at"] is None for r in due_rows(state))) or _post_overdue(
+            state, post_wait
+        ):
+            post_cycle(config)
+
+
+def _wait_for_batches(timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _running_lock:
+            if not _running:
+                return
+        time.sleep(0.2)
+
+
+def _batch_thread(config: Config, source_ids: list[str]) -> None:
+    me = id(threading.current_thread())
+    try:
+        run_batch(config, source_ids)
+    except Exception:  # noqa: BLE001 - the dispatcher goes on; the sources are queued again
+        # Dropped, not queued again (that could loop): each source's next scheduled time retries.
+        log.exception("batch of %s failed", ", ".join(source_ids[:5]))
+        release_due(jobstore_path(config), source_ids, [])
     finally:
-        with _busy_lock:
-            _busy.discard(source_id)
+        with _running_lock:
+            _running.discard(me)
 
 
 # -- the process -------------------------------------------------------------------------------
@@ -443,19 +556,22 @@ def list_jobs(config: Config, every: float | None = None) -> list[dict[str, Any]
             nxt = spec.trigger.get_next_fire_time(None, now)
             rows.append({"id": spec.id, "schedule": spec.name, "next_run": nxt, "note": note})
     for job in stored.values():
-        note = "一次性" if job.id.startswith("resume:") else "已不在配置中，下次启动时删除"
+        note = "已不在配置中，下次启动时删除"
         rows.append({"id": job.id, "schedule": job.name, "next_run": job.next_run_time, "note": note})
-    for row in unfinished_chains(jobstore_path(config)):
-        if not any(r["id"] == f"resume:{row['source_id']}" for r in rows):
-            rows.append(
-                {
-                    "id": f"resume:{row['source_id']}",
-                    "schedule": f"{row['source_id']}：{row['started_at']} 开始的任务链没有完成",
-                    "next_run": None,
-                    "note": "下次启动后立即重跑",
-                }
-            )
+    for row in due_rows(jobstore_path(config)):
+        if row["taken_at"]:
+            what, note = f"{row['source_id']}：自 {row['taken_at']} 起在一批抓取中（pid {row['pid']}）", ""
+            if not holder_alive(config):
+                note = "调度器已停止，下次启动后重新抓取（除非该来源的抓取已完成）"
+        else:
+            what, note = f"{row['source_id']}：{row['queued_at']} 起已到期，等待下一批抓取", ""
+        rows.append({"id": f"due:{row['source_id']}", "schedule": what, "next_run": None, "note": note})
     return rows
+
+
+def holder_alive(config: Config) -> bool:
+    """Whether a scheduler holds the lock on this database now."""
+    return FileLock(lock_path(config)).holder() is not None
 
 
 def print_jobs(config: Config, every: float | None = None, out=None) -> None:
@@ -508,16 +624,28 @@ def run(config: Config, *, list_only: bool = False, every: float | None = None) 
     try:
         scheduler.start(paused=True)
         changes = sync_jobs(scheduler, config, every)
-        resumed = schedule_resumes(scheduler, config)
+        resumed = resume_unfinished(config)
         log.info("jobs: %s", ", ".join(f"{k} {v}" for k, v in changes.items()) or "none")
         if resumed:
-            log.info("resuming unfinished chains of: %s", ", ".join(resumed))
+            log.info("resuming unfinished sources: %s", ", ".join(resumed))
+        if get_flag(jobstore_path(config), POST_FLAG):
+            _unparsed.set()
+            log.info("the last cycle's parse and monitor did not run: they run once nothing is due")
         for job in scheduler.get_jobs():
             log.info("%s next run %s", job.id, job.next_run_time)
+        gather = min(GATHER, every / 4) if every else GATHER
+        post_wait = min(POST_WAIT, every * 5) if every else POST_WAIT
+        dispatcher = threading.Thread(
+            target=dispatch, args=(config, stop, gather, post_wait), name="dispatcher"
+        )
+        dispatcher.start()
+        _wake.set()
         scheduler.resume()
         while not stop.wait(1):
             pass
-        scheduler.shutdown(wait=True)  # running chains see _stopping and end their child quickly
+        scheduler.shutdown(wait=True)
+        dispatcher.join()
+        _wait_for_batches(STOP_GRACE + 10)  # running batches see _stopping and end their child
         log.info("scheduler stopped")
         return 0
     finally:

@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,34 +83,101 @@ def document_events(store: Store) -> Iterator[tuple[int, str, str, str, str | No
     )
 
 
-# -- the scheduler's chains in flight ----------------------------------------------------------
-# A row per crawl chain running, in the job store's database: a row left over at start-up means
-# the previous scheduler died (or was stopped) before the chain finished.
+# -- the scheduler's queue of due sources ------------------------------------------------------
+# In the job store's database.  A source's job puts it in the queue when it is due; the
+# dispatcher takes due sources in batches (taken_at set) and releases them when the batch's
+# crawl has ended.  A row still taken at start-up means the previous scheduler died (or was
+# stopped) mid-batch: its source is crawled again unless its run had closed by then.
 
 
-def _chains(path: str | Path) -> sqlite3.Connection:
+def _queue(path: str | Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS nianbao_chains_in_flight "
-        "(source_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, pid INTEGER NOT NULL)"
+    conn.executescript(
+        "CREATE TABLE IF NOT EXISTS nianbao_due (source_id TEXT PRIMARY KEY, queued_at TEXT NOT NULL,"
+        " taken_at TEXT, pid INTEGER, attempts INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE IF NOT EXISTS nianbao_flags (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
     )
     return conn
 
 
-def chains_in_flight(path: str | Path) -> list[dict[str, Any]]:
-    """The chains marked running in the job store at ``path``: {source_id, started_at, pid}."""
-    with contextlib.closing(_chains(path)) as conn:
-        rows = conn.execute("SELECT source_id, started_at, pid FROM nianbao_chains_in_flight").fetchall()
-    return [{"source_id": r[0], "started_at": r[1], "pid": r[2]} for r in rows]
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def mark_chain(path: str | Path, source_id: str, running: bool) -> None:
-    """Mark a source's chain running (now, by this process) or finished."""
-    with contextlib.closing(_chains(path)) as conn:
-        if running:
-            conn.execute(
-                "INSERT OR REPLACE INTO nianbao_chains_in_flight VALUES (?, ?, ?)",
-                [source_id, datetime.now().astimezone().isoformat(timespec="seconds"), os.getpid()],
+def queue_due(path: str | Path, source_id: str) -> bool:
+    """Put a source in the queue; False when it is queued or being crawled already."""
+    with contextlib.closing(_queue(path)) as conn:
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO nianbao_due (source_id, queued_at) VALUES (?, ?)", [source_id, _now()]
+        )
+        return cur.rowcount == 1
+
+
+def take_due(path: str | Path, limit: int) -> list[str]:
+    """Take up to ``limit`` queued sources, oldest first, marking them taken by this process."""
+    with contextlib.closing(_queue(path)) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT source_id FROM nianbao_due WHERE taken_at IS NULL ORDER BY queued_at, source_id LIMIT ?",
+                [limit],
             )
+        ]
+        conn.executemany(
+            "UPDATE nianbao_due SET taken_at = ?, pid = ?, attempts = attempts + 1 WHERE source_id = ?",
+            [(_now(), os.getpid(), sid) for sid in ids],
+        )
+        conn.execute("COMMIT")
+    return ids
+
+
+def due_rows(path: str | Path) -> list[dict[str, Any]]:
+    """Every row of the queue: {source_id, queued_at, taken_at, pid, attempts}, oldest first
+    (attempts: how many batches took it since it was queued)."""
+    with contextlib.closing(_queue(path)) as conn:
+        rows = conn.execute(
+            "SELECT source_id, queued_at, taken_at, pid, attempts FROM nianbao_due ORDER BY queued_at, source_id"
+        ).fetchall()
+    return [
+        {"source_id": r[0], "queued_at": r[1], "taken_at": r[2], "pid": r[3], "attempts": r[4]} for r in rows
+    ]
+
+
+def release_due(path: str | Path, done: list[str], again: list[str]) -> None:
+    """Drop the ``done`` sources from the queue; put the ``again`` ones back as not taken."""
+    with contextlib.closing(_queue(path)) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("DELETE FROM nianbao_due WHERE source_id = ?", [(s,) for s in done])
+        conn.executemany(
+            "UPDATE nianbao_due SET taken_at = NULL, pid = NULL WHERE source_id = ?", [(s,) for s in again]
+        )
+        conn.execute("COMMIT")
+
+
+def set_flag(path: str | Path, name: str, value: str | None) -> None:
+    """Set (or clear, with None) one of the scheduler's flags."""
+    with contextlib.closing(_queue(path)) as conn:
+        if value is None:
+            conn.execute("DELETE FROM nianbao_flags WHERE name = ?", [name])
         else:
-            conn.execute("DELETE FROM nianbao_chains_in_flight WHERE source_id = ?", [source_id])
+            conn.execute("INSERT OR REPLACE INTO nianbao_flags VALUES (?, ?)", [name, value])
+
+
+def get_flag(path: str | Path, name: str) -> str | None:
+    with contextlib.closing(_queue(path)) as conn:
+        row = conn.execute("SELECT value FROM nianbao_flags WHERE name = ?", [name]).fetchone()
+    return row[0] if row else None
+
+
+def legacy_chains(path: str | Path) -> list[str]:
+    """Sources whose crawl chain an older scheduler (one chain per source) left unfinished; the
+    table is emptied, its sources are to be queued."""
+    with contextlib.closing(sqlite3.connect(str(path), timeout=30, isolation_level=None)) as conn:
+        if not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'nianbao_chains_in_flight'"
+        ).fetchone():
+            return []
+        ids = [r[0] for r in conn.execute("SELECT source_id FROM nianbao_chains_in_flight")]
+        conn.execute("DROP TABLE nianbao_chains_in_flight")
+    return ids

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import threading
 import urllib.request
 
@@ -132,9 +133,10 @@ def test_a_write_that_cannot_get_the_lock_raises_instead_of_vanishing(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_schedulers_parallel_chains_store_every_report(tmp_path):
-    """The issue's case, small: parallel crawl chains of several counties, the dashboard reading
-    and two CPU-bound processes beside them; every report stored, every status right."""
+def test_the_schedulers_parallel_batches_store_every_report(tmp_path):
+    """The issue's case, small: two crawl batches of two counties each, in parallel processes,
+    the dashboard reading and two CPU-bound processes beside them; every report stored, every
+    status right."""
     portals = [SimulatedPortal(generate_region(40 + i, COUNTY_NAMES[i], 6, 3)).start() for i in range(4)]
     ctx = multiprocessing.get_context("fork")
     stop = ctx.Event()
@@ -150,6 +152,7 @@ def test_the_schedulers_parallel_chains_store_every_report(tmp_path):
         config_path.write_text(
             "storage:\n  path: nianbao.db\n"
             "crawl:\n  delay: 0\n  concurrency_per_host: 4\n  retries: 1\n  autothrottle: false\n"
+            "  batch_size: 2\n"  # two batches, crawled by two processes at once
             f"sources:\n{sources}",
             encoding="utf-8",
         )
@@ -173,12 +176,13 @@ def test_the_schedulers_parallel_chains_store_every_report(tmp_path):
         scheduler = Proc(config_path, "--every", "3600")
         reader.start()
         try:
-            text = scheduler.wait_for("chain finished", count=len(portals), timeout=600)
+            text = scheduler.wait_for("cycle finished", timeout=600)
         finally:
             done.set()
             assert scheduler.stop() == 0
             server.stop()
-        assert text.count("{'crawl': 0, 'parse': 0, 'monitor': 0}") == len(portals), text[-3000:]
+        assert len(re.findall(r"batch finished: c\d, c\d -> crawl exit 0", text)) == 2, text[-3000:]
+        assert re.search(r"cycle finished \{.*'monitor': 0\}", text), text[-3000:]
         assert "database is locked" not in text and "could not store" not in text, text[-3000:]
         assert pages and not failures, failures[:3]
         db = tmp_path / "nianbao.db"

@@ -1,5 +1,5 @@
 """storage.queries over a real SQLite file: the reads monitor and ``changes`` use, and the
-scheduler's chains in flight."""
+scheduler's queue of due sources."""
 
 from __future__ import annotations
 
@@ -11,12 +11,17 @@ import pytest
 from storage import Fetched, Store
 from storage.queries import (
     catalogue_rows,
-    chains_in_flight,
     document_events,
-    mark_chain,
+    due_rows,
+    get_flag,
+    legacy_chains,
     parsed_report,
+    queue_due,
+    release_due,
     report_data_json,
     report_names,
+    set_flag,
+    take_due,
 )
 
 SOURCE = "s"
@@ -78,14 +83,35 @@ def test_document_events_are_oldest_first_with_their_detail(store):
     assert '"reason": "404"' in events[1][4]
 
 
-def test_chains_in_flight_survive_a_reopen_and_clear(tmp_path):
+def test_the_due_queue_takes_each_source_once_and_survives_a_reopen(tmp_path):
     path = tmp_path / "jobs.sqlite"
-    assert chains_in_flight(path) == []
-    mark_chain(path, "s1", True)
-    mark_chain(path, "s2", True)
-    mark_chain(path, "s1", False)
-    (row,) = chains_in_flight(path)
-    assert row["source_id"] == "s2" and row["pid"] == os.getpid() and row["started_at"]
-    # The table lives in the job store's own database, beside APScheduler's tables.
+    assert due_rows(path) == []
+    assert queue_due(path, "s1") and queue_due(path, "s2") and queue_due(path, "s3")
+    assert not queue_due(path, "s1")  # queued already
+    assert take_due(path, 2) == ["s1", "s2"]  # oldest first, at most the limit
+    assert not queue_due(path, "s2")  # being crawled
+    rows = {r["source_id"]: r for r in due_rows(path)}
+    assert rows["s1"]["taken_at"] and rows["s1"]["pid"] == os.getpid() and rows["s1"]["attempts"] == 1
+    assert rows["s3"]["taken_at"] is None and rows["s3"]["attempts"] == 0
+    release_due(path, done=["s1"], again=["s2"])
+    rows = {r["source_id"]: r for r in due_rows(path)}
+    assert set(rows) == {"s2", "s3"} and rows["s2"]["taken_at"] is None and rows["s2"]["attempts"] == 1
+    assert take_due(path, 10) == ["s2", "s3"]
+    assert take_due(path, 10) == []  # nothing left untaken
+    # Flags: set, read after a reopen, cleared.
+    set_flag(path, "post_pending", "2026-01-01T00:00:00+00:00")
+    assert get_flag(path, "post_pending") == "2026-01-01T00:00:00+00:00"
+    set_flag(path, "post_pending", None)
+    assert get_flag(path, "post_pending") is None
+
+
+def test_chains_an_older_scheduler_left_unfinished_are_handed_over_once(tmp_path):
+    path = tmp_path / "jobs.sqlite"
+    assert legacy_chains(path) == []  # no such table: nothing
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT source_id FROM nianbao_chains_in_flight").fetchall() == [("s2",)]
+        conn.execute(
+            "CREATE TABLE nianbao_chains_in_flight (source_id TEXT PRIMARY KEY, started_at TEXT, pid INT)"
+        )
+        conn.execute("INSERT INTO nianbao_chains_in_flight VALUES ('s9', '2026-01-01T02:00:00+08:00', 1)")
+    assert legacy_chains(path) == ["s9"]
+    assert legacy_chains(path) == []  # the table is gone
