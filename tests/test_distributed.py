@@ -1,0 +1,255 @@
+"""Crawls on Celery workers: the same data as a local crawl, idempotent and bounded ingest, and
+times on the coordinator's clock.  Real redis-server, real workers, real simulated portals."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from distributed_helpers import (
+    SECRET,
+    Proc,
+    Redis,
+    nianbao,
+    portals,
+    rows,
+    snapshot,
+    statuses,
+    worker,
+    write_configs,
+)
+
+from config import ConfigError, parse_config
+from distributed import delivery
+from distributed.coordinator import _ingest_one
+from storage import Fetched, Store
+from storage.blobs import sha256
+from storage.deliveries import export_state, outstanding, record_sent, seed_spool
+
+
+def test_a_distributed_cycle_stores_what_a_local_cycle_stores(tmp_path):
+    """20 portals crawled locally and through two workers, then changed and revalidated: the
+    documents, versions, checks, events, runs and report statuses are the same."""
+    sites = portals(20)
+    redis = Redis(tmp_path / "redis").start()
+    workers = []
+    try:
+        cfg = write_configs(tmp_path, [p.start_url for p in sites], redis.url, sources_per_task=10)
+        workers = [worker(cfg["w1"], "w1@test"), worker(cfg["w2"], "w2@test")]
+        for args in (("crawl", "-q"), ("crawl", "-q", "--revalidate")):
+            # Side by side (they share nothing but the portals), so the test takes half the time.
+            local = Proc(cfg["local"], *args, log=tmp_path / "local.log")
+            dist = nianbao(cfg["coordinator"], *args[:1], "--distributed", *args[2:])
+            assert dist.returncode == 0, dist.stdout + dist.stderr[-3000:]
+            assert local.wait(300) == 0, local.text()[-3000:]
+            if "--revalidate" not in args:  # between the cycles, two portals change
+                sites[0].edit(sites[0].region.agencies[1].name, 2023)
+                sites[1].remove(sites[1].region.agencies[2].name, 2023)
+        here, there = (
+            snapshot(cfg["local"].parent / "nianbao.db"),
+            snapshot(cfg["coordinator"].parent / "nianbao.db"),
+        )
+        for table in here:
+            assert here[table] == there[table], table
+        assert len(here["documents"]) >= 20 * 19 and len(here["runs"]) == 40
+        assert {e[1] for e in here["events"]} == {"modified", "removed"}
+        db = cfg["coordinator"].parent / "nianbao.db"
+        # Every run says which worker crawled it, and both workers took tasks.
+        assert {w for (w,) in rows(db, "SELECT worker FROM crawl_runs")} == {"w1@test", "w2@test"}
+        assert rows(db, "SELECT state, COUNT(*) FROM deliveries GROUP BY state") == [("ingested", 40)]
+        with ThreadPoolExecutor(2) as pool:  # two child processes
+            here_st, there_st = pool.map(
+                lambda c: statuses(c, "2026-06-01"), (cfg["local"], cfg["coordinator"])
+            )
+        assert here_st == there_st and {s["status"] for s in here_st} >= {"on_time", "missing"}
+    finally:
+        for w in workers:
+            w.stop()
+        redis.stop()
+        for p in sites:
+            p.stop()
+
+
+# -- ingest, without a broker: the ledger, the bounds, the clock --------------------------------
+
+
+def _result(source_id: str, url: str, body: bytes, started_at: str) -> dict:
+    return {
+        "source_id": source_id,
+        "run": {"started_at": started_at, "status": "finished", "reason": None, "stats": {"documents": 1}},
+        "ops": [
+            {
+                "op": "fetch",
+                "url": url,
+                "kind": "page",
+                "parent_url": None,
+                "title": "青山县2024年政府信息公开工作年度报告",
+                "column_name": None,
+                "published_at": "2025-03-20",
+                "date_source": "meta",
+                "list_date": None,
+                "url_date": None,
+                "filename": None,
+                "meta": {},
+                "content_key": None,
+                "fingerprint": "file:" + sha256(body),
+                "http_status": 200,
+                "headers": {"content-type": "text/html"},
+                "content_type": "text/html",
+                "sha256": sha256(body),
+            }
+        ],
+        "blobs": [sha256(body)],
+    }
+
+
+def _received(task_id: str, result: dict, body: bytes, broker: datetime, worker_clock: datetime):
+    header = {
+        "task_id": task_id,
+        "source_id": result["source_id"],
+        "worker": "w@skewed",
+        "result": result,
+        "worker_clock": worker_clock.timestamp(),
+    }
+    ms = int(broker.timestamp() * 1000)
+    return delivery.Received(f"{ms}-0", header, {sha256(body): body}, ms / 1000)
+
+
+def _sources(store: Store, *ids: str) -> None:
+    for sid in ids:
+        store.upsert_source(sid, sid, f"http://{sid}.example.gov.cn/", None, {})
+
+
+def test_a_worker_clock_days_off_moves_no_date_and_a_second_delivery_stores_nothing(tmp_path):
+    task = "00000000-0000-4000-8000-000000000001"
+    body = "<html>年报</html>".encode()
+    with Store(tmp_path / "c.db") as store:
+        _sources(store, "a")
+        record_sent(store, task, ["a"], "nianbao")
+        now = datetime.now(UTC).replace(microsecond=0)
+        skewed = now + timedelta(days=3)  # the worker's clock is three days fast
+        result = _result(
+            "a", "http://a.example.gov.cn/nb.html", body, (skewed - timedelta(minutes=2)).isoformat()
+        )
+        _ingest_one(store, _received(task, result, body, now, skewed))
+        (run,) = store.runs("a")
+        started = datetime.fromisoformat(run["started_at"])
+        # Shifted by the offset the broker's clock gives: two minutes before delivery, not in 3 days.
+        assert now - timedelta(minutes=3) <= started <= now + timedelta(seconds=5)
+        assert run["worker"] == "w@skewed" and run["status"] == "finished"
+        doc = store.document("http://a.example.gov.cn/nb.html")
+        assert doc["published_at"] == "2025-03-20"  # from the page, never from a clock
+        assert datetime.fromisoformat(doc["first_seen"]) <= datetime.now(UTC)
+        (version,) = store.versions(doc["id"])
+        assert store.version_body(version["id"]) == body
+        # Delivered again (a redelivered task, a retried XADD): nothing is stored twice.
+        _ingest_one(store, _received(task, result, body, now, skewed))
+        assert len(store.runs("a")) == 1 and len(store.versions(doc["id"])) == 1
+        assert not outstanding(store)
+        (offset,) = rows(tmp_path / "c.db", "SELECT clock_offset FROM deliveries")[0]
+        assert round(offset) == -3 * 86400
+
+
+def test_results_may_name_only_the_sources_of_their_task(tmp_path):
+    task = "00000000-0000-4000-8000-000000000002"
+    body = b"<html>x</html>"
+    with Store(tmp_path / "c.db") as store:
+        _sources(store, "a", "b", "c")
+        store.record_fetch(Fetched(source_id="c", url="http://c.example.gov.cn/nb.html", body=b"c"))
+        record_sent(store, task, ["a", "b"], "nianbao")
+        now = datetime.now(UTC)
+        # A source the task did not name: refused, nothing stored, no run for it.
+        _ingest_one(
+            store,
+            _received(
+                task, _result("c", "http://c.example.gov.cn/x.html", body, now.isoformat()), body, now, now
+            ),
+        )
+        assert store.runs("c") == [] and store.document("http://c.example.gov.cn/x.html") is None
+        # A document of a source outside the task: refused, recorded as a failed run saying why.
+        _ingest_one(
+            store,
+            _received(
+                task, _result("a", "http://c.example.gov.cn/nb.html", body, now.isoformat()), body, now, now
+            ),
+        )
+        (run,) = store.runs("a")
+        assert run["status"] == "failed" and "belongs to source 'c'" in run["reason"]
+        assert store.document("http://c.example.gov.cn/nb.html")["source_id"] == "c"
+        assert len(store.versions(store.document("http://c.example.gov.cn/nb.html")["id"])) == 1
+
+
+def test_a_result_without_the_secret_or_with_bytes_that_do_not_match_is_refused():
+    body = b"%PDF-1.7 report"
+    header = json.dumps({"task_id": "t", "source_id": "a", "result": {"blobs": [sha256(body)]}}).encode()
+    good = delivery.sign(SECRET, header)
+    fields = {b"header": header, b"sig": good.encode(), f"blob:{sha256(body)}".encode(): body}
+    assert delivery._check("1-0", fields, SECRET, 1 << 20).problem is None
+    forged = {**fields, b"sig": delivery.sign("another secret", header).encode()}
+    assert delivery._check("1-0", forged, SECRET, 1 << 20).header is None
+    swapped = {**fields, f"blob:{sha256(body)}".encode(): b"other bytes"}
+    assert "do not hash" in delivery._check("1-0", swapped, SECRET, 1 << 20).problem
+    assert "max_file_mb" in delivery._check("1-0", fields, SECRET, 4).problem
+
+
+def test_the_seed_puts_run_times_on_the_worker_clock(tmp_path):
+    """A full walk is due by the age of the last one: the spool sees the same age on a fast clock."""
+    with Store(tmp_path / "c.db") as store:
+        _sources(store, "a")
+        run_id = store.start_run("a")
+        store.finish_run(run_id, "finished", {"full_walk": True})
+        store.record_fetch(
+            Fetched(source_id="a", url="http://a.example.gov.cn/1.html", body=b"one", run_id=run_id)
+        )
+        state = json.loads(json.dumps(export_state(store, ["a"])))  # as it travels
+        walked = store.last_full_walk("a")
+    with Store(tmp_path / "spool.db") as spool:
+        after = seed_spool(spool, state, shift=3 * 86400)
+        assert after == run_id
+        shifted = datetime.fromisoformat(spool.last_full_walk("a"))
+        assert shifted - datetime.fromisoformat(walked) == timedelta(days=3)
+        assert spool.known_urls("a") == {"http://a.example.gov.cn/1.html"}
+        with pytest.raises(Exception, match="unknown columns"):
+            seed_spool(spool, {"documents": [{"id": 9, "url; DROP TABLE documents": 1}]})
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+BASE = "storage:\n  path: x.db\nsources:\n  - {id: a, name: A, start_url: 'http://a.example.gov.cn/', queue: gd}\n"
+
+
+def test_without_the_section_nothing_changes_and_with_it_defaults_are_filled():
+    assert parse_config(BASE, Path("config.yaml")).section("distributed") == {}
+    config = parse_config(
+        BASE + "distributed:\n  broker_url: redis://127.0.0.1:6379/0\n", Path("config.yaml")
+    )
+    d = config.section("distributed")
+    assert d["password_env"] == "NIANBAO_REDIS_PASSWORD" and d["default_queue"] == "nianbao"
+    assert config.sources[0]["queue"] == "gd"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("distributed:\n  broker_url: redis://:pw@127.0.0.1/0\n", "distributed.broker_url: holds a password"),
+        ("distributed:\n  broker_url: amqp://127.0.0.1/\n", "not a redis:// or rediss:// URL"),
+        (
+            "distributed:\n  broker_url: redis://h/0\n  visibility_timeout: 5\n",
+            "distributed.visibility_timeout",
+        ),
+        ("distributed:\n  broker_url: redis://h/0\n  default_queue: 'a b'\n", "distributed.default_queue"),
+        ("distributed:\n  brokr_url: redis://h/0\n", "did you mean 'broker_url'"),
+    ],
+)
+def test_a_bad_distributed_section_names_the_key(text, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        parse_config(BASE + text, Path("config.yaml"))
+
+
+def test_a_bad_queue_name_on_a_source_names_the_source():
+    text = BASE.replace("queue: gd", "queue: 'g d'") + "distributed:\n  broker_url: redis://h/0\n"
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.queue"):
+        parse_config(text, Path("config.yaml"))
