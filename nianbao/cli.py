@@ -197,6 +197,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                     "blocked": last.get("blocked"),
                     "reason": last.get("reason"),
                     "health": last.get("stats", {}).get("health"),
+                    "worker": last.get("worker"),  # the crawl node, for runs crawled on one
                 }
             )
     if args.format == "json":
@@ -207,6 +208,7 @@ def cmd_health(args: argparse.Namespace) -> int:
             print(
                 f"{r['source']:<20} {r['status']:<14} 最近一次 {local_time(r['last_run'], tz) if r['last_run'] else '-':<16} "
                 f"文档 {r['documents'] or 0:>5}  报告 {r['reports'] or 0:>5}  错误 {r['errors'] or 0:>4}"
+                + (f"  节点 {r['worker']}" if r["worker"] else "")
                 + (f"  （{r['reason']}）" if r["reason"] else "")
                 + (f"  警告：{r['health']}" if r["health"] else "")
             )

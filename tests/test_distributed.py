@@ -253,3 +253,40 @@ def test_a_bad_queue_name_on_a_source_names_the_source():
     text = BASE.replace("queue: gd", "queue: 'g d'") + "distributed:\n  broker_url: redis://h/0\n"
     with pytest.raises(ConfigError, match=r"sources\[0\]\.queue"):
         parse_config(text, Path("config.yaml"))
+
+
+def test_the_health_page_and_command_name_the_worker_of_each_source(tmp_path):
+    import urllib.request
+
+    from config import load_config
+    from outputs.web import start_server
+
+    (tmp_path / "config.yaml").write_text(
+        "storage:\n  path: c.db\nsources:\n"
+        "  - {id: a, name: 甲县, start_url: 'http://a.example.gov.cn/'}\n"
+        "  - {id: b, name: 乙县, start_url: 'http://b.example.gov.cn/'}\n",
+        encoding="utf-8",
+    )
+    config = load_config(tmp_path / "config.yaml")
+    task = "00000000-0000-4000-8000-000000000003"
+    body = b"<html>a</html>"
+    with Store(config.storage_path) as store:
+        _sources(store, "a", "b")
+        record_sent(store, task, ["a"], "gd")
+        now = datetime.now(UTC)
+        _ingest_one(
+            store,
+            _received(
+                task, _result("a", "http://a.example.gov.cn/1.html", body, now.isoformat()), body, now, now
+            ),
+        )
+        store.finish_run(store.start_run("b"), "finished", {})  # crawled here
+    server = start_server(config, port=0)
+    try:
+        page = urllib.request.urlopen(server.url + "health", timeout=30).read().decode()
+    finally:
+        server.shutdown()
+    assert "<th>抓取节点</th>" in page
+    assert "<td>w@skewed</td>" in page and "<td>本机</td>" in page
+    shown = nianbao(tmp_path / "config.yaml", "health", "--format", "json")
+    assert {r["source"]: r["worker"] for r in json.loads(shown.stdout)} == {"a": "w@skewed", "b": None}
