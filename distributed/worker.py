@@ -12,6 +12,7 @@ restart; the task is acknowledged only after it (``acks_late``).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import ctypes
 import logging
@@ -129,25 +130,26 @@ def _no_run(source_id: str, log_path: Path) -> dict[str, Any]:
 
 
 def describe(config: Config, timeout: float = 2.0) -> list[dict[str, Any]]:
-    """Connected workers: name, queues, current tasks (Celery's inspect)."""
+    """Connected workers: name, queues, current tasks with their sources (Celery's inspect).
+
+    A task's sources are read from its ``argsrepr`` (the coordinator sends the source ids
+    there), not from its arguments, which carry the whole seed.
+    """
     from distributed.app import make_app
 
     inspect = make_app(config).control.inspect(timeout=timeout)
     queues = inspect.active_queues() or {}
-    active = inspect.active() or {}
+    active = inspect.active(safe=True) or {}
     out = []
     for name in sorted(set(queues) | set(active)):
+        tasks = []
+        for t in active.get(name, []):
+            try:
+                sources = [str(s) for s in ast.literal_eval(t.get("args") or "[]")]
+            except (ValueError, SyntaxError):
+                sources = []
+            tasks.append({"id": t["id"], "sources": sources})
         out.append(
-            {
-                "worker": name,
-                "queues": sorted(q["name"] for q in queues.get(name, [])),
-                "tasks": [
-                    {
-                        "id": t["id"],
-                        "sources": [s["id"] for s in (t.get("args") or [{}])[0].get("sources", [])],
-                    }
-                    for t in active.get(name, [])
-                ],
-            }
+            {"worker": name, "queues": sorted(q["name"] for q in queues.get(name, [])), "tasks": tasks}
         )
     return out

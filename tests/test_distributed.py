@@ -4,6 +4,7 @@ times on the coordinator's clock.  Real redis-server, real workers, real simulat
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from distributed_helpers import (
     rows,
     snapshot,
     statuses,
+    wait_for,
     worker,
     write_configs,
 )
@@ -42,8 +44,13 @@ def test_a_distributed_cycle_stores_what_a_local_cycle_stores(tmp_path):
         for args in (("crawl", "-q"), ("crawl", "-q", "--revalidate")):
             # Side by side (they share nothing but the portals), so the test takes half the time.
             local = Proc(cfg["local"], *args, log=tmp_path / "local.log")
-            dist = nianbao(cfg["coordinator"], *args[:1], "--distributed", *args[2:])
-            assert dist.returncode == 0, dist.stdout + dist.stderr[-3000:]
+            dist = Proc(cfg["coordinator"], *args[:1], "--distributed", *args[2:], log=tmp_path / "dist.log")
+            if "--revalidate" not in args:  # the operator's view of a cycle under way
+                wait_for(lambda: list(tmp_path.glob("w*/spool/*/nianbao.db")), 60, "a task crawling")
+                listing = nianbao(cfg["coordinator"], "worker", "--list").stdout
+                assert "w1@test  队列：nianbao" in listing and "w2@test  队列：nianbao" in listing, listing
+                assert re.search(r"任务 [0-9a-f-]{36}：s\d+, s\d+", listing), listing
+            assert dist.wait(300) == 0, dist.text()[-3000:]
             assert local.wait(300) == 0, local.text()[-3000:]
             if "--revalidate" not in args:  # between the cycles, two portals change
                 sites[0].edit(sites[0].region.agencies[1].name, 2023)
