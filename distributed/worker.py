@@ -71,6 +71,9 @@ def run_task(
         with Store(folder / "nianbao.db") as spool:
             after = seed_spool(spool, payload["state"], shift)
         _crawl(spool_config, sources, bool(payload.get("revalidate")), folder / "crawl.log")
+        with Store(folder / "nianbao.db") as spool:
+            for sid in sources:  # a crawl process that died left its runs 'running': say so
+                spool.close_stale_runs(sid)
         (folder / "crawled").write_text(str(after), encoding="utf-8")
     after = int((folder / "crawled").read_text(encoding="utf-8"))
     with Store(folder / "nianbao.db") as spool:
