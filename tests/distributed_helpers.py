@@ -140,13 +140,13 @@ def nianbao(config: Path, *args: str, timeout: float = 300) -> subprocess.Comple
 class Proc:
     """A `nianbao` child process with its output in a file."""
 
-    def __init__(self, config: Path, *args: str, log: Path):
+    def __init__(self, config: Path, *args: str, log: Path, extra_env: dict[str, str] | None = None):
         self.log = log
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "nianbao", "--config", str(config), *args],
             stdout=open(log, "ab"),  # noqa: SIM115 - owned by the process
             stderr=subprocess.STDOUT,
-            env=env(),
+            env={**env(), **(extra_env or {})},
         )
 
     def text(self) -> str:
@@ -169,8 +169,8 @@ class Proc:
         return self.proc.wait(timeout)
 
 
-def worker(config: Path, name: str) -> Proc:
-    p = Proc(config, "worker", "--name", name, "-v", log=config.parent / f"{name}.log")
+def worker(config: Path, name: str, extra_env: dict[str, str] | None = None) -> Proc:
+    p = Proc(config, "worker", "--name", name, "-v", log=config.parent / f"{name}.log", extra_env=extra_env)
     wait_for(lambda: "ready" in p.text() or p.proc.poll() is not None, 60, f"worker {name} to start")
     assert p.proc.poll() is None, p.text()[-3000:]
     return p

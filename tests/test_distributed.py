@@ -80,6 +80,47 @@ def test_a_distributed_cycle_stores_what_a_local_cycle_stores(tmp_path):
             p.stop()
 
 
+# libfaketime (Debian's faketime, installed by the Makefile) moves a real worker's clock.
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def test_a_worker_whose_clock_is_eight_days_fast_stores_true_times_and_walks_as_here(tmp_path):
+    """Every time stored is the coordinator's, and the worker judges "a full walk is due
+    (revalidate_days: 7)" by the coordinator's clock: its second crawl is incremental."""
+    assert Path(LIBFAKETIME).exists(), "install Debian's faketime (make setup does)"
+    sites = portals(3)
+    redis = Redis(tmp_path / "redis").start()
+    fast = None
+    try:
+        cfg = write_configs(tmp_path, [p.start_url for p in sites], redis.url, sources_per_task=10)
+        fast = worker(cfg["w1"], "w1@fast", extra_env={"LD_PRELOAD": LIBFAKETIME, "FAKETIME": "+8d"})
+        before = datetime.now(UTC).replace(microsecond=0)
+        for _ in range(2):
+            dist = nianbao(cfg["coordinator"], "crawl", "--distributed")
+            assert dist.returncode == 0, dist.stdout + dist.stderr[-3000:]
+        after = datetime.now(UTC) + timedelta(seconds=1)
+        db = cfg["coordinator"].parent / "nianbao.db"
+        stamps = rows(
+            db,
+            "SELECT started_at FROM crawl_runs UNION ALL SELECT finished_at FROM crawl_runs "
+            "UNION ALL SELECT first_seen FROM documents UNION ALL SELECT last_seen FROM documents "
+            "UNION ALL SELECT fetched_at FROM versions UNION ALL SELECT checked_at FROM checks",
+        )
+        assert stamps and all(before <= datetime.fromisoformat(t) <= after for (t,) in stamps)
+        walks = [
+            json.loads(s)["full_walk"] for (s,) in rows(db, "SELECT stats_json FROM crawl_runs ORDER BY id")
+        ]
+        assert walks == [True] * 3 + [False] * 3
+        offsets = [o for (o,) in rows(db, "SELECT clock_offset FROM deliveries")]
+        assert len(offsets) == 6 and all(abs(o + 8 * 86400) < 120 for o in offsets), offsets
+    finally:
+        if fast:
+            fast.stop()
+        redis.stop()
+        for p in sites:
+            p.stop()
+
+
 # -- ingest, without a broker: the ledger, the bounds, the clock --------------------------------
 
 
