@@ -35,6 +35,7 @@ from storage import Store, now_iso
 from storage.deliveries import seed_spool, spool_blob, spool_results
 
 TASK_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+KEEP_SPOOLS = 7 * 86400  # seconds a delivered task's folder (its markers, its crawl log) is kept
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +58,7 @@ def run_task(
     if not isinstance(task_id, str) or not TASK_ID.fullmatch(task_id):
         raise ValueError(f"task id {task_id!r} is not a UUID")  # it names a folder
     worker = hostname or delivery.worker_name()
+    _sweep(spool_root(config), max(KEEP_SPOOLS, 2 * float(settings(config)["visibility_timeout"])))
     folder = spool_root(config) / task_id
     if (folder / "delivered").exists():
         return {"task": task_id, "delivered": "before"}
@@ -65,32 +67,62 @@ def run_task(
     if not (folder / "crawled").exists():
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        # Seeded run times onto this machine's clock: a full walk is due by the age of the last.
-        shift = time.time() - delivery.broker_clock(r)
-        spool_config = _write_config(folder, payload)
-        with Store(folder / "nianbao.db") as spool:
-            after = seed_spool(spool, payload["state"], shift)
-        _crawl(spool_config, sources, bool(payload.get("revalidate")), folder / "crawl.log")
-        with Store(folder / "nianbao.db") as spool:
-            for sid in sources:  # a crawl process that died left its runs 'running': say so
-                spool.close_stale_runs(sid)
+        try:
+            after = _seed_and_crawl(folder, payload, sources, delivery.broker_clock(r))
+        except Exception as exc:  # a bad seed, a full disk: each source gets a failed run saying so
+            log.exception("task %s: could not crawl", task_id)
+            (folder / "failed").write_text(f"the worker could not crawl the task: {exc}", encoding="utf-8")
+            after = -1
         (folder / "crawled").write_text(str(after), encoding="utf-8")
     after = int((folder / "crawled").read_text(encoding="utf-8"))
-    with Store(folder / "nianbao.db") as spool:
-        results = spool_results(spool, after)
-        done = {res["source_id"] for res in results}
+    if after < 0:
+        why = (folder / "failed").read_text(encoding="utf-8")
         for sid in sources:
-            if sid not in done:  # the crawl process died before recording a run for it
-                results.append(_no_run(sid, folder / "crawl.log"))
-        for res in results:
-            blobs = {digest: spool_blob(spool, digest) for digest in res["blobs"]}
-            header = {"task_id": task_id, "source_id": res["source_id"], "worker": worker, "result": res}
-            delivery.send(config, r, header, blobs)
+            delivery.send(config, r, _header(task_id, worker, _failed(sid, why)), {})
+    else:
+        with Store(folder / "nianbao.db") as spool:
+            results = spool_results(spool, after)
+            done = {res["source_id"] for res in results}
+            for sid in sources:
+                if sid not in done:  # the crawl process died before recording a run for it
+                    results.append(_failed(sid, _no_run(folder / "crawl.log")))
+            for res in results:
+                blobs = {digest: spool_blob(spool, digest) for digest in res["blobs"]}
+                delivery.send(config, r, _header(task_id, worker, res), blobs)
     (folder / "delivered").write_text(now_iso(), encoding="utf-8")
     for name in ("nianbao.db", "nianbao.db-wal", "nianbao.db-shm"):
         (folder / name).unlink(missing_ok=True)
-    log.info("task %s: delivered %d sources", task_id, len(results))
-    return {"task": task_id, "sources": len(results)}
+    log.info("task %s: delivered %d sources", task_id, len(sources))
+    return {"task": task_id, "sources": len(sources)}
+
+
+def _seed_and_crawl(folder: Path, payload: dict[str, Any], sources: list[str], broker_now: float) -> int:
+    """Seed the spool, crawl into it; returns the last seeded run id (the crawl's come after)."""
+    # Seeded run times onto this machine's clock: a full walk is due by the age of the last.
+    shift = time.time() - broker_now
+    spool_config = _write_config(folder, payload)
+    with Store(folder / "nianbao.db") as spool:
+        after = seed_spool(spool, payload["state"], shift)
+    _crawl(spool_config, sources, bool(payload.get("revalidate")), folder / "crawl.log")
+    with Store(folder / "nianbao.db") as spool:
+        for sid in sources:  # a crawl process that died left its runs 'running': say so
+            spool.close_stale_runs(sid)
+    return after
+
+
+def _header(task_id: str, worker: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {"task_id": task_id, "source_id": result["source_id"], "worker": worker, "result": result}
+
+
+def _sweep(root: Path, keep: float) -> None:
+    """Remove task folders untouched for ``keep`` seconds: delivered long ago, or left by a task
+    that another worker completed after this one died."""
+    if not root.exists():
+        return
+    cutoff = time.time() - keep
+    for folder in root.iterdir():
+        if folder.is_dir() and TASK_ID.fullmatch(folder.name) and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _write_config(folder: Path, payload: dict[str, Any]) -> Path:
@@ -117,16 +149,15 @@ def _crawl(config_path: Path, sources: list[str], revalidate: bool, log_path: Pa
     return proc.returncode
 
 
-def _no_run(source_id: str, log_path: Path) -> dict[str, Any]:
+def _no_run(log_path: Path) -> str:
     tail = log_path.read_text(encoding="utf-8", errors="replace")[-500:] if log_path.exists() else ""
+    return f"the crawl process on the worker ended without a run: {tail.strip()}"
+
+
+def _failed(source_id: str, reason: str) -> dict[str, Any]:
     return {
         "source_id": source_id,
-        "run": {
-            "started_at": now_iso(),
-            "status": "failed",
-            "reason": f"the crawl process on the worker ended without a run: {tail.strip()}",
-            "stats": {},
-        },
+        "run": {"started_at": now_iso(), "status": "failed", "reason": reason, "stats": {}},
         "ops": [],
         "blobs": [],
     }

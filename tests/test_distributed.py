@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from distributed_helpers import (
+    PASSWORD,
     SECRET,
     Proc,
     Redis,
@@ -338,3 +339,37 @@ def test_the_health_page_and_command_name_the_worker_of_each_source(tmp_path):
     assert "<td>w@skewed</td>" in page and "<td>本机</td>" in page
     shown = nianbao(tmp_path / "config.yaml", "health", "--format", "json")
     assert {r["source"]: r["worker"] for r in json.loads(shown.stdout)} == {"a": "w@skewed", "b": None}
+
+
+def test_a_task_the_worker_cannot_crawl_comes_back_as_failed_runs_saying_why(tmp_path, monkeypatch):
+    """A seed the spool refuses (a column no table has): no crawl, and each source of the task
+    gets a failed run naming the problem, instead of a task the coordinator waits for in vain."""
+    from config import load_config
+    from distributed.worker import run_task
+
+    redis = Redis(tmp_path / "redis").start()
+    try:
+        cfg = write_configs(tmp_path, ["http://127.0.0.1:9/"], redis.url)
+        for name, value in {"NIANBAO_REDIS_PASSWORD": PASSWORD, "NIANBAO_DELIVERY_SECRET": SECRET}.items():
+            monkeypatch.setenv(name, value)
+        coordinator, worker_config = load_config(cfg["coordinator"]), load_config(cfg["w1"])
+        task = "00000000-0000-4000-8000-000000000004"
+        with Store(coordinator.storage_path) as store:
+            _sources(store, "s0")
+            record_sent(store, task, ["s0"], "nianbao")
+        payload = {
+            "sources": coordinator.sources,
+            "crawl": coordinator.section("crawl"),
+            "state": {"documents": [{"id": 1, "evil": "x"}]},
+        }
+        assert run_task(worker_config, task, payload, "w1@test") == {"task": task, "sources": 1}
+        r = delivery.client(coordinator)
+        (received,) = delivery.receive(coordinator, r, block_ms=2000)
+        with Store(coordinator.storage_path) as store:
+            _ingest_one(store, received)
+            (run,) = store.runs("s0")
+        assert run["status"] == "failed" and "unknown columns ['evil']" in run["reason"]
+        assert run["worker"] == "w1@test"
+        assert not list((tmp_path / "w1" / "spool" / task).glob("nianbao.db*"))  # the spool is emptied
+    finally:
+        redis.stop()
