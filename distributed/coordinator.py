@@ -69,6 +69,8 @@ def crawl_batches(
             log.info("waiting for %d tasks sent before: %s", len(pending), sorted(busy))
         tasks = list(pending)
         for batch in batches:
+            if not batch:  # select_sources reads "no ids" as "every source"
+                continue
             sources = [s for s in select_sources(config, list(batch)) if s["id"] not in busy]
             for queue, chunk in _tasks(config, sources, int(section["sources_per_task"])):
                 tasks.append(_send(config, app, store, queue, chunk, revalidate))
