@@ -79,12 +79,28 @@ def delivery_states(store: Store, task_ids: Iterable[str]) -> list[dict[str, Any
 
 
 def expire(store: Store, task_id: str, reason: str) -> int:
-    """Give up waiting for a task's remaining results (they are refused if they come later)."""
+    """Give up waiting for a task's remaining results: each such source gets a failed run saying
+    why (its health shows it), and a result coming later is refused.  Returns how many."""
     with store.transaction():
-        return store.db.execute(
-            "UPDATE deliveries SET state = 'expired', reason = ? WHERE task_id = ? AND state = 'sent'",
-            [reason, task_id],
-        ).rowcount
+        pending = store.db.execute(
+            "SELECT id, source_id FROM deliveries WHERE task_id = ? AND state = 'sent'", [task_id]
+        ).fetchall()
+        for row_id, source_id in pending:
+            run_id = _failed_run(store, source_id, None, reason)
+            _update(
+                store.db.conn, "deliveries", row_id, {"state": "expired", "reason": reason, "run_id": run_id}
+            )
+        return len(pending)
+
+
+def _failed_run(store: Store, source_id: str, worker: str | None, reason: str) -> int:
+    run_id = _insert(
+        store.db.conn,
+        "crawl_runs",
+        {"source_id": source_id, "started_at": now_iso(), "status": "running", "worker": worker},
+    )
+    store.finish_run(run_id, "failed", {}, reason)
+    return run_id
 
 
 # -- the seed -----------------------------------------------------------------------------------
@@ -329,12 +345,7 @@ def refuse(store: Store, task_id: str, source_id: str, worker: str, reason: str)
         if row is None or row[1] != "sent":
             return None
         at = now_iso()
-        run_id = _insert(
-            store.db.conn,
-            "crawl_runs",
-            {"source_id": source_id, "started_at": at, "status": "running", "worker": worker},
-        )
-        store.finish_run(run_id, "failed", {}, f"delivery refused: {reason}")
+        run_id = _failed_run(store, source_id, worker, f"delivery refused: {reason}")
         _update(
             store.db.conn,
             "deliveries",

@@ -373,3 +373,26 @@ def test_a_task_the_worker_cannot_crawl_comes_back_as_failed_runs_saying_why(tmp
         assert not list((tmp_path / "w1" / "spool" / task).glob("nianbao.db*"))  # the spool is emptied
     finally:
         redis.stop()
+
+
+def test_a_task_given_up_on_leaves_failed_runs_and_its_late_result_is_refused(tmp_path):
+    from storage.deliveries import expire
+
+    task = "00000000-0000-4000-8000-000000000005"
+    body = b"<html>late</html>"
+    with Store(tmp_path / "c.db") as store:
+        _sources(store, "a", "b")
+        record_sent(store, task, ["a", "b"], "nianbao")
+        assert expire(store, task, "no result within distributed.task_timeout (60 s)") == 2
+        assert not outstanding(store)
+        for sid in ("a", "b"):
+            (run,) = store.runs(sid)
+            assert run["status"] == "failed" and "task_timeout" in run["reason"]
+        now = datetime.now(UTC)
+        _ingest_one(
+            store,
+            _received(
+                task, _result("a", "http://a.example.gov.cn/l.html", body, now.isoformat()), body, now, now
+            ),
+        )
+        assert len(store.runs("a")) == 1 and store.document("http://a.example.gov.cn/l.html") is None
