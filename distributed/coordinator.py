@@ -93,6 +93,7 @@ def _send(config: Config, app: Any, store: Store, queue: str, sources: list[dict
         "crawl": config.section("crawl"),
         "state": export_state(store, ids),
         "revalidate": revalidate,
+        "reply_to": delivery.stream(config),
     }
     task_id = str(uuid.uuid4())
     record_sent(store, task_id, ids, queue)  # first: a result is accepted only for a task recorded
@@ -116,7 +117,7 @@ def _collect(
                 log.warning("task %s: gave up waiting for %d sources", task_id, n)
         for received in delivery.receive(config, r, block_ms=poll_ms):
             _ingest_one(store, received)
-            delivery.done(r, received.entry_id)
+            delivery.done(config, r, received.entry_id)
     results = []
     for row in delivery_states(store, tasks):
         if row["run_id"] is None:

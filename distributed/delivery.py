@@ -1,6 +1,7 @@
 """Results from workers to the coordinator: one signed Redis stream entry per source crawled.
 
-Transport (see docs/distributed.md): a Redis stream on the broker the workers already reach.
+Transport (see docs/distributed.md): a Redis stream on the broker the workers already reach, one
+per coordinator (``stream``: named after its database; each task says where to reply).
 A worker's ``XADD`` needs only Redis, so results wait there while the coordinator is down; the
 coordinator reads them in a consumer group and acknowledges (then deletes) an entry only after
 its ingest transaction committed, so a coordinator killed mid-ingest reads it again on restart.
@@ -19,6 +20,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -31,11 +33,19 @@ from redis.retry import Retry
 from config import Config
 from distributed.app import broker_url, secret, tls_options
 
-STREAM = "nianbao:results"
+STREAM_PREFIX = "nianbao:results:"
+STREAM_NAME = re.compile(r"nianbao:results:[0-9a-f]{16}")
 GROUP = "coordinator"
 CONSUMER = "coordinator"
 
 log = logging.getLogger(__name__)
+
+
+def stream(config: Config) -> str:
+    """The coordinator's own result stream, named after its database: two coordinators sharing a
+    Redis never read each other's results.  Tasks carry it as ``reply_to``."""
+    digest = hashlib.sha256(str(config.storage_path).encode()).hexdigest()[:16]
+    return STREAM_PREFIX + digest
 
 
 def client(config: Config) -> redis.Redis:
@@ -65,13 +75,17 @@ def sign(key: str, header: bytes) -> str:
     return hmac.new(key.encode(), header, hashlib.sha256).hexdigest()
 
 
-def send(config: Config, r: redis.Redis, header: dict[str, Any], blobs: dict[str, bytes]) -> str:
-    """Add one source's result to the stream; returns the entry id."""
+def send(
+    config: Config, r: redis.Redis, reply_to: str, header: dict[str, Any], blobs: dict[str, bytes]
+) -> str:
+    """Add one source's result to the coordinator's stream ``reply_to``; returns the entry id."""
+    if not STREAM_NAME.fullmatch(reply_to):
+        raise ValueError(f"reply_to {reply_to!r} is not a nianbao result stream")
     body = json.dumps({**header, "worker_clock": time.time()}, ensure_ascii=False).encode()
     fields: dict[str, bytes | str] = {"header": body, "sig": sign(secret(config, "secret_env"), body)}
     for digest, data in blobs.items():
         fields[f"blob:{digest}"] = data
-    entry = r.xadd(STREAM, fields)
+    entry = r.xadd(reply_to, fields)
     return entry.decode() if isinstance(entry, bytes) else entry
 
 
@@ -88,16 +102,17 @@ class Received:
 
 def receive(config: Config, r: redis.Redis, block_ms: int = 1000) -> list[Received]:
     """Entries for the coordinator: first those read before and not acknowledged, then new ones."""
+    key_name = stream(config)
     try:
-        r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+        r.xgroup_create(key_name, GROUP, id="0", mkstream=True)
     except redis.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
     key = secret(config, "secret_env")
     max_bytes = int(config.section("crawl")["max_file_mb"] * 1024 * 1024)
-    got = r.xreadgroup(GROUP, CONSUMER, {STREAM: "0"}, count=1)
+    got = r.xreadgroup(GROUP, CONSUMER, {key_name: "0"}, count=1)
     if not got or not got[0][1]:
-        got = r.xreadgroup(GROUP, CONSUMER, {STREAM: ">"}, count=1, block=block_ms)
+        got = r.xreadgroup(GROUP, CONSUMER, {key_name: ">"}, count=1, block=block_ms)
     out = []
     for _stream, entries in got or []:
         for entry_id, fields in entries:
@@ -127,7 +142,7 @@ def _check(eid: str, fields: dict[bytes, bytes], key: str, max_bytes: int) -> Re
     return Received(eid, parsed, bodies, at)
 
 
-def done(r: redis.Redis, entry_id: str) -> None:
+def done(config: Config, r: redis.Redis, entry_id: str) -> None:
     """Acknowledge and drop an entry once it is stored (or refused for good)."""
-    r.xack(STREAM, GROUP, entry_id)
-    r.xdel(STREAM, entry_id)
+    r.xack(stream(config), GROUP, entry_id)
+    r.xdel(stream(config), entry_id)

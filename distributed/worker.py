@@ -63,6 +63,7 @@ def run_task(
     if (folder / "delivered").exists():
         return {"task": task_id, "delivered": "before"}
     r = delivery.client(config)
+    reply_to = payload["reply_to"]
     sources = [s["id"] for s in payload["sources"]]
     if not (folder / "crawled").exists():
         shutil.rmtree(folder, ignore_errors=True)
@@ -78,7 +79,7 @@ def run_task(
     if after < 0:
         why = (folder / "failed").read_text(encoding="utf-8")
         for sid in sources:
-            delivery.send(config, r, _header(task_id, worker, _failed(sid, why)), {})
+            delivery.send(config, r, reply_to, _header(task_id, worker, _failed(sid, why)), {})
     else:
         with Store(folder / "nianbao.db") as spool:
             results = spool_results(spool, after)
@@ -88,7 +89,7 @@ def run_task(
                     results.append(_failed(sid, _no_run(folder / "crawl.log")))
             for res in results:
                 blobs = {digest: spool_blob(spool, digest) for digest in res["blobs"]}
-                delivery.send(config, r, _header(task_id, worker, res), blobs)
+                delivery.send(config, r, reply_to, _header(task_id, worker, res), blobs)
     (folder / "delivered").write_text(now_iso(), encoding="utf-8")
     for name in ("nianbao.db", "nianbao.db-wal", "nianbao.db-shm"):
         (folder / name).unlink(missing_ok=True)

@@ -361,6 +361,7 @@ def test_a_task_the_worker_cannot_crawl_comes_back_as_failed_runs_saying_why(tmp
             "sources": coordinator.sources,
             "crawl": coordinator.section("crawl"),
             "state": {"documents": [{"id": 1, "evil": "x"}]},
+            "reply_to": delivery.stream(coordinator),
         }
         assert run_task(worker_config, task, payload, "w1@test") == {"task": task, "sources": 1}
         r = delivery.client(coordinator)
