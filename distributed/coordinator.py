@@ -57,6 +57,7 @@ def crawl_batches(
     their results are waited for with the rest.
     """
     section = settings(config)
+    delivery.check(config)
     app = make_app(config)
     r = delivery.client(config)
     with Store(config.storage_path) as store:

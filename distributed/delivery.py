@@ -31,7 +31,8 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from config import Config
-from distributed.app import broker_url, secret, tls_options
+from distributed import BrokerError
+from distributed.app import broker_url, secret, settings, tls_options
 
 STREAM_PREFIX = "nianbao:results:"
 STREAM_NAME = re.compile(r"nianbao:results:[0-9a-f]{16}")
@@ -59,6 +60,20 @@ def client(config: Config) -> redis.Redis:
         health_check_interval=30,
         **(tls_options(config) or {}),
     )
+
+
+def check(config: Config) -> None:
+    """BrokerError unless the broker answers now (one try: a command should fail fast and clearly;
+    once running, ``client`` waits through a broker restart instead)."""
+    url = settings(config)["broker_url"]
+    try:
+        probe = redis.Redis.from_url(
+            broker_url(config), socket_connect_timeout=5, socket_timeout=10, **(tls_options(config) or {})
+        )
+        probe.ping()
+        probe.close()
+    except (redis.RedisError, OSError) as exc:
+        raise BrokerError(f"distributed.broker_url {url}: {type(exc).__name__}: {exc}") from None
 
 
 def broker_clock(r: redis.Redis) -> float:

@@ -172,6 +172,7 @@ def describe(config: Config, timeout: float = 2.0) -> list[dict[str, Any]]:
     """
     from distributed.app import make_app
 
+    delivery.check(config)
     inspect = make_app(config).control.inspect(timeout=timeout)
     queues = inspect.active_queues() or {}
     active = inspect.active(safe=True) or {}

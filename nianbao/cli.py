@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from config import Config, ConfigError, load_config
+from distributed import BrokerError
 from monitor.glossary import DIGEST_FORMATS
 from monitor.localtime import local_time, reader_zone
 from storage.locks import LockHeld
@@ -616,6 +617,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except UsageError as exc:
         print(f"nianbao {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except BrokerError as exc:
+        print(f"nianbao {args.command}: 无法使用 Redis：{exc}", file=sys.stderr)
         return 2
     except LockHeld as exc:
         print(f"nianbao {args.command}: 另一个进程正在运行：{exc}", file=sys.stderr)

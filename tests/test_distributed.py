@@ -397,3 +397,30 @@ def test_a_task_given_up_on_leaves_failed_runs_and_its_late_result_is_refused(tm
             ),
         )
         assert len(store.runs("a")) == 1 and store.document("http://a.example.gov.cn/l.html") is None
+
+
+def test_a_wrong_broker_password_is_one_clear_error_and_list_says_when_no_worker_is_up(tmp_path):
+    import subprocess
+    import sys
+
+    from distributed_helpers import env
+
+    redis = Redis(tmp_path / "redis").start()
+    try:
+        cfg = write_configs(tmp_path, ["http://127.0.0.1:9/"], redis.url)
+        wrong = {**env(), "NIANBAO_REDIS_PASSWORD": "not-the-password"}
+        for args in (("crawl", "--distributed"), ("worker", "--list")):
+            proc = subprocess.run(
+                [sys.executable, "-m", "nianbao", "--config", str(cfg["coordinator"]), *args],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=wrong,
+            )
+            assert proc.returncode == 2, proc.stderr
+            assert f"无法使用 Redis：distributed.broker_url {redis.url}" in proc.stderr
+            assert "not-the-password" not in proc.stderr and "Traceback" not in proc.stderr
+        listing = nianbao(cfg["coordinator"], "worker", "--list")
+        assert listing.returncode == 0 and "没有连接的抓取节点。" in listing.stdout
+    finally:
+        redis.stop()
