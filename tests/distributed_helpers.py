@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,19 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import simulator.families  # noqa: F401  (registers the non-TRS families)
+from distributed.local import RedisServer, WorkerProcess, worker_config
 from simulator.model import generate_region
 from simulator.portal import SimulatedPortal
 
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 PASSWORD = "test-broker-password"
 SECRET = "test-delivery-secret"
 FAMILIES = ("trs", "hanweb", "gkmlpt", "ucap")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, every: float = 0.1) -> object:
@@ -42,45 +34,9 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str, every: 
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
-class Redis:
-    """redis-server on 127.0.0.1:<free port>, password required, appendonly (survives restarts)."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-        folder.mkdir(parents=True, exist_ok=True)
-
-    def start(self) -> Redis:
-        self.proc = subprocess.Popen(
-            [REDIS, "--bind", "127.0.0.1", "--port", str(self.port), "--requirepass", PASSWORD]
-            + ["--appendonly", "yes", "--dir", str(self.folder), "--save", "", "--protected-mode", "yes"],
-            stdout=open(self.folder / "redis.log", "ab"),  # noqa: SIM115 - owned by the process
-            stderr=subprocess.STDOUT,
-        )
-        wait_for(self.ping, 20, "redis-server to answer")
-        return self
-
-    def ping(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis(port=self.port, password=PASSWORD, socket_timeout=1).ping())
-        except redis.RedisError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # redis writes its append-only file and exits
-            self.proc.wait(30)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+def redis_server(folder: Path) -> RedisServer:
+    """redis-server on loopback with the tests' password (``start()`` it)."""
+    return RedisServer(folder, PASSWORD)
 
 
 def portals(n: int, latency: float = 0.0) -> list[SimulatedPortal]:
@@ -113,13 +69,14 @@ def write_configs(
     for name, text in {
         "local": f"storage:\n  path: nianbao.db\n{CRAWL}sources:\n{sources}",
         "coordinator": f"storage:\n  path: nianbao.db\n{CRAWL}{section}sources:\n{sources}",
-        "w1": f"storage:\n  path: unused.db\n{section}sources: []\n",
-        "w2": f"storage:\n  path: unused.db\n{section}sources: []\n",
     }.items():
         folder = tmp / name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "config.yaml").write_text(text, encoding="utf-8")
         out[name] = folder / "config.yaml"
+    options = {"broker_url": broker, "visibility_timeout": visibility, "task_timeout": 600}
+    for name in ("w1", "w2"):
+        out[name] = worker_config(tmp / name, {**options, "sources_per_task": sources_per_task})
     return out
 
 
@@ -169,11 +126,8 @@ class Proc:
         return self.proc.wait(timeout)
 
 
-def worker(config: Path, name: str, extra_env: dict[str, str] | None = None) -> Proc:
-    p = Proc(config, "worker", "--name", name, "-v", log=config.parent / f"{name}.log", extra_env=extra_env)
-    wait_for(lambda: "ready" in p.text() or p.proc.poll() is not None, 60, f"worker {name} to start")
-    assert p.proc.poll() is None, p.text()[-3000:]
-    return p
+def worker(config: Path, name: str, extra_env: dict[str, str] | None = None) -> WorkerProcess:
+    return WorkerProcess(config, name, {**env(), **(extra_env or {})})
 
 
 def rows(db: Path, sql: str) -> list[tuple]:

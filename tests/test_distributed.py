@@ -14,9 +14,9 @@ from distributed_helpers import (
     PASSWORD,
     SECRET,
     Proc,
-    Redis,
     nianbao,
     portals,
+    redis_server,
     rows,
     snapshot,
     statuses,
@@ -37,7 +37,7 @@ def test_a_distributed_cycle_stores_what_a_local_cycle_stores(tmp_path):
     """20 portals crawled locally and through two workers, then changed and revalidated: the
     documents, versions, checks, events, runs and report statuses are the same."""
     sites = portals(20)
-    redis = Redis(tmp_path / "redis").start()
+    redis = redis_server(tmp_path / "redis").start()
     workers = []
     try:
         cfg = write_configs(tmp_path, [p.start_url for p in sites], redis.url, sources_per_task=10)
@@ -90,7 +90,7 @@ def test_a_worker_whose_clock_is_eight_days_fast_stores_true_times_and_walks_as_
     (revalidate_days: 7)" by the coordinator's clock: its second crawl is incremental."""
     assert Path(LIBFAKETIME).exists(), "install Debian's faketime (make setup does)"
     sites = portals(3)
-    redis = Redis(tmp_path / "redis").start()
+    redis = redis_server(tmp_path / "redis").start()
     fast = None
     try:
         cfg = write_configs(tmp_path, [p.start_url for p in sites], redis.url, sources_per_task=10)
@@ -347,7 +347,7 @@ def test_a_task_the_worker_cannot_crawl_comes_back_as_failed_runs_saying_why(tmp
     from config import load_config
     from distributed.worker import run_task
 
-    redis = Redis(tmp_path / "redis").start()
+    redis = redis_server(tmp_path / "redis").start()
     try:
         cfg = write_configs(tmp_path, ["http://127.0.0.1:9/"], redis.url)
         for name, value in {"NIANBAO_REDIS_PASSWORD": PASSWORD, "NIANBAO_DELIVERY_SECRET": SECRET}.items():
@@ -405,7 +405,7 @@ def test_a_wrong_broker_password_is_one_clear_error_and_list_says_when_no_worker
 
     from distributed_helpers import env
 
-    redis = Redis(tmp_path / "redis").start()
+    redis = redis_server(tmp_path / "redis").start()
     try:
         cfg = write_configs(tmp_path, ["http://127.0.0.1:9/"], redis.url)
         wrong = {**env(), "NIANBAO_REDIS_PASSWORD": "not-the-password"}
@@ -424,3 +424,31 @@ def test_a_wrong_broker_password_is_one_clear_error_and_list_says_when_no_worker
         assert listing.returncode == 0 and "没有连接的抓取节点。" in listing.stdout
     finally:
         redis.stop()
+
+
+def test_a_local_cluster_gives_a_coordinator_its_section_and_environment(tmp_path):
+    """distributed.local, for benchmarks (bench/national.py --workers N) and trials."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from distributed.local import LocalCluster
+
+    with LocalCluster(tmp_path / "cluster", workers=1, sources_per_task=7) as cluster:
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            yaml.safe_dump({"storage": {"path": "c.db"}, "distributed": cluster.section(), "sources": []}),
+            encoding="utf-8",
+        )
+        listing = subprocess.run(
+            [sys.executable, "-m", "nianbao", "--config", str(config), "worker", "--list"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, **cluster.env},
+        )
+    assert listing.returncode == 0, listing.stderr
+    assert "w1@local  队列：nianbao" in listing.stdout
+    assert cluster.section()["sources_per_task"] == 7 and cluster.redis.proc.poll() is not None

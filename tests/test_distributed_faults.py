@@ -7,7 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from distributed_helpers import Proc, Redis, count, nianbao, portals, rows, wait_for, worker, write_configs
+from distributed_helpers import (
+    Proc,
+    count,
+    nianbao,
+    portals,
+    redis_server,
+    rows,
+    wait_for,
+    worker,
+    write_configs,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -17,7 +27,7 @@ def cluster(tmp_path):
     """20 portals answering a little slowly (so a crawl can be caught mid-way), Redis, configs
     (two tasks of ten sources, a 15 s visibility timeout) and two workers."""
     sites = portals(20, latency=0.03)
-    redis = Redis(tmp_path / "redis").start()
+    redis = redis_server(tmp_path / "redis").start()
     cfg = write_configs(tmp_path, [p.start_url for p in sites], redis.url, sources_per_task=10, visibility=15)
     workers = {name: worker(cfg[name], f"{name}@test") for name in ("w1", "w2")}
     try:
