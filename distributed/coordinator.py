@@ -40,6 +40,7 @@ from storage.deliveries import (
     record_sent,
     refuse,
 )
+from storage.locks import crawl_lock
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ def crawl_batches(
             if not batch:  # select_sources reads "no ids" as "every source"
                 continue
             sources = [s for s in select_sources(config, list(batch)) if s["id"] not in busy]
+            for s in [s for s in sources if crawl_lock(store.path, s["id"]).held_by() is not None]:
+                log.warning("%s is being crawled here by another process: not sent", s["id"])
+                sources.remove(s)
             for queue, chunk in _tasks(config, sources, int(section["sources_per_task"])):
                 tasks.append(_send(config, app, store, queue, chunk, revalidate))
         return _collect(config, r, store, tasks, float(section["task_timeout"]), poll_ms)
