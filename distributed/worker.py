@@ -164,7 +164,7 @@ def _failed(source_id: str, reason: str) -> dict[str, Any]:
     }
 
 
-def describe(config: Config, timeout: float = 2.0) -> list[dict[str, Any]]:
+def describe(config: Config, timeout: float = 3.0) -> list[dict[str, Any]]:
     """Connected workers: name, queues, current tasks with their sources (Celery's inspect).
 
     A task's sources are read from its ``argsrepr`` (the coordinator sends the source ids
