@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
-DEBS := chromium fonts-noto-cjk poppler-data libreoffice-writer-nogui libreoffice-calc-nogui libcairo2
+DEBS := chromium fonts-noto-cjk poppler-data libreoffice-writer-nogui libreoffice-calc-nogui libcairo2 redis-server faketime
 
 .PHONY: setup demo test lint format clean
 

@@ -92,6 +92,9 @@ BOUNDS: dict[str, Range] = {
     "alerts.smtp.port": Range(1, 65535),
     "alerts.smtp.timeout": Range(1, 600),
     "serve.port": Range(1, 65535),
+    "distributed.visibility_timeout": Range(10, 7 * 86400),
+    "distributed.task_timeout": Range(10, 7 * 86400),
+    "distributed.sources_per_task": Range(1, 10000),
     "parse.max_file_mb": Range(0, 2048, open_low=True),
     "crawl.max_column_depth": Range(0, 20),
     "crawl.max_department_columns": Range(0, 10000),
@@ -141,6 +144,7 @@ SOURCE = {
     "allowed_hosts?": ("list", Host),  # hosts besides the start URL's the crawl may request
     "max_column_depth?": int,
     "max_department_columns?": int,
+    "queue?": str,  # the Celery queue its crawls go to when `distributed` is set (e.g. a province)
 }
 
 SMTP = {
@@ -215,6 +219,17 @@ SCHEMA = {
         "max_table_cells?": int,
         "timeout?": (int, float),
         "max_memory_mb?": (int, float),
+    },
+    "distributed?": {
+        "broker_url": str,  # redis://host:port/db or rediss:// (no password in it: see password_env)
+        "password_env?": str,
+        "secret_env?": str,
+        "tls?": {"ca_file?": str, "cert_file?": str, "key_file?": str},
+        "default_queue?": str,
+        "visibility_timeout?": int,
+        "task_timeout?": int,
+        "sources_per_task?": int,
+        "spool_dir?": str,
     },
     "sources": ("list", SOURCE),
 }
@@ -362,10 +377,71 @@ def parse_config(text: str, path: Path) -> Config:
         with problems:
             if ids.index(sid) != i:
                 _fail(path, lines, f"sources[{i}].id", f"{sid!r} is used by another source too")
+    if isinstance(data.get("distributed"), dict):
+        _check_distributed(data["distributed"], sources, path, lines, problems)
     problems.raise_all()
     full = _merge(copy.deepcopy(DEFAULTS), data)
+    if "distributed" in full:
+        full["distributed"] = _merge(copy.deepcopy(DISTRIBUTED_DEFAULTS), full["distributed"])
     sources = [_complete_source(s, full) for s in full["sources"]]
     return Config(path=path.resolve(), data=full, sources=sources)
+
+
+# The `distributed` section's defaults, applied only when the section is there (without it every
+# crawl runs locally, as before).  A visibility timeout shorter than the longest crawl would hand a
+# running task to a second worker: harmless (deliveries are idempotent) but twice the requests.
+DISTRIBUTED_DEFAULTS: dict[str, Any] = {
+    "password_env": "NIANBAO_REDIS_PASSWORD",
+    "secret_env": "NIANBAO_DELIVERY_SECRET",
+    "tls": {},
+    "default_queue": "nianbao",
+    "visibility_timeout": 12 * 3600,
+    "task_timeout": 24 * 3600,
+    "sources_per_task": 50,
+    "spool_dir": "spool",
+}
+
+_QUEUE = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _check_distributed(
+    section: dict[str, Any], sources: list[Any], path: Path, lines: dict[str, int], problems: _Problems
+) -> None:
+    """What the schema cannot say about `distributed`: a Redis URL without a password in it, and
+    queue names Celery and Redis keys can carry."""
+    url = section.get("broker_url")
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        with problems:
+            if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+                _fail(path, lines, "distributed.broker_url", f"{url!r} is not a redis:// or rediss:// URL")
+        with problems:
+            if parts.password:
+                _fail(
+                    path,
+                    lines,
+                    "distributed.broker_url",
+                    "holds a password: put it in the environment variable named by password_env",
+                )
+    queue = section.get("default_queue")
+    with problems:
+        if isinstance(queue, str) and not _QUEUE.fullmatch(queue):
+            _fail(
+                path,
+                lines,
+                "distributed.default_queue",
+                f"{queue!r} may only hold letters, digits, '-', '_' and '.'",
+            )
+    for i, s in enumerate(sources):
+        q = s.get("queue") if isinstance(s, dict) else None
+        with problems:
+            if isinstance(q, str) and not _QUEUE.fullmatch(q):
+                _fail(
+                    path,
+                    lines,
+                    f"sources[{i}].queue",
+                    f"{q!r} may only hold letters, digits, '-', '_' and '.'",
+                )
 
 
 def _complete_source(source: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:

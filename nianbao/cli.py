@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from config import Config, ConfigError, load_config
+from distributed import BrokerError
 from monitor.glossary import DIGEST_FORMATS
 from monitor.localtime import local_time, reader_zone
 from storage.locks import LockHeld
@@ -52,16 +53,21 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
     config = _config(args)
     sources = select_sources(config, args.source or None)
-    size = int(config.section("crawl")["batch_size"])
-    if len(sources) > size:
-        return _crawl_batches(config, [s["id"] for s in sources], size, args)
-    results = run_crawl(
-        config,
-        args.source or None,
-        revalidate=args.revalidate,
-        log_level="INFO" if args.verbose else "WARNING",
-        quiet=args.quiet,
-    )
+    if args.distributed:
+        from distributed.coordinator import crawl_batches
+
+        results = crawl_batches(config, [[s["id"] for s in sources]], revalidate=args.revalidate)
+    else:
+        size = int(config.section("crawl")["batch_size"])
+        if len(sources) > size:
+            return _crawl_batches(config, [s["id"] for s in sources], size, args)
+        results = run_crawl(
+            config,
+            args.source or None,
+            revalidate=args.revalidate,
+            log_level="INFO" if args.verbose else "WARNING",
+            quiet=args.quiet,
+        )
     print(f"{'来源':<18} {'状态':<7} {'请求':>6} {'列表页':>5} {'文档':>6} {'新版本':>4} {'错误':>5}")
     for r in results:
         s = r.stats
@@ -217,6 +223,7 @@ def cmd_health(args: argparse.Namespace) -> int:
                     "blocked": last.get("blocked"),
                     "reason": last.get("reason"),
                     "health": last.get("stats", {}).get("health"),
+                    "worker": last.get("worker"),  # the crawl node, for runs crawled on one
                 }
             )
     if args.format == "json":
@@ -227,6 +234,7 @@ def cmd_health(args: argparse.Namespace) -> int:
             print(
                 f"{r['source']:<20} {r['status']:<14} 最近一次 {local_time(r['last_run'], tz) if r['last_run'] else '-':<16} "
                 f"文档 {r['documents'] or 0:>5}  报告 {r['reports'] or 0:>5}  错误 {r['errors'] or 0:>4}"
+                + (f"  节点 {r['worker']}" if r["worker"] else "")
                 + (f"  （{r['reason']}）" if r["reason"] else "")
                 + (f"  警告：{r['health']}" if r["health"] else "")
             )
@@ -343,6 +351,44 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return run(config, list_only=args.list, every=args.every)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import re
+    import socket
+
+    from distributed.app import make_app, settings
+    from distributed.worker import describe, register
+
+    config = _config(args)
+    if args.list:
+        workers = describe(config)
+        if not workers:
+            print("没有连接的抓取节点。")
+        for w in workers:
+            print(f"{w['worker']}  队列：{', '.join(w['queues']) or '—'}")
+            for t in w["tasks"]:
+                print(f"    任务 {t['id']}：{', '.join(t['sources']) or '—'}")
+            if not w["tasks"]:
+                print("    空闲")
+        return 0
+    queues = args.queue or [settings(config)["default_queue"]]
+    for q in queues:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", q):
+            raise UsageError(f"--queue {q!r}：队列名只能包含字母、数字、'-'、'_' 和 '.'")
+    app = make_app(config)
+    register(app, config)
+    worker = app.Worker(
+        queues=queues,
+        pool="threads",
+        concurrency=args.concurrency,
+        hostname=args.name or f"nianbao@{socket.gethostname()}",
+        loglevel="INFO" if args.verbose else "WARNING",
+        without_gossip=True,
+        without_mingle=True,
+    )
+    worker.start()
+    return worker.exitcode or 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from outputs.web import ServeError, serve
 
@@ -410,6 +456,7 @@ EXAMPLES = {
     "alert": "nianbao alert --test\n  nianbao alert --test 青山县政务公开办",
     "schedule": "nianbao schedule --list\n  nianbao schedule",
     "serve": "nianbao serve --port 8080\n  NIANBAO_TOKEN=… nianbao serve --host 0.0.0.0",
+    "worker": "nianbao worker --queue gd\n  nianbao worker --list",
     "demo": "nianbao demo --out demo-out\n  nianbao demo --serve --port 8081",
 }
 
@@ -464,6 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-v", "--verbose", action="store_true", help="显示 Scrapy 日志")
     p.add_argument("-q", "--quiet", action="store_true", help="不显示进度行")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="交给抓取节点（配置中的 distributed:）抓取，再把结果存入本机数据库",
+    )
 
     p = add(
         "parse",
@@ -542,6 +594,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="改为每隔这么多秒运行一遍每个来源（试用）",
     )
 
+    p = add(
+        "worker",
+        cmd_worker,
+        "作为抓取节点运行：从 Redis 领取抓取任务，抓取后把结果交回协调节点。",
+        "需要配置中的 distributed: 部分；Redis 口令取自 distributed.password_env 指定的环境变量。",
+    )
+    p.add_argument(
+        "--queue",
+        action="append",
+        metavar="Q",
+        help="只领取这个队列的任务（可重复；默认：distributed.default_queue）",
+    )
+    p.add_argument("--concurrency", type=int, default=1, metavar="N", help="同时运行几个任务（默认：1）")
+    p.add_argument("--name", metavar="NAME", help="节点名（默认：nianbao@主机名）")
+    p.add_argument("--list", action="store_true", help="列出已连接的抓取节点、队列和正在运行的任务，然后退出")
+    p.add_argument("-v", "--verbose", action="store_true", help="显示 Celery 日志")
+
     p = add("serve", cmd_serve, "运行网页看板。")
     p.add_argument("--host", help="监听地址（默认：配置中的 serve.host，127.0.0.1）")
     p.add_argument("--port", type=int, help="端口（默认：配置中的 serve.port，8080）")
@@ -578,6 +647,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except UsageError as exc:
         print(f"nianbao {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except BrokerError as exc:
+        print(f"nianbao {args.command}: 无法使用 Redis：{exc}", file=sys.stderr)
         return 2
     except LockHeld as exc:
         print(f"nianbao {args.command}: 另一个进程正在运行：{exc}", file=sys.stderr)

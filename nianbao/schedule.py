@@ -406,9 +406,10 @@ def run_batch(config: Config, source_ids: list[str]) -> int | None:
     """
     state = jobstore_path(config)
     names = ", ".join(source_ids[:5]) + (f" … ({len(source_ids)} sources)" if len(source_ids) > 5 else "")
-    rc = run_step(
-        crawl_command(config.path, source_ids, quiet=True), CRAWL_TIMEOUT, label=f"crawl batch: {names}"
-    )
+    cmd = crawl_command(config.path, source_ids, quiet=True)
+    if config.section("distributed"):  # the batch goes to the crawl workers (docs/distributed.md)
+        cmd.append("--distributed")
+    rc = run_step(cmd, CRAWL_TIMEOUT, label=f"crawl batch: {names}")
     _unparsed.set()
     if get_flag(state, POST_FLAG) is None:  # from here, parse and monitor are owed
         set_flag(state, POST_FLAG, datetime.now(UTC).isoformat(timespec="seconds"))

@@ -195,7 +195,36 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["alerts"].create_index(["group_name", "channel"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v7(db: sqlite_utils.Database) -> None:
+    """Crawls on remote workers (``distributed``): who crawled a run, and the delivery ledger.
+
+    One ``deliveries`` row per (task, source) sent to a worker: 'sent' until its results are
+    ingested ('ingested', with the run they became) or refused ('rejected', with why), so a
+    result delivered twice is stored once and a result for a task never sent is refused.
+    """
+    db["crawl_runs"].add_column("worker", str)
+    db["deliveries"].create(
+        {
+            "id": int,
+            "task_id": str,
+            "source_id": str,
+            "queue": str,
+            "state": str,  # sent | ingested | rejected | expired
+            "sent_at": str,
+            "ingested_at": str,
+            "run_id": int,
+            "worker": str,
+            "clock_offset": float,  # seconds the worker's clock was behind the broker's
+            "reason": str,
+        },
+        pk="id",
+    )
+    db["deliveries"].create_index(["task_id", "source_id"], unique=True)
+    db["deliveries"].create_index(["state"])
+
+
+# _v7 comes after the status (_v5) and index (_v6) migrations being written beside it.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

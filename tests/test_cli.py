@@ -25,6 +25,7 @@ COMMANDS = [
     "schedule",
     "serve",
     "demo",
+    "worker",
 ]
 
 

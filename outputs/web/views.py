@@ -372,7 +372,9 @@ def health() -> str:
         s["last"] = s["runs"][0] if s["runs"] else None
         s["documents"] = documents.get(s["id"], 0)
         s["problem"] = problems.get(s["id"])
-    return render_template("health.html", sources=sources, events=events)
+    # Which worker crawled each source's last run, once any run was crawled on a worker.
+    workers = any(s["last"] and s["last"].get("worker") for s in sources)
+    return render_template("health.html", sources=sources, events=events, workers=workers)
 
 
 # -- digests -----------------------------------------------------------------------------------
