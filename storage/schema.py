@@ -195,7 +195,45 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["alerts"].create_index(["group_name", "channel"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """The monitor's statuses, kept up to date instead of derived from every report each time.
+
+    status_rows: one row per expected (agency, year), the fields of ``monitor.status.FIELDS`` plus
+    what re-deriving an unfound row needs (the source that would have to list it, whether a
+    document without a date or dated later was found).  status_docs: per parsed version, what its
+    newest parse counts for (the catalogue, agency NULL when that parse is no usable report).
+    status_names: every agency name reports carry, its years and the canonical name it maps to.
+    status_state: the watermarks and the as_of the rows were computed for (``storage.statuses``).
+    """
+    db.execute("CREATE TABLE status_state (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute(
+        "CREATE TABLE status_names (name TEXT PRIMARY KEY, prefix TEXT NOT NULL, canonical TEXT NOT NULL, "
+        "years TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_status_names_prefix ON status_names (prefix)")
+    db.execute("CREATE INDEX idx_status_names_canonical ON status_names (canonical)")
+    db.execute(
+        "CREATE TABLE status_docs (version_id INTEGER PRIMARY KEY, report_id INTEGER NOT NULL, "
+        "document_id INTEGER, source_id TEXT, name TEXT, year INTEGER, kind TEXT, issues INTEGER, "
+        "published_at TEXT, date_source TEXT, url TEXT, agency TEXT)"
+    )
+    db.execute("CREATE INDEX idx_status_docs_agency_year ON status_docs (agency, year)")
+    db.execute("CREATE INDEX idx_status_docs_published_at ON status_docs (published_at)")
+    db.execute("CREATE INDEX idx_status_docs_document_id ON status_docs (document_id)")
+    db.execute("CREATE INDEX idx_status_docs_name ON status_docs (name)")
+    db.execute(
+        "CREATE TABLE status_rows (agency TEXT NOT NULL, year INTEGER NOT NULL, kind TEXT, status TEXT, "
+        "deadline TEXT, published_at TEXT, days_late INTEGER, url TEXT, date_source TEXT, source_id TEXT, "
+        "region TEXT, evidence TEXT, exp_source_id TEXT, undated INTEGER, latest_pub TEXT, "
+        "PRIMARY KEY (agency, year))"
+    )
+    db.execute("CREATE INDEX idx_status_rows_region_year ON status_rows (region, year)")
+    db.execute("CREATE INDEX idx_status_rows_year ON status_rows (year)")
+    db.execute("CREATE INDEX idx_status_rows_status ON status_rows (status)")
+    db.execute("CREATE INDEX idx_status_rows_exp_source ON status_rows (exp_source_id)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
