@@ -83,11 +83,13 @@ def refresh_statuses(
     t = time.perf_counter()
     with bulk():
         state = statuses.read_state(store)
+        if keep_later and not full and _later(state, as_of):
+            return _result("past", t, rows=None)
         if not full and _up_to_date(store, config, as_of, state):
             return _result("unchanged", t, rows=None)
         with store.transaction():
             state = statuses.read_state(store)  # another process may have refreshed meanwhile
-            if keep_later and not full and state and as_of < date.fromisoformat(state["as_of"]):
+            if keep_later and not full and _later(state, as_of):
                 return _result("past", t, rows=None)
             reason = _full_reason(state, config, as_of, full)
             if reason is None:
@@ -99,26 +101,51 @@ def refresh_statuses(
 
 
 def stored_rows(
-    store: Store, config: Config, as_of: date, years: list[int] | None = None, region: str | None = None
+    store: Store,
+    config: Config,
+    as_of: date,
+    years: list[int] | None = None,
+    region: str | None = None,
+    status_in: Iterable[str] | None = None,
 ) -> list[dict[str, Any]] | None:
-    """``compute_status``'s rows from the materialised table, refreshed to ``as_of`` first; None
-    when they cannot answer: ``as_of`` before the stored date or later than tomorrow (a look into
-    the future must not be stored either), or ``years`` outside the expected years."""
+    """``compute_status``'s rows from the materialised table, refreshed to ``as_of`` first (only
+    those of exactly ``region`` and with a status in ``status_in`` when given); None when they cannot
+    answer: ``as_of`` before the stored date or later than tomorrow (a look into the future must
+    not be stored either), or ``years`` outside the expected years."""
     if as_of > date.today() + timedelta(days=1):
         return None
     result = refresh_statuses(store, config, as_of, keep_later=True)
     if result["mode"] == "past":
         return None
     state = statuses.read_state(store)
-    if state.get("as_of") != as_of.isoformat():
-        return None  # refreshed by another process to a later date meanwhile
+    if not _describes(state, config, as_of):
+        return None  # refreshed by another process meanwhile (a later date, another config)
     if years and not set(years) <= set(state["wanted"]):
         return None
     with bulk():
-        rows = statuses.rows(store, years=sorted(set(years)) if years else None, region=region)
-        if statuses.read_state(store).get("as_of") != as_of.isoformat():
+        rows = statuses.rows(
+            store, years=sorted(set(years)) if years else None, region=region, statuses=status_in
+        )
+        if statuses.read_state(store) != state:
             return None
         return sort_rows(rows)
+
+
+def _later(state: dict[str, Any], as_of: date) -> bool:
+    """Whether the stored rows are for a date after ``as_of``."""
+    return bool(state) and as_of < date.fromisoformat(state["as_of"])
+
+
+def _describes(state: dict[str, Any], config: Config, as_of: date) -> bool:
+    """Whether the stored rows are those of ``as_of`` under ``config``."""
+    return state.get("as_of") == as_of.isoformat() and state.get("config") == config_fingerprint(config)
+
+
+def stored_regions(store: Store, config: Config, as_of: date) -> list[str] | None:
+    """The regions of the stored rows, when they are the rows of ``as_of`` and this config."""
+    if not _describes(statuses.read_state(store), config, as_of):
+        return None
+    return statuses.regions(store)
 
 
 # -- deciding ------------------------------------------------------------------------------------

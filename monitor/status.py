@@ -220,6 +220,16 @@ def compute_status(
     return rows
 
 
+def status_regions(store: Store, config: Config, as_of: date) -> list[str]:
+    """Every region some status row as of ``as_of`` belongs to, sorted."""
+    from monitor.refresh import stored_regions  # here: refresh builds on this module
+
+    regions = stored_regions(store, config, as_of)
+    if regions is None:
+        regions = sorted({r["region"] for r in compute_status(store, config, as_of) if r["region"]})
+    return regions
+
+
 # -- the table ---------------------------------------------------------------------------------
 
 

@@ -343,3 +343,13 @@ def rows(
         sql += " AND status IN (SELECT value FROM json_each(?))"
         args.append(_keys(statuses))
     return [dict(zip(ROW_COLUMNS, r, strict=True)) for r in store.db.execute(sql, args)]
+
+
+def regions(store: Store) -> list[str]:
+    """Every region a stored row belongs to, sorted."""
+    return [
+        r[0]
+        for r in store.db.execute(
+            "SELECT DISTINCT region FROM status_rows WHERE region IS NOT NULL ORDER BY region"
+        )
+    ]

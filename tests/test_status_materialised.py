@@ -13,6 +13,8 @@ import itertools
 import json
 import random
 import sqlite3
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -356,3 +358,38 @@ def test_random_sequences_match_a_full_recomputation(tmp_path_factory, seed, ops
             result,
         )
     w.store.close()
+
+
+def test_monitor_full_recomputes_and_stores_the_same_rows(tmp_path):
+    w = World(tmp_path)
+    config = make_config(tmp_path)
+    day = date(2024, 2, 20)
+    w.publish_until(day)
+    assert refresh_statuses(w.store, config, date(2024, 2, 1))["mode"] == "full"
+    w.publish_until(day)
+    before = statuses.read_state(w.store)
+    args = (
+        "--config",
+        str(config.path),
+        "monitor",
+        "--as-of",
+        day.isoformat(),
+        "--no-parse",
+        "--format",
+        "json",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "nianbao", *args, "--full"], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "状态已完整重算" in proc.stderr
+    old = status_from(load_catalogue(w.store, config), config, w.store, day)
+    assert json.loads(proc.stdout) == old
+    after = statuses.read_state(w.store)
+    assert after["as_of"] == day.isoformat() and after["marks"] == before["marks"]
+    # Without --full the next run finds nothing to do and answers the same.
+    proc = subprocess.run(
+        [sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0 and json.loads(proc.stdout) == old
+    assert refresh_statuses(w.store, config, day)["mode"] == "unchanged"
