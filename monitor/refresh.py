@@ -34,9 +34,9 @@ from typing import Any
 
 from config import Config
 from monitor.catalogue import Doc, bulk, catalogue_from, doc_from_row, name_mapping, seen_names
-from monitor.expectations import years_from
+from monitor.expectations import KIND_ORDER, years_from
 from monitor.names import clean, split_prefix
-from monitor.status import Frame, rederive, sort_rows, source_health
+from monitor.status import FIELDS, Frame, rederive, source_health
 from storage import statuses
 from storage.store import Store
 
@@ -124,11 +124,16 @@ def stored_rows(
         return None
     with bulk():
         rows = statuses.rows(
-            store, years=sorted(set(years)) if years else None, region=region, statuses=status_in
+            store,
+            years=sorted(set(years)) if years else None,
+            region=region,
+            statuses=status_in,
+            columns=FIELDS,
+            kind_order=KIND_ORDER,
         )
         if statuses.read_state(store) != state:
             return None
-        return sort_rows(rows)
+        return rows
 
 
 def _later(state: dict[str, Any], as_of: date) -> bool:

@@ -325,10 +325,14 @@ def rows(
     region: str | None = None,
     agency: str | None = None,
     statuses: Iterable[str] | None = None,
+    columns: Iterable[str] = ROW_COLUMNS,
+    kind_order: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Stored rows (``ROW_COLUMNS``), only those of ``years`` / exactly ``region`` / ``agency`` /
-    ``statuses`` when given."""
-    sql = f"SELECT {', '.join(ROW_COLUMNS)} FROM status_rows WHERE 1"
+    """Stored rows as dicts of ``columns`` (some of ``ROW_COLUMNS``), only those of ``years`` /
+    exactly ``region`` / ``agency`` / ``statuses`` when given.  With ``kind_order`` (kind → rank,
+    others last) they come sorted by region (none first), kind, agency and year."""
+    columns = [c for c in columns if c in ROW_COLUMNS]  # names from ROW_COLUMNS only
+    sql = f"SELECT {', '.join(columns)} FROM status_rows WHERE 1"
     args: list[Any] = []
     if years is not None:
         sql += " AND year IN (SELECT value FROM json_each(?))"
@@ -342,7 +346,13 @@ def rows(
     if statuses is not None:
         sql += " AND status IN (SELECT value FROM json_each(?))"
         args.append(_keys(statuses))
-    return [dict(zip(ROW_COLUMNS, r, strict=True)) for r in store.db.execute(sql, args)]
+    if kind_order is not None:
+        ranks = " ".join("WHEN ? THEN ?" for _ in kind_order)
+        sql += f" ORDER BY COALESCE(region, ''), CASE kind {ranks} ELSE ? END, agency, year"
+        for kind, rank in kind_order.items():
+            args += [kind, rank]
+        args.append(max(kind_order.values(), default=0) + 1)
+    return [dict(zip(columns, r, strict=True)) for r in store.db.execute(sql, args)]
 
 
 def regions(store: Store) -> list[str]:
