@@ -295,7 +295,10 @@ def _incremental(
     if marks["checks_max"] != old["checks_max"]:
         changed |= statuses.versions_fetched_after(store, old["checks_max"])
     if changed:
-        touched |= _update_docs(store, changed)
+        updated = _update_docs(store, changed)
+        if updated is None:
+            return {"reason": "报告中的机关名称未能对应"}
+        touched |= updated
     wanted = years_from(statuses.first_year(store), as_of)
     if wanted != state["wanted"]:
         return {"reason": f"预期年度由 {_span(state['wanted'])} 变为 {_span(wanted)}"}
@@ -399,12 +402,16 @@ def _rematch(store: Store, config: Config, after: int, deleted: bool) -> set[str
     return touched
 
 
-def _update_docs(store: Store, versions: set[int]) -> set[str]:
+def _update_docs(store: Store, versions: set[int]) -> set[str] | None:
     """Store what the newest parse of each of ``versions`` counts for now; returns the agencies
-    whose documents changed (before and after)."""
+    whose documents changed (before and after), or None when a name is not in ``status_names``
+    (which ``_rematch`` rules out: then only a full recomputation can be trusted)."""
     stored = statuses.docs(store, versions)
     fresh = list(statuses.version_rows(store, versions))
     canonical = statuses.canonical_names(store, {r[4] for r in fresh if r[16]})
+    if any(r[16] and r[4] not in canonical for r in fresh):
+        log.warning("statuses: a report's agency name is not in status_names; recomputing in full")
+        return None
     touched: set[str] = set()
     put, drop = [], []
     now: dict[int, tuple[Any, ...]] = {}
