@@ -8,11 +8,11 @@ statuses depend on changed (sources, agencies, deadlines, aliases, monitor optio
 earlier than the stored one, or the expected years changed (a year boundary, a report about an
 earlier year) — and otherwise only:
 
-- the agencies whose documents changed: new or re-run parses (found by the newest report id
-  seen), parses deleted (the count of report rows says so), documents fetched again whose dates
-  may have changed (the newest check id seen), and names whose canonical name changed (matching
-  is re-run only over the names sharing an administrative prefix with a new or changed name: a
-  name never matches across prefixes except through an alias, and alias targets come along);
+- the agencies whose documents changed: parser runs added, replaced or deleted, documents
+  whose publication date changed (both logged by triggers, ``storage.statuses``), and names
+  whose canonical name changed (matching is re-run only over the names sharing an
+  administrative prefix with a name whose years changed: a name never matches across prefixes
+  except through an alias, and alias targets come along);
 - the agencies with a document dated after the stored ``as_of`` and on or before the new one;
 - from the stored rows alone, without any document: the rows nothing was found for whose
   status or evidence depends on ``as_of`` (pending: "尚余 N 天", missing: "已逾期 N 天", a
@@ -157,13 +157,13 @@ def stored_regions(store: Store, config: Config, as_of: date) -> list[str] | Non
 
 
 def _up_to_date(store: Store, config: Config, as_of: date, state: dict[str, Any]) -> bool:
-    """Nothing to do: same config, date, watermarks and source health as stored."""
+    """Nothing to do: same config, date and source health as stored, and nothing changed since."""
     return (
         bool(state)
         and state.get("format") == FORMAT
         and state.get("as_of") == as_of.isoformat()
         and state.get("config") == config_fingerprint(config)
-        and state.get("marks") == statuses.marks(store)
+        and not statuses.anything_changed(store)
         and state.get("unreachable") == unreachable_sources(store, config)
     )
 
@@ -217,9 +217,7 @@ def _doc(t: tuple[Any, ...]) -> tuple[str, int, Doc]:
     return agency, int(year), Doc(rid, vid, did, source_id, name, kind, issues, published, date_source, url)
 
 
-def _state(
-    store: Store, config: Config, as_of: date, wanted: list[int], unreachable: dict, marks: dict
-) -> None:
+def _state(store: Store, config: Config, as_of: date, wanted: list[int], unreachable: dict) -> None:
     statuses.write_state(
         store,
         {
@@ -228,7 +226,6 @@ def _state(
             "as_of": as_of.isoformat(),
             "wanted": wanted,
             "unreachable": unreachable,
-            "marks": marks,
         },
     )
 
@@ -237,7 +234,6 @@ def _state(
 
 
 def _full(store: Store, config: Config, as_of: date, reason: str, t: float) -> dict[str, Any]:
-    marks = statuses.marks(store)
     statuses.clear(store)
     seen = seen_names(store)
     mapping, _matches = name_mapping(seen, config)
@@ -265,7 +261,7 @@ def _full(store: Store, config: Config, as_of: date, reason: str, t: float) -> d
     statuses.put_docs(store, doc_rows)
     statuses.put_names(store, ((n, _prefix(n), mapping[n], ys) for n, ys in seen.items()))
     statuses.insert_rows(store, rows)
-    _state(store, config, as_of, wanted, unreachable, marks)
+    _state(store, config, as_of, wanted, unreachable)
     result = _result("full", t, reason=reason, agencies=len(names), rows_recomputed=len(rows), rows=len(rows))
     log.info("statuses: full recomputation (%s): %s", reason, result)
     return result
@@ -281,19 +277,9 @@ def _prefix(name: str) -> str:
 def _incremental(
     store: Store, config: Config, as_of: date, state: dict[str, Any], t: float
 ) -> dict[str, Any]:
-    old, marks = state["marks"], statuses.marks(store)
-    touched: set[str] = set()  # agencies whose rows are derived again from their documents
-    changed: set[int] = set()  # versions whose counted parse or dates may have changed
-    if marks["reports_max"] != old["reports_max"] or marks["reports_count"] != old["reports_count"]:
-        new_versions = statuses.versions_with_reports_after(store, old["reports_max"])
-        changed |= new_versions
-        added = statuses.count_reports_after(store, old["reports_max"])
-        deleted = old["reports_count"] + added != marks["reports_count"]
-        if deleted:
-            changed |= statuses.vanished_versions(store)
-        touched |= _rematch(store, config, old["reports_max"], deleted)
-    if marks["checks_max"] != old["checks_max"]:
-        changed |= statuses.versions_fetched_after(store, old["checks_max"])
+    versions, names, dated = statuses.take_changes(store)
+    touched = _rematch(store, config, names) if names else set()  # agencies derived again
+    changed = versions | dated  # versions whose counted parse or dates may have changed
     if changed:
         updated = _update_docs(store, changed)
         if updated is None:
@@ -324,7 +310,7 @@ def _incremental(
             rederived.append(row)
             transitions += row["status"] != status
     statuses.update_rows(store, rederived)
-    _state(store, config, as_of, wanted, unreachable, marks)
+    _state(store, config, as_of, wanted, unreachable)
     result = _result(
         "incremental",
         t,
@@ -342,29 +328,12 @@ def _span(years: list[int]) -> str:
     return f"{years[0]}–{years[-1]}" if years else "无"
 
 
-def _rematch(store: Store, config: Config, after: int, deleted: bool) -> set[str]:
-    """Bring ``status_names`` (and the canonical names of counted documents) up to date with
-    the names the reports carry now; returns the agencies whose documents were renamed."""
-    stored_all = None
-    if deleted:  # names may have gone: compare every name
-        seen_now = seen_names(store)
-        stored_all = statuses.names(store)
-        changed = {
-            n
-            for n in set(seen_now) | set(stored_all)
-            if seen_now.get(n) != (stored_all.get(n) or (0, None))[1]
-        }
-        new_years = {n: seen_now.get(n) for n in changed}
-    else:
-        new_years = {}
-        pairs = statuses.names_after(store, after)
-        if not pairs:
-            return set()
-        known = statuses.names(store, {_prefix(n) for n, _ in pairs})
-        for name, year in pairs:
-            years = new_years.get(name) or set(known.get(name, ("", set()))[1])
-            if year not in years:
-                new_years[name] = years | {year}
+def _rematch(store: Store, config: Config, names: set[str]) -> set[str]:
+    """Bring ``status_names`` (and the canonical names of counted documents) up to date for
+    ``names``, whose parser runs changed; returns the agencies whose documents were renamed."""
+    now = statuses.name_years(store, names)
+    stored = statuses.names_named(store, names)
+    new_years = {n: now.get(n) for n in names if now.get(n) != (stored[n][1] if n in stored else None)}
     if not new_years:
         return set()
     # Names are matched within their administrative prefix; only an alias maps across prefixes,

@@ -203,7 +203,11 @@ def _v5(db: sqlite_utils.Database) -> None:
     document without a date or dated later was found).  status_docs: per parsed version, what its
     newest parse counts for (the catalogue, agency NULL when that parse is no usable report).
     status_names: every agency name reports carry, its years and the canonical name it maps to.
-    status_state: the watermarks and the as_of the rows were computed for (``storage.statuses``).
+    status_state: the as_of the rows were computed for and what they depend on.
+    status_dirty_*: what changed since the last refresh, written by triggers in the same
+    transaction as the change (so nothing is missed, whoever writes): the versions whose parser
+    runs were added, replaced or deleted, the agency names those runs carried, and the documents
+    whose publication date or its source changed.
     """
     db.execute("CREATE TABLE status_state (key TEXT PRIMARY KEY, value TEXT)")
     db.execute(
@@ -231,6 +235,29 @@ def _v5(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_status_rows_year ON status_rows (year)")
     db.execute("CREATE INDEX idx_status_rows_status ON status_rows (status)")
     db.execute("CREATE INDEX idx_status_rows_exp_source ON status_rows (exp_source_id)")
+    db.execute("CREATE TABLE status_dirty_versions (version_id INTEGER PRIMARY KEY)")
+    db.execute("CREATE TABLE status_dirty_names (name TEXT PRIMARY KEY)")
+    db.execute("CREATE TABLE status_dirty_documents (document_id INTEGER PRIMARY KEY)")
+    for event, row in (("INSERT", "NEW"), ("DELETE", "OLD")):
+        db.execute(
+            f"CREATE TRIGGER status_reports_{event.lower()} AFTER {event} ON reports BEGIN "
+            f"INSERT OR IGNORE INTO status_dirty_versions VALUES ({row}.version_id); "
+            f"INSERT OR IGNORE INTO status_dirty_names SELECT {row}.agency WHERE {row}.agency IS NOT NULL; "
+            "END"
+        )
+    db.execute(
+        "CREATE TRIGGER status_reports_update AFTER UPDATE ON reports BEGIN "
+        "INSERT OR IGNORE INTO status_dirty_versions VALUES (OLD.version_id), (NEW.version_id); "
+        "INSERT OR IGNORE INTO status_dirty_names SELECT OLD.agency WHERE OLD.agency IS NOT NULL; "
+        "INSERT OR IGNORE INTO status_dirty_names SELECT NEW.agency WHERE NEW.agency IS NOT NULL; "
+        "END"
+    )
+    db.execute(
+        "CREATE TRIGGER status_documents_dates AFTER UPDATE OF published_at, date_source ON documents "
+        "WHEN OLD.published_at IS NOT NEW.published_at OR OLD.date_source IS NOT NEW.date_source BEGIN "
+        "INSERT OR IGNORE INTO status_dirty_documents VALUES (NEW.id); "
+        "END"
+    )
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]

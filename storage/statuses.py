@@ -1,6 +1,6 @@
 """The materialised statuses: every SQL statement that reads or writes them (schema ``_v5``).
 
-``monitor.refresh`` decides what to recompute; this module only moves rows.  Four tables:
+``monitor.refresh`` decides what to recompute; this module only moves rows.  The tables:
 
 - ``status_rows``: one row per expected (agency, year) — ``ROW_COLUMNS`` — filtered in SQL by
   year, region or status when read;
@@ -8,7 +8,13 @@
   NULL when that parse is no usable report), so a changed version names the rows it affected;
 - ``status_names``: every agency name reports carry, its administrative prefix, its years and the
   canonical name it maps to;
-- ``status_state``: key → JSON value (watermarks, as_of, the config fingerprint).
+- ``status_state``: key → JSON value (as_of, the expected years, the config fingerprint, the
+  sources that cannot be checked);
+- ``status_dirty_versions`` / ``_names`` / ``_documents``: what changed since the last refresh,
+  written by triggers (schema ``_v5``) in the transaction of the change itself, read and emptied
+  by the refresh (``take_changes``).  A watermark on report ids would miss a parse replaced
+  under the same id (SQLite gives a deleted top rowid to the next insert); a trigger misses
+  nothing, whoever writes.
 
 Lists of keys travel as one JSON parameter (``json_each``), so no query meets SQLite's bound on
 parameters however many rows a refresh touches.
@@ -88,19 +94,21 @@ def write_state(store: Store, state: dict[str, Any]) -> None:
     )
 
 
-def marks(store: Store) -> dict[str, int]:
-    """The watermarks: the newest report row, how many report rows, the newest check."""
-    reports_max, reports_count = store.db.execute(
-        "SELECT COALESCE(MAX(id), 0), COUNT(*) FROM reports"
-    ).fetchone()
-    checks_max = store.db.execute("SELECT COALESCE(MAX(id), 0) FROM checks").fetchone()[0]
-    return {"reports_max": reports_max, "reports_count": reports_count, "checks_max": checks_max}
-
-
 def clear(store: Store) -> None:
     """Forget everything materialised (a full recomputation follows)."""
-    for table in ("status_rows", "status_docs", "status_names", "status_state"):
+    for table in TABLES:
         store.db.conn.execute(f"DELETE FROM {table}")  # noqa: S608 - our table names
+
+
+TABLES = (
+    "status_rows",
+    "status_docs",
+    "status_names",
+    "status_state",
+    "status_dirty_versions",
+    "status_dirty_names",
+    "status_dirty_documents",
+)
 
 
 # -- what changed in the reports ------------------------------------------------------------------
@@ -118,53 +126,47 @@ def version_rows(store: Store, version_ids: Iterable[int] | None = None) -> Iter
         yield from store.db.execute(sql, [_keys(version_ids)])
 
 
-def versions_with_reports_after(store: Store, report_id: int) -> set[int]:
-    """The versions that got a parser run after ``report_id``."""
-    return {
-        r[0] for r in store.db.execute("SELECT DISTINCT version_id FROM reports WHERE id > ?", [report_id])
-    }
+def anything_changed(store: Store) -> bool:
+    """Whether a parser run or a document's date changed since the last refresh."""
+    return bool(
+        store.db.execute(
+            "SELECT EXISTS (SELECT 1 FROM status_dirty_versions) OR EXISTS (SELECT 1 FROM status_dirty_names) "
+            "OR EXISTS (SELECT 1 FROM status_dirty_documents)"
+        ).fetchone()[0]
+    )
 
 
-def count_reports_after(store: Store, report_id: int) -> int:
-    """How many parser runs were stored after ``report_id``."""
-    return store.db.execute("SELECT COUNT(*) FROM reports WHERE id > ?", [report_id]).fetchone()[0]
-
-
-def names_after(store: Store, report_id: int) -> set[tuple[str, int]]:
-    """(agency name, year) read without error by the parser runs after ``report_id``."""
-    return {
-        (r[0], int(r[1]))
-        for r in store.db.execute(
-            "SELECT DISTINCT agency, year FROM reports WHERE id > ? AND error IS NULL "
-            "AND agency IS NOT NULL AND year IS NOT NULL",
-            [report_id],
-        )
-    }
-
-
-def vanished_versions(store: Store) -> set[int]:
-    """Versions whose counted parser run was deleted from ``reports``."""
-    return {
+def take_changes(store: Store) -> tuple[set[int], set[str], set[int]]:
+    """What changed since the last refresh, forgotten as it is read (inside the refresh's
+    transaction): (versions whose parser runs changed, agency names those runs carried,
+    counted versions whose document or parent page got another date)."""
+    conn = store.db.conn
+    versions = {r[0] for r in conn.execute("SELECT version_id FROM status_dirty_versions")}
+    names_ = {r[0] for r in conn.execute("SELECT name FROM status_dirty_names")}
+    dated = {
         r[0]
-        for r in store.db.execute(
-            "SELECT version_id FROM status_docs WHERE NOT EXISTS (SELECT 1 FROM reports WHERE id = report_id)"
-        )
-    }
-
-
-def versions_fetched_after(store: Store, check_id: int) -> set[int]:
-    """Counted versions whose document, or the page it hangs on, was fetched again after
-    ``check_id`` (its dates may have changed)."""
-    return {
-        r[0]
-        for r in store.db.execute(
-            "WITH touched AS (SELECT DISTINCT document_id AS id FROM checks WHERE id > ?) "
+        for r in conn.execute(
+            "WITH touched AS (SELECT document_id AS id FROM status_dirty_documents) "
             "SELECT version_id FROM status_docs WHERE document_id IN (SELECT id FROM touched) "
             "UNION SELECT s.version_id FROM status_docs s JOIN documents d ON d.id = s.document_id "
-            "WHERE d.parent_id IN (SELECT id FROM touched)",
-            [check_id],
+            "WHERE d.parent_id IN (SELECT id FROM touched)"
         )
     }
+    for table in ("status_dirty_versions", "status_dirty_names", "status_dirty_documents"):
+        conn.execute(f"DELETE FROM {table}")  # noqa: S608 - our table names
+    return versions, names_, dated
+
+
+def name_years(store: Store, names_: Iterable[str]) -> dict[str, set[int]]:
+    """name → the years parser runs read without error for it, for each of ``names_`` that has any."""
+    out: dict[str, set[int]] = {}
+    for name, year in store.db.execute(
+        "SELECT agency, year FROM reports WHERE agency IN (SELECT value FROM json_each(?)) "
+        "AND error IS NULL AND year IS NOT NULL GROUP BY agency, year",
+        [_keys(names_)],
+    ):
+        out.setdefault(name, set()).add(int(year))
+    return out
 
 
 # -- status_docs ------------------------------------------------------------------------------------
@@ -241,6 +243,17 @@ def names(store: Store, prefixes: Iterable[str] | None = None) -> dict[str, tupl
         sql += " WHERE prefix IN (SELECT value FROM json_each(?))"
         args.append(_keys(prefixes))
     return {n: (c, set(json.loads(y))) for n, c, y in store.db.execute(sql, args)}
+
+
+def names_named(store: Store, names_: Iterable[str]) -> dict[str, tuple[str, set[int]]]:
+    """The stored ones among ``names_``: name → (canonical name, years)."""
+    return {
+        n: (c, set(json.loads(y)))
+        for n, c, y in store.db.execute(
+            "SELECT name, canonical, years FROM status_names WHERE name IN (SELECT value FROM json_each(?))",
+            [_keys(names_)],
+        )
+    }
 
 
 def alias_names(store: Store, canonicals: Iterable[str]) -> dict[str, tuple[str, set[int]]]:

@@ -210,6 +210,15 @@ def test_each_change_refreshes_incrementally_to_the_full_rows(tmp_path):
     # The same parser reads a version again (its row is replaced, not added).
     w.store.save_report(vids[9], "test", {**report_dict(w.stored[9][2]), "issues": []})
     assert check(w, config, day)["mode"] == "incremental"
+    # Read again by the same parser as the newest row: SQLite gives the new row the same id.
+    w.reparse(vids[10], "test3", agency="白水县另一局")
+    assert check(w, config, day)["mode"] == "incremental"
+    newest = w.store.db.execute("SELECT MAX(id) FROM reports").fetchone()[0]
+    w.reparse(vids[10], "test3", agency="白水县又一局")
+    assert w.store.db.execute("SELECT MAX(id) FROM reports").fetchone()[0] == newest
+    step = check(w, config, day)
+    assert step["mode"] == "incremental" and step["agencies"] == 2
+    assert ("白水县又一局", w.stored[10][2].year) in by_key(w.store)
 
     # One source fails three times, is blocked, interrupted, then recovers: only its rows change.
     for _ in range(3):
@@ -386,7 +395,7 @@ def test_monitor_full_recomputes_and_stores_the_same_rows(tmp_path):
     old = status_from(load_catalogue(w.store, config), config, w.store, day)
     assert json.loads(proc.stdout) == old
     after = statuses.read_state(w.store)
-    assert after["as_of"] == day.isoformat() and after["marks"] == before["marks"]
+    assert after["as_of"] == day.isoformat() and after["config"] == before["config"]
     # Without --full the next run finds nothing to do and answers the same.
     proc = subprocess.run(
         [sys.executable, "-m", "nianbao", *args], capture_output=True, text=True, timeout=300
