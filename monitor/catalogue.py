@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -151,29 +152,35 @@ def load_catalogue(store: Store, config: Config) -> Catalogue:
         return _load_catalogue(store, config)
 
 
-def _load_catalogue(store: Store, config: Config) -> Catalogue:
+def seen_names(store: Store) -> dict[str, set[int]]:
+    """Every agency name reports carry (superseded parses included) → the years it reported for."""
     seen: dict[str, set[int]] = {}
     for name, year in report_names(store):
         seen.setdefault(name, set()).add(int(year))
+    return seen
+
+
+def name_mapping(seen: dict[str, set[int]], config: Config) -> tuple[dict[str, str], list[Match]]:
+    """``match_names`` with the config's agencies, aliases and fuzzy options."""
     monitor = config.section("monitor")
-    mapping, matches = match_names(
+    return match_names(
         seen,
         configured_agencies(config),
         alias_table(config),
         fuzzy=bool(monitor.get("fuzzy_match", True)),
         threshold=float(monitor.get("fuzzy_threshold", 0.85)),
     )
-    found: dict[tuple[str, int], Found] = {}
-    kinds: Counter[tuple[str, str]] = Counter()
-    sources: Counter[tuple[str, str]] = Counter()
-    years: dict[str, set[int]] = {}
-    for (
+
+
+def doc_from_row(row: tuple[Any, ...]) -> Doc:
+    """The ``Doc`` of one ``catalogue_rows`` tuple (or the first 16 fields of a longer one)."""
+    (
         rid,
         vid,
         did,
         source_id,
         name,
-        year,
+        _year,
         kind,
         issues,
         r_pub,
@@ -184,22 +191,39 @@ def _load_catalogue(store: Store, config: Config) -> Catalogue:
         first_seen,
         p_pub,
         p_src,
-    ) in catalogue_rows(store):
-        pub, date_source = _best_date(
-            (r_pub, r_src), (d_pub, d_src), (p_pub, p_src), (first_seen, "first_seen")
-        )
-        agency = mapping[name]
-        year = int(year)
+    ) = row[:16]
+    pub, date_source = _best_date((r_pub, r_src), (d_pub, d_src), (p_pub, p_src), (first_seen, "first_seen"))
+    return Doc(rid, vid, did, source_id, name, kind, issues or 0, pub, date_source, url)
+
+
+def _load_catalogue(store: Store, config: Config) -> Catalogue:
+    mapping, matches = name_mapping(seen_names(store), config)
+    return catalogue_from(
+        ((mapping[row[4]], int(row[5]), doc_from_row(row)) for row in catalogue_rows(store)), matches
+    )
+
+
+def catalogue_from(docs: Iterable[tuple[str, int, Doc]], matches: list[Match] | None = None) -> Catalogue:
+    """The catalogue of (canonical agency, year, doc) triples given in report id order."""
+    found: dict[tuple[str, int], Found] = {}
+    kinds: Counter[tuple[str, str]] = Counter()
+    sources: Counter[tuple[str, str]] = Counter()
+    years: dict[str, set[int]] = {}
+    for agency, year, doc in docs:
         key = (agency, year)
         f = found.get(key)
         if f is None:
             f = found[key] = Found(agency, year)
-        f.docs.append(Doc(rid, vid, did, source_id, name, kind, issues or 0, pub, date_source, url))
-        kinds[(agency, kind)] += 1
-        sources[(agency, source_id)] += 1
+        f.docs.append(doc)
+        kinds[(agency, doc.kind)] += 1
+        sources[(agency, doc.source_id)] += 1
         years.setdefault(agency, set()).add(year)
     return Catalogue(
-        found=found, matches=matches, kinds=_most_common(kinds), sources=_most_common(sources), years=years
+        found=found,
+        matches=matches or [],
+        kinds=_most_common(kinds),
+        sources=_most_common(sources),
+        years=years,
     )
 
 

@@ -10,6 +10,7 @@ that prefixes the source's region) > the global ``deadlines`` (01-31, government
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -103,10 +104,15 @@ class Deadlines:
 
 def report_years(catalogue: Catalogue, as_of: date, years: list[int] | None) -> list[int]:
     """``years`` if given, else from the first year any report covers up to as_of.year - 1."""
+    return years_from(catalogue.first_year, as_of, years)
+
+
+def years_from(first_year: int | None, as_of: date, years: list[int] | None = None) -> list[int]:
+    """``report_years`` given the first year any report covers."""
     if years:
         return sorted(set(years))
     last = as_of.year - 1
-    first = min(catalogue.first_year or last, last)
+    first = min(first_year or last, last)
     return list(range(first, last + 1))
 
 
@@ -119,37 +125,74 @@ def _last_year(entry: dict, seen_years: set[int]) -> int | None:
     return None
 
 
+class Expecting:
+    """What config.yaml says about expectations, resolved once for many agencies."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.sources = {s["id"]: s for s in config.sources}
+        self.deadlines = Deadlines(config)
+        self.configured = configured_agencies(config)
+
+    def names(self, seen: Iterable[str]) -> list[str]:
+        """Configured agencies first, then the other ``seen`` canonical names in order."""
+        return list(self.configured) + [a for a in sorted(seen) if a not in self.configured]
+
+    def for_agency(
+        self, name: str, seen: set[int], seen_kind: str | None, seen_source: str | None, wanted: list[int]
+    ) -> list[Expected]:
+        """The expected pairs of one canonical agency, given the years it reported for and the
+        kind and source its reports show most often."""
+        config = self.config
+        if name in self.configured:
+            entry, source = self.configured[name]
+            source_id = source["id"]
+            raw_kind = _raw_agency(config, source_id, name).get("kind")
+            kind = raw_kind or seen_kind or infer_kind(name)
+            first = wanted[0] if wanted else 0
+        else:
+            entry, source_id = {}, seen_source
+            source = self.sources.get(source_id or "", {})
+            kind = seen_kind if seen_kind in KIND_ORDER else infer_kind(name)
+            first = min(seen)
+        last = _last_year(entry, seen)
+        region = source.get("region") if source else None
+        out = []
+        for year in wanted:
+            if year < first or (last is not None and year > last):
+                continue
+            due = self.deadlines.due(kind, year, source_id, region, entry)
+            out.append(Expected(name, kind, year, due, source_id, region, name in self.configured))
+        return out
+
+    def unexpected(self, name: str, year: int, seen_kind: str | None, seen_source: str | None) -> Expected:
+        """The pair of a report found that nobody expected (e.g. after a configured abolition)."""
+        kind = seen_kind if seen_kind in KIND_ORDER else infer_kind(name)
+        source = next((s for s in self.config.sources if s["id"] == seen_source), {})
+        region = source.get("region")
+        return Expected(
+            name,
+            kind,
+            year,
+            self.deadlines.due(kind, year, seen_source, region, None),
+            seen_source,
+            region,
+            False,
+        )
+
+
 def expected_from(
     catalogue: Catalogue, config: Config, as_of: date, years: list[int] | None = None
 ) -> list[Expected]:
     """The expected pairs, from an already loaded catalogue (see ``expected_pairs``)."""
     wanted = report_years(catalogue, as_of, years)
-    sources = {s["id"]: s for s in config.sources}
-    deadlines = Deadlines(config)
-    configured = configured_agencies(config)
+    expecting = Expecting(config)
     out: list[Expected] = []
-    names = list(configured) + [a for a in sorted(catalogue.years) if a not in configured]
-    for name in names:
+    for name in expecting.names(catalogue.years):
         seen = catalogue.years.get(name, set())
-        if name in configured:
-            entry, source = configured[name]
-            source_id = source["id"]
-            raw_kind = _raw_agency(config, source_id, name).get("kind")
-            kind = raw_kind or catalogue.kinds.get(name) or infer_kind(name)
-            first = wanted[0] if wanted else 0
-        else:
-            entry, source_id = {}, catalogue.sources.get(name)
-            source = sources.get(source_id or "", {})
-            kind = catalogue.kinds.get(name)
-            kind = kind if kind in KIND_ORDER else infer_kind(name)
-            first = min(seen)
-        last = _last_year(entry, seen)
-        region = source.get("region") if source else None
-        for year in wanted:
-            if year < first or (last is not None and year > last):
-                continue
-            due = deadlines.due(kind, year, source_id, region, entry)
-            out.append(Expected(name, kind, year, due, source_id, region, name in configured))
+        out += expecting.for_agency(
+            name, seen, catalogue.kinds.get(name), catalogue.sources.get(name), wanted
+        )
     return out
 
 

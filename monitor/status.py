@@ -15,8 +15,8 @@ from datetime import date
 from typing import Any
 
 from config import Config
-from monitor.catalogue import Catalogue, bulk, load_catalogue
-from monitor.expectations import KIND_ORDER, Deadlines, Expected, expected_from, infer_kind
+from monitor.catalogue import Catalogue, Found, bulk, load_catalogue
+from monitor.expectations import KIND_ORDER, Expected, Expecting, report_years
 from monitor.glossary import KIND_LABELS, STATUS_LABELS, date_source_label
 from storage.store import Store
 
@@ -88,9 +88,10 @@ def _not_checkable_because(run: dict[str, Any]) -> str | None:
     return None
 
 
-def _row(e: Expected, catalogue: Catalogue, as_of: date, unreachable: dict[str, str]) -> dict[str, Any]:
-    found = catalogue.found.get((e.agency, e.year))
+def _row(e: Expected, found: Found | None, as_of: date, unreachable: dict[str, str]) -> dict[str, Any]:
+    """The row of one expected pair, with what re-deriving it later needs (``ROW_EXTRAS``)."""
     doc = found.earliest(as_of) if found else None
+    dated = [d.published_at for d in found.docs if d.published_at] if found else []
     row: dict[str, Any] = {
         "agency": e.agency,
         "kind": e.kind,
@@ -104,6 +105,9 @@ def _row(e: Expected, catalogue: Catalogue, as_of: date, unreachable: dict[str, 
         "source_id": e.source_id,
         "region": e.region,
         "evidence": "",
+        "exp_source_id": e.source_id,
+        "undated": int(found is not None and any(d.published_at is None for d in found.docs)),
+        "latest_pub": max(dated).isoformat() if dated else None,
     }
     if doc is not None:
         late = (doc.published_at - e.deadline).days
@@ -121,51 +125,109 @@ def _row(e: Expected, catalogue: Catalogue, as_of: date, unreachable: dict[str, 
         row["evidence"] = (
             f"发布日期 {doc.published_at}（依据：{date_source_label(doc.date_source)}）{named}{more}"
         )
-    elif e.source_id in unreachable:
-        row.update(status="not_checkable", evidence=unreachable[e.source_id])
-    elif as_of <= e.deadline:
-        row.update(status="pending", evidence=f"截止日期 {e.deadline}，尚余 {(e.deadline - as_of).days} 天")
     else:
-        undated = found is not None and any(d.published_at is None for d in found.docs)
-        later = found is not None and any(d.published_at and d.published_at > as_of for d in found.docs)
-        why = "已找到但无发布日期" if undated else ("发布日期晚于核查日" if later else "未找到报告")
-        row.update(status="missing", evidence=f"{why}，已逾期 {(as_of - e.deadline).days} 天")
+        rederive(row, as_of, unreachable)
     return row
+
+
+ROW_EXTRAS = ("exp_source_id", "undated", "latest_pub")
+
+
+def rederive(row: dict[str, Any], as_of: date, unreachable: dict[str, str]) -> dict[str, Any]:
+    """Set the status and evidence of a row no document dated on or before ``as_of`` was found
+    for, from the row alone (its deadline, source, ``undated`` and ``latest_pub``)."""
+    deadline = date.fromisoformat(row["deadline"])
+    if row["exp_source_id"] in unreachable:
+        row.update(status="not_checkable", evidence=unreachable[row["exp_source_id"]])
+    elif as_of <= deadline:
+        row.update(status="pending", evidence=f"截止日期 {deadline}，尚余 {(deadline - as_of).days} 天")
+    else:
+        later = row["latest_pub"] is not None and row["latest_pub"] > as_of.isoformat()
+        why = "已找到但无发布日期" if row["undated"] else ("发布日期晚于核查日" if later else "未找到报告")
+        row.update(status="missing", evidence=f"{why}，已逾期 {(as_of - deadline).days} 天")
+    return row
+
+
+class Frame:
+    """What every agency's rows are derived against: the config, as_of, the expected years and
+    the sources that cannot be checked."""
+
+    def __init__(self, config: Config, as_of: date, wanted: list[int], unreachable: dict[str, str]):
+        self.expecting = Expecting(config)
+        self.as_of = as_of
+        self.wanted = wanted
+        self.unreachable = unreachable
+
+    def agency_rows(
+        self, name: str, found: dict[int, Found], seen_kind: str | None, seen_source: str | None
+    ) -> list[dict[str, Any]]:
+        """Every row of one canonical agency, from its documents per year (``found``) and the
+        kind and source its reports show most often; rows carry ``ROW_EXTRAS``."""
+        expected = self.expecting.for_agency(name, set(found), seen_kind, seen_source, self.wanted)
+        have = {e.year for e in expected}
+        wanted = set(self.wanted)
+        # Reports found for a pair nobody expected (e.g. after a configured abolition) still count.
+        for year, f in found.items():
+            if year in have or year not in wanted or not f.earliest(self.as_of):
+                continue
+            expected.append(self.expecting.unexpected(name, year, seen_kind, seen_source))
+        return [_row(e, found.get(e.year), self.as_of, self.unreachable) for e in expected]
+
+
+def sort_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows in the order ``compute_status`` gives them, with only ``FIELDS``."""
+    out = [{k: r[k] for k in FIELDS} for r in rows]
+    out.sort(key=lambda r: (r["region"] or "", KIND_ORDER.get(r["kind"], 9), r["agency"], r["year"]))
+    return out
 
 
 def status_from(
     catalogue: Catalogue, config: Config, store: Store, as_of: date, years: list[int] | None = None
 ) -> list[dict[str, Any]]:
-    """``compute_status`` on an already loaded catalogue."""
+    """``compute_status`` on an already loaded catalogue (computed in full, nothing stored)."""
     with bulk():
-        expected = expected_from(catalogue, config, as_of, years)
-        wanted = {e.year for e in expected} or set(years or [])
-        # Reports found for a pair nobody expected (e.g. after a configured abolition) still count.
-        have = {(e.agency, e.year) for e in expected}
-        deadlines = Deadlines(config)
-        for (agency, year), f in catalogue.found.items():
-            if (agency, year) in have or year not in wanted or not f.earliest(as_of):
-                continue
-            kind = catalogue.kinds.get(agency)
-            kind = kind if kind in KIND_ORDER else infer_kind(agency)
-            sid = catalogue.sources.get(agency)
-            source = next((s for s in config.sources if s["id"] == sid), {})
-            region = source.get("region")
-            expected.append(
-                Expected(agency, kind, year, deadlines.due(kind, year, sid, region, None), sid, region, False)
-            )
         failing = int(config.section("monitor").get("failing_runs_before_alert", 3))
         unreachable = source_health(store, failing, [s["id"] for s in config.sources])
-        rows = [_row(e, catalogue, as_of, unreachable) for e in expected]
-        rows.sort(key=lambda r: (r["region"] or "", KIND_ORDER.get(r["kind"], 9), r["agency"], r["year"]))
-        return rows
+        frame = Frame(config, as_of, report_years(catalogue, as_of, years), unreachable)
+        by_agency: dict[str, dict[int, Found]] = {}
+        for (agency, year), f in catalogue.found.items():
+            by_agency.setdefault(agency, {})[year] = f
+        rows: list[dict[str, Any]] = []
+        for name in frame.expecting.names(catalogue.years):
+            rows += frame.agency_rows(
+                name, by_agency.get(name, {}), catalogue.kinds.get(name), catalogue.sources.get(name)
+            )
+        return sort_rows(rows)
 
 
 def compute_status(
-    store: Store, config: Config, as_of: date, years: list[int] | None = None
+    store: Store, config: Config, as_of: date, years: list[int] | None = None, region: str | None = None
 ) -> list[dict[str, Any]]:
-    """One row per expected (agency, year) with the fields in ``FIELDS``, as of ``as_of``."""
-    return status_from(load_catalogue(store, config), config, store, as_of, years)
+    """One row per expected (agency, year) with the fields in ``FIELDS``, as of ``as_of``
+    (only those of ``region`` — exactly that region — when given).
+
+    From the materialised rows (``monitor.refresh``), brought up to date first, when ``as_of`` is
+    not before the date they were computed for and ``years`` lie within the expected years; else
+    computed in full from the reports without storing anything (a look into the past).
+    """
+    from monitor.refresh import stored_rows  # here: refresh builds on this module
+
+    rows = stored_rows(store, config, as_of, years, region)
+    if rows is None:
+        rows = status_from(load_catalogue(store, config), config, store, as_of, years)
+        if region is not None:
+            rows = [r for r in rows if r["region"] == region]
+    return rows
+
+
+def status_regions(store: Store, config: Config, as_of: date) -> list[str]:
+    """Every region some status row as of ``as_of`` belongs to, sorted."""
+    from monitor.refresh import stored_regions  # here: refresh builds on this module
+
+    regions = stored_regions(store, config, as_of)
+    if regions is None:
+        regions = sorted({r["region"] for r in compute_status(store, config, as_of) if r["region"]})
+    return regions
 
 
 # -- the table ---------------------------------------------------------------------------------

@@ -160,6 +160,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     as_of = args.as_of or date.today()
     with _store(config) as store:
         _parse_first(store, config, parse=not args.no_parse)
+        if args.full:
+            from monitor.refresh import refresh_statuses
+
+            done = refresh_statuses(store, config, as_of, full=True)
+            print(f"状态已完整重算：{done['rows']} 行，用时 {done['seconds']:.1f} 秒", file=sys.stderr)
         rows = compute_status(store, config, as_of, args.year or None)
         if args.format == "json":
             print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -542,6 +547,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table", help="输出格式")
     p.add_argument("--alert", action="store_true", help="发送 alerts: 中配置的提醒")
     p.add_argument("--no-parse", action="store_true", help="不先解析尚未解析的版本（只提示有多少个）")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="从全部报告完整重算已存的状态（平时只按变化增量更新，结果相同）",
+    )
 
     p = add("digest", cmd_digest, "生成某一报告年度的同比汇总。")
     p.add_argument("--year", type=int, required=True, help="报告年度")

@@ -32,6 +32,7 @@ from config import Config
 from monitor.changes import list_changes
 from monitor.glossary import DIGEST_FORMATS, RUN_LABELS, mime_type
 from monitor.numbers import change_summary
+from monitor.refresh import stored_rows
 from monitor.status import compute_status
 from storage import ledger
 from storage.store import Store
@@ -289,7 +290,9 @@ def run_alerts(
     if not groups:
         return counts
     failing_n = int(config.section("monitor").get("failing_runs_before_alert", 3))
-    rows = [r for r in compute_status(store, config, as_of) if r["status"] in ALERT_STATUSES]
+    rows = stored_rows(store, config, as_of, status_in=ALERT_STATUSES)  # filtered in SQL
+    if rows is None:  # a date the stored statuses cannot answer for
+        rows = [r for r in compute_status(store, config, as_of) if r["status"] in ALERT_STATUSES]
     regions = {s["id"]: s.get("region") for s in config.sources}
     names = {s["id"]: s["name"] for s in config.sources}
     sources = failing_sources(store, failing_n)

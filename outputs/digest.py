@@ -30,6 +30,7 @@ from monitor.glossary import (
 )
 from monitor.localtime import reader_zone
 from monitor.numbers import change_summary
+from monitor.refresh import stored_rows
 from monitor.status import STATUSES, status_from
 from monitor.yoy import FIGURES, compare_from, figure_history
 from storage.store import Store
@@ -160,7 +161,10 @@ def build_digest(
         as_of = as_of or date.today()
         catalogue = load_catalogue(store, config)
         years = [y for y in report_years(catalogue, date(year + 1, 1, 1), None) if y <= year] or [year]
-        status = [r for r in status_from(catalogue, config, store, as_of, years) if _in_region(r, region)]
+        status = stored_rows(store, config, as_of, years)  # the materialised statuses, when they can answer
+        if status is None:
+            status = status_from(catalogue, config, store, as_of, years)
+        status = [r for r in status if _in_region(r, region)]
         for r in status:
             if r["status"] == "missing":  # overdue since the deadline, as of the digest's date
                 r["days_late"] = (as_of - date.fromisoformat(r["deadline"])).days

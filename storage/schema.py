@@ -195,6 +195,71 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["alerts"].create_index(["group_name", "channel"])
 
 
+def _v5(db: sqlite_utils.Database) -> None:
+    """The monitor's statuses, kept up to date instead of derived from every report each time.
+
+    status_rows: one row per expected (agency, year), the fields of ``monitor.status.FIELDS`` plus
+    what re-deriving an unfound row needs (the source that would have to list it, whether a
+    document without a date or dated later was found).  status_docs: per parsed version, what its
+    newest parse counts for (the catalogue, agency NULL when that parse is no usable report).
+    status_names: every agency name reports carry, its years and the canonical name it maps to.
+    status_state: the as_of the rows were computed for and what they depend on.
+    status_dirty_*: what changed since the last refresh, written by triggers in the same
+    transaction as the change (so nothing is missed, whoever writes): the versions whose parser
+    runs were added, replaced or deleted, the agency names those runs carried, and the documents
+    whose publication date or its source changed.
+    """
+    db.execute("CREATE TABLE status_state (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute(
+        "CREATE TABLE status_names (name TEXT PRIMARY KEY, prefix TEXT NOT NULL, canonical TEXT NOT NULL, "
+        "years TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_status_names_prefix ON status_names (prefix)")
+    db.execute("CREATE INDEX idx_status_names_canonical ON status_names (canonical)")
+    db.execute(
+        "CREATE TABLE status_docs (version_id INTEGER PRIMARY KEY, report_id INTEGER NOT NULL, "
+        "document_id INTEGER, source_id TEXT, name TEXT, year INTEGER, kind TEXT, issues INTEGER, "
+        "published_at TEXT, date_source TEXT, url TEXT, agency TEXT)"
+    )
+    db.execute("CREATE INDEX idx_status_docs_agency_year ON status_docs (agency, year)")
+    db.execute("CREATE INDEX idx_status_docs_published_at ON status_docs (published_at)")
+    db.execute("CREATE INDEX idx_status_docs_document_id ON status_docs (document_id)")
+    db.execute("CREATE INDEX idx_status_docs_name ON status_docs (name)")
+    db.execute(
+        "CREATE TABLE status_rows (agency TEXT NOT NULL, year INTEGER NOT NULL, kind TEXT, status TEXT, "
+        "deadline TEXT, published_at TEXT, days_late INTEGER, url TEXT, date_source TEXT, source_id TEXT, "
+        "region TEXT, evidence TEXT, exp_source_id TEXT, undated INTEGER, latest_pub TEXT, "
+        "PRIMARY KEY (agency, year))"
+    )
+    db.execute("CREATE INDEX idx_status_rows_region_year ON status_rows (region, year)")
+    db.execute("CREATE INDEX idx_status_rows_year ON status_rows (year)")
+    db.execute("CREATE INDEX idx_status_rows_status ON status_rows (status)")
+    db.execute("CREATE INDEX idx_status_rows_exp_source ON status_rows (exp_source_id)")
+    db.execute("CREATE TABLE status_dirty_versions (version_id INTEGER PRIMARY KEY)")
+    db.execute("CREATE TABLE status_dirty_names (name TEXT PRIMARY KEY)")
+    db.execute("CREATE TABLE status_dirty_documents (document_id INTEGER PRIMARY KEY)")
+    for event, row in (("INSERT", "NEW"), ("DELETE", "OLD")):
+        db.execute(
+            f"CREATE TRIGGER status_reports_{event.lower()} AFTER {event} ON reports BEGIN "
+            f"INSERT OR IGNORE INTO status_dirty_versions VALUES ({row}.version_id); "
+            f"INSERT OR IGNORE INTO status_dirty_names SELECT {row}.agency WHERE {row}.agency IS NOT NULL; "
+            "END"
+        )
+    db.execute(
+        "CREATE TRIGGER status_reports_update AFTER UPDATE ON reports BEGIN "
+        "INSERT OR IGNORE INTO status_dirty_versions VALUES (OLD.version_id), (NEW.version_id); "
+        "INSERT OR IGNORE INTO status_dirty_names SELECT OLD.agency WHERE OLD.agency IS NOT NULL; "
+        "INSERT OR IGNORE INTO status_dirty_names SELECT NEW.agency WHERE NEW.agency IS NOT NULL; "
+        "END"
+    )
+    db.execute(
+        "CREATE TRIGGER status_documents_dates AFTER UPDATE OF published_at, date_source ON documents "
+        "WHEN OLD.published_at IS NOT NEW.published_at OR OLD.date_source IS NOT NEW.date_source BEGIN "
+        "INSERT OR IGNORE INTO status_dirty_documents VALUES (NEW.id); "
+        "END"
+    )
+
+
 def _v7(db: sqlite_utils.Database) -> None:
     """Crawls on remote workers (``distributed``): who crawled a run, and the delivery ledger.
 
@@ -223,8 +288,7 @@ def _v7(db: sqlite_utils.Database) -> None:
     db["deliveries"].create_index(["state"])
 
 
-# _v7 comes after the status (_v5) and index (_v6) migrations being written beside it.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v7]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -242,7 +306,10 @@ def check_version(db: sqlite_utils.Database) -> int:
         )
     if version == 0:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 3")]
-        if tables:
+        # Outside a transaction the two reads see different moments: another process creating
+        # the same database may have committed its first migration in between.  Only tables
+        # with a version still 0 are another program's.
+        if tables and db.execute("PRAGMA user_version").fetchone()[0] == 0:
             raise StorageError(
                 f"not a nianbao database: it holds other tables ({', '.join(tables)}) and no schema version"
             )

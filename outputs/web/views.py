@@ -25,7 +25,7 @@ from markupsafe import Markup
 from monitor.catalogue import load_catalogue
 from monitor.changes import list_changes, number_changes
 from monitor.glossary import DIGEST_FORMATS, FIGURE_LABELS, STATUS_LABELS
-from monitor.status import compute_status, source_health, status_from
+from monitor.status import compute_status, source_health, status_from, status_regions
 from monitor.yoy import compare, figure_history
 from outputs import charts as charts_svg
 from outputs.digest import build_digest, write_digest
@@ -107,10 +107,12 @@ def matrix() -> str:
     if status and status not in STATUS_LABELS:
         abort(400, "参数 status 不是已知的状态")
     with open_store() as store:
-        rows = compute_status(store, config, day)
+        # One region's matrix reads only its rows (filtered in SQL on the stored statuses).
+        rows = compute_status(store, config, day, region=region or None)
+        regions = status_regions(store, config, day) if region else None
         report_ids = reads.report_ids_by_url(store)
         events = reads.events_by_url(store)
-    regions = sorted({r["region"] for r in rows if r["region"]})
+    regions = regions if regions is not None else sorted({r["region"] for r in rows if r["region"]})
     years = sorted({r["year"] for r in rows}, reverse=True)  # the newest first: it is the one looked at
     year = year_arg if year_arg is not None else overview.focus_year(rows, day)
     chosen = [r for r in rows if (not region or r["region"] == region) and (not kind or r["kind"] == kind)]
