@@ -457,7 +457,6 @@ def build(db: Path, per_year: int, attach_share: float, sources: int = SOURCES, 
                     flush=True,
                 )
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.execute("ANALYZE")
     conn.close()
     db.with_suffix(".yaml").write_text(config_text(db, counties), encoding="utf-8")
     info = dict(counts, build_seconds=round(time.perf_counter() - start, 1))

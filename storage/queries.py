@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -74,13 +74,25 @@ def report_data_json(store: Store, report_ids: list[int]) -> Iterator[tuple[int,
         ).fetchall()
 
 
-def document_events(store: Store) -> Iterator[tuple[int, str, str, str, str | None]]:
-    """Every change event, oldest first: (document id, kind, at, document url, detail_json)."""
-    yield from store.db.execute(
-        "SELECT e.document_id, e.kind, e.at, d.url, e.detail_json FROM events e "
-        "JOIN documents d ON d.id = e.document_id "
-        "ORDER BY e.id"
-    )
+def document_events(
+    store: Store, document_ids: Iterable[int] | None = None
+) -> Iterator[tuple[int, str, str, str, str | None]]:
+    """Every change event, oldest first: (document id, kind, at, document url, detail_json);
+    with ``document_ids``, only those documents' events (read by index), oldest first."""
+    sql = "SELECT e.document_id, e.kind, e.at, d.url, e.detail_json FROM events e JOIN documents d ON d.id = e.document_id"
+    if document_ids is None:
+        yield from store.db.execute(sql + " ORDER BY e.id")
+        return
+    ids = sorted(set(document_ids))
+    rows: list[tuple[int, Any]] = []
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        marks = ",".join("?" * len(chunk))
+        rows += store.db.execute(
+            sql.replace("SELECT ", "SELECT e.id, ", 1) + f" WHERE e.document_id IN ({marks})", chunk
+        ).fetchall()
+    for row in sorted(rows):
+        yield row[1:]
 
 
 # -- the scheduler's chains in flight ----------------------------------------------------------

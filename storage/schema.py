@@ -195,7 +195,22 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["alerts"].create_index(["group_name", "channel"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v6(db: sqlite_utils.Database) -> None:
+    """Indexes for a national store (millions of runs and checks, hundreds of thousands of reports):
+    the dashboard's pages and the crawl read one document's, one source's or one year's rows.
+
+    events(document_id): a report's history; reports(document_id): a document's latest parse;
+    documents(parent_id): a page's attachments; crawl_runs(source_id): a source's latest runs
+    (ordered by id, the rowid every index ends with); reports(year): the years reported on.
+    """
+    db["events"].create_index(["document_id"], if_not_exists=True)
+    db["reports"].create_index(["document_id"], if_not_exists=True)
+    db["documents"].create_index(["parent_id"], if_not_exists=True)
+    db["crawl_runs"].create_index(["source_id"], if_not_exists=True)
+    db["reports"].create_index(["year"], if_not_exists=True)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
