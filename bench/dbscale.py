@@ -495,8 +495,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(port: int, path: str) -> tuple[float, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+def get(port: int, path: str, timeout: float) -> tuple[float, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     start = time.perf_counter()
     conn.request("GET", path)
     resp = conn.getresponse()
@@ -534,7 +534,7 @@ def targets(db: Path) -> dict[str, str]:
     }
 
 
-def serve_and_time(db: Path, code: Path, requests: int) -> None:
+def serve_and_time(db: Path, code: Path, requests: int, timeout: float) -> None:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(code))
     cmd = [
@@ -558,8 +558,17 @@ def serve_and_time(db: Path, code: Path, requests: int) -> None:
         for name, path in targets(db).items():
             times = []
             for _ in range(requests):
-                elapsed, _body = get(port, path)
+                try:
+                    elapsed, _body = get(port, path, timeout)
+                except TimeoutError:
+                    print(
+                        f"  {name:18s} no answer within {timeout:.0f} s; not asked again  {path[:60]}",
+                        flush=True,
+                    )
+                    break
                 times.append(elapsed)
+            if not times:
+                continue
             times.sort()
             p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
             print(
@@ -586,6 +595,7 @@ def main() -> int:
     ap.add_argument("--code", type=Path, default=ROOT, help="checkout to run the server from")
     ap.add_argument("--no-size", action="store_true", help="skip the size per table (reads the whole file)")
     ap.add_argument("--build-only", action="store_true")
+    ap.add_argument("--timeout", type=float, default=600, help="seconds to wait for one page")
     args = ap.parse_args()
     args.db.parent.mkdir(parents=True, exist_ok=True)
     if args.rebuild or not args.db.with_suffix(".json").exists():
@@ -599,7 +609,7 @@ def main() -> int:
     if not args.no_size:
         sizes(args.db, info["published"])
     if not args.build_only:
-        serve_and_time(args.db, args.code.resolve(), args.requests)
+        serve_and_time(args.db, args.code.resolve(), args.requests, args.timeout)
     return 0
 
 
