@@ -534,7 +534,7 @@ def targets(db: Path) -> dict[str, str]:
     }
 
 
-def serve_and_time(db: Path, code: Path, requests: int, timeout: float) -> None:
+def serve_and_time(db: Path, code: Path, requests: int, timeout: float, only: list[str]) -> None:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(code))
     cmd = [
@@ -556,6 +556,8 @@ def serve_and_time(db: Path, code: Path, requests: int, timeout: float) -> None:
             raise SystemExit(f"server did not start: {line}{server.stderr.read()}")
         print(f"server from {code}; {requests} requests per page, one at a time (the first is counted)")
         for name, path in targets(db).items():
+            if only and name.split()[0] not in only:
+                continue
             times = []
             for _ in range(requests):
                 try:
@@ -596,6 +598,7 @@ def main() -> int:
     ap.add_argument("--no-size", action="store_true", help="skip the size per table (reads the whole file)")
     ap.add_argument("--build-only", action="store_true")
     ap.add_argument("--timeout", type=float, default=600, help="seconds to wait for one page")
+    ap.add_argument("--pages", default="", help="only these pages, comma-separated: matrix,agency,report,…")
     args = ap.parse_args()
     args.db.parent.mkdir(parents=True, exist_ok=True)
     if args.rebuild or not args.db.with_suffix(".json").exists():
@@ -609,7 +612,8 @@ def main() -> int:
     if not args.no_size:
         sizes(args.db, info["published"])
     if not args.build_only:
-        serve_and_time(args.db, args.code.resolve(), args.requests, args.timeout)
+        only = [p for p in args.pages.split(",") if p]
+        serve_and_time(args.db, args.code.resolve(), args.requests, args.timeout, only)
     return 0
 
 
