@@ -192,3 +192,17 @@ def test_events_page_through_newest_first(store):
     assert store.events(newest_first=True, limit=2) == every[::-1][:2]
     assert store.events(newest_first=True, limit=2, offset=2) == every[::-1][2:4]
     assert reads.event_count(store) == len(every)
+
+
+def test_catalogue_rows_of_some_agencies_are_theirs_of_the_whole(store):
+    everything = sorted(queries.catalogue_rows(store))
+    names = {row[4] for row in everything}
+    assert len(names) > 2
+    some = sorted(names)[:2]
+    assert sorted(queries.catalogue_rows(store, some)) == [r for r in everything if r[4] in some]
+    assert list(queries.catalogue_rows(store, [])) == []
+    assert queries.first_report_year(store) == min(row[5] for row in everything)
+    found = plans(store, lambda: list(queries.catalogue_rows(store, some)))
+    assert any("idx_reports_agency_year" in line for _sql, plan in found for line in plan), found
+    for sql, plan in found:
+        assert not full_scans(plan), (sql, plan)
