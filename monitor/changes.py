@@ -48,10 +48,18 @@ def number_changes(store: Store, previous_id: int, version_id: int) -> list[dict
     return differences(old, new) if old and new else None
 
 
-def list_changes(store: Store, since: str | None = None) -> list[dict[str, Any]]:
-    """Every change event (oldest first), each modified one with its diff."""
+def list_changes(
+    store: Store,
+    since: str | None = None,
+    *,
+    newest_first: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Every change event (oldest first, or newest first), each modified one with its diff;
+    ``limit`` and ``offset`` take one page of them, and only that page is explained."""
     out = []
-    for e in store.events(since):
+    for e in store.events(since, newest_first=newest_first, limit=limit, offset=offset):
         detail = json.loads(e["detail_json"] or "{}")
         # Explained before numbers had labels: explained again, in the template's terms.
         explained = "numbers" in detail and all("label" in n for n in detail["numbers"])

@@ -249,7 +249,9 @@ def _events_by_document(store: Store, doc_ids: set[int]) -> dict[int, list[dict]
     out: dict[int, list[dict]] = {}
     if not doc_ids:
         return out
-    for doc_id, kind, at, url, detail in document_events(store):
+    # A few documents (an agency page): read theirs by index; many (a digest): read them all once.
+    wanted = doc_ids if len(doc_ids) <= 5000 else None
+    for doc_id, kind, at, url, detail in document_events(store, wanted):
         if doc_id in doc_ids:
             # The numbers a modification changed, once ``nianbao changes`` has explained it.
             numbers = [n for n in json.loads(detail or "{}").get("numbers", []) if "label" in n]
@@ -284,7 +286,10 @@ def compare_from(
         if status is None:
             status = status_from(catalogue, config, store, as_of, [year])
         status = [r for r in status if r["year"] == year]
-        doc_ids = {d.document_id for (_a, y), f in catalogue.found.items() if y == year for d in f.docs}
+        # The events of the documents compared (``_compare_one`` reads only these).
+        doc_ids = {
+            d.document_id for r in status if (f := catalogue.found.get((r["agency"], year))) for d in f.docs
+        }
         events = _events_by_document(store, doc_ids)
         rows = []
         for start in range(0, len(status), BATCH):

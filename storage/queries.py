@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,12 +55,49 @@ WHERE r.error IS NULL AND r.agency IS NOT NULL AND r.year IS NOT NULL
 """
 
 
-def catalogue_rows(store: Store) -> Iterator[tuple[Any, ...]]:
+# The same rows for a few agency names: each name's reports by index (reports(agency, year)),
+# each version's newest parser run by index (reports(version_id, parser_version)).
+_CATALOGUE_ROWS_OF = """
+SELECT r.id, r.version_id, r.document_id, r.source_id, r.agency, r.year, r.kind, r.issues,
+       r.published_at, r.date_source,
+       d.url, d.published_at, d.date_source, d.first_seen,
+       p.published_at, p.date_source
+FROM reports r
+JOIN documents d ON d.id = r.document_id
+LEFT JOIN documents p ON p.id = d.parent_id
+WHERE r.agency IN ({marks}) AND r.error IS NULL AND r.year IS NOT NULL
+  AND r.id = (SELECT MAX(id) FROM reports WHERE version_id = r.version_id)
+ORDER BY r.id
+"""
+
+
+def catalogue_rows(store: Store, names: Iterable[str] | None = None) -> Iterator[tuple[Any, ...]]:
     """One tuple per parsed version (its newest parser run), streamed:
     (report id, version id, document id, source id, agency, year, kind, issue count,
     report's published_at, its date source, document url, document's published_at, its date
-    source, first_seen, parent page's published_at, its date source)."""
-    yield from store.db.execute(_CATALOGUE_ROWS)
+    source, first_seen, parent page's published_at, its date source).
+
+    With ``names`` (agency names as reports write them), only those agencies' rows, read by
+    index: an agency's page need not read the whole store."""
+    if names is None:
+        yield from store.db.execute(_CATALOGUE_ROWS)
+        return
+    wanted = sorted(set(names))
+    rows: list[tuple[Any, ...]] = []
+    for i in range(0, len(wanted), 900):
+        chunk = wanted[i : i + 900]
+        rows += store.db.execute(
+            _CATALOGUE_ROWS_OF.format(marks=",".join("?" * len(chunk))), chunk
+        ).fetchall()
+    yield from sorted(rows) if len(wanted) > 900 else rows
+
+
+def first_report_year(store: Store) -> int | None:
+    """The earliest year a good report (agency and year read) is about; None without any."""
+    row = store.db.execute(
+        "SELECT MIN(year) FROM reports WHERE error IS NULL AND agency IS NOT NULL AND year IS NOT NULL"
+    ).fetchone()
+    return row[0]
 
 
 def report_data_json(store: Store, report_ids: list[int]) -> Iterator[tuple[int, str | None]]:
@@ -74,13 +111,25 @@ def report_data_json(store: Store, report_ids: list[int]) -> Iterator[tuple[int,
         ).fetchall()
 
 
-def document_events(store: Store) -> Iterator[tuple[int, str, str, str, str | None]]:
-    """Every change event, oldest first: (document id, kind, at, document url, detail_json)."""
-    yield from store.db.execute(
-        "SELECT e.document_id, e.kind, e.at, d.url, e.detail_json FROM events e "
-        "JOIN documents d ON d.id = e.document_id "
-        "ORDER BY e.id"
-    )
+def document_events(
+    store: Store, document_ids: Iterable[int] | None = None
+) -> Iterator[tuple[int, str, str, str, str | None]]:
+    """Every change event, oldest first: (document id, kind, at, document url, detail_json);
+    with ``document_ids``, only those documents' events (read by index), oldest first."""
+    sql = "SELECT e.document_id, e.kind, e.at, d.url, e.detail_json FROM events e JOIN documents d ON d.id = e.document_id"
+    if document_ids is None:
+        yield from store.db.execute(sql + " ORDER BY e.id")
+        return
+    ids = sorted(set(document_ids))
+    rows: list[tuple[int, Any]] = []
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        marks = ",".join("?" * len(chunk))
+        rows += store.db.execute(
+            sql.replace("SELECT ", "SELECT e.id, ", 1) + f" WHERE e.document_id IN ({marks})", chunk
+        ).fetchall()
+    for row in sorted(rows):
+        yield row[1:]
 
 
 # -- the scheduler's queue of due sources ------------------------------------------------------

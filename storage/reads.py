@@ -33,6 +33,31 @@ def report_ids_by_url(store: Store) -> dict[str, int]:
     return out
 
 
+def report_ids_for_urls(store: Store, urls: Iterable[str]) -> dict[str, int]:
+    """``report_ids_by_url`` for the given URLs only, each looked up by its index.
+
+    A URL whose document has no good report of its own gets its first attachment's (in URL
+    order) that has one, as ``report_ids_by_url`` files it.
+    """
+    good = "r.error IS NULL AND r.agency IS NOT NULL"
+    out: dict[str, int] = {}
+    for chunk in _chunks(urls):
+        marks = ", ".join("?" * len(chunk))
+        for url, own, child in store.db.execute(
+            f"""SELECT d.url,
+                   (SELECT MAX(r.id) FROM reports r WHERE r.document_id = d.id AND {good}),
+                   (SELECT (SELECT MAX(r.id) FROM reports r WHERE r.document_id = a.id AND {good})
+                    FROM documents a WHERE a.parent_id = d.id
+                      AND EXISTS (SELECT 1 FROM reports r WHERE r.document_id = a.id AND {good})
+                    ORDER BY a.url LIMIT 1)
+                FROM documents d WHERE d.url IN ({marks})""",
+            chunk,
+        ):
+            if own or child:
+                out[url] = own or child
+    return out
+
+
 def agency_report_ids(store: Store, agency: str) -> list[int]:
     """Ids of the good reports read as ``agency``'s, newest first."""
     return [
@@ -152,6 +177,39 @@ def events_by_url(store: Store) -> dict[str, list[dict[str, Any]]]:
         if parent_url and parent_url != url:
             out.setdefault(parent_url, []).append(event)
     return out
+
+
+def events_for_urls(store: Store, urls: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """``events_by_url`` for the given URLs only: each document's events and its attachments'."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for chunk in _chunks(urls):
+        marks = ", ".join("?" * len(chunk))
+        for url, kind, at, document_id in store.db.execute(
+            f"""SELECT url, kind, at, document_id FROM (
+                  SELECT d.url, e.id, e.kind, e.at, e.document_id FROM documents d
+                  JOIN events e ON e.document_id = d.id WHERE d.url IN ({marks})
+                  UNION ALL
+                  SELECT p.url, e.id, e.kind, e.at, e.document_id FROM documents p
+                  JOIN documents d ON d.parent_id = p.id JOIN events e ON e.document_id = d.id
+                  WHERE p.url IN ({marks}) AND d.url != p.url)
+                ORDER BY id""",
+            chunk + chunk,
+        ):
+            out.setdefault(url, []).append({"kind": kind, "at": at, "document_id": document_id})
+    return out
+
+
+def event_count(store: Store) -> int:
+    """How many change events are stored."""
+    return store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+
+def _chunks(values: Iterable[Any], size: int = 400) -> Iterable[list[Any]]:
+    """``values`` without repeats, in lists short enough for SQLite's bound on parameters
+    (a query may use each list twice)."""
+    wanted = list(dict.fromkeys(values))
+    for i in range(0, len(wanted), size):
+        yield wanted[i : i + size]
 
 
 def document_ids(store: Store, urls: Iterable[str]) -> dict[str, int]:

@@ -260,6 +260,27 @@ def _v5(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v6(db: sqlite_utils.Database) -> None:
+    """Indexes for a national store (millions of runs and checks, hundreds of thousands of reports):
+    the dashboard's pages and the crawl read one document's, one source's or one year's rows.
+
+    events(document_id): a report's history; reports(document_id): a document's latest parse;
+    documents(parent_id): a page's attachments; crawl_runs(source_id): a source's latest runs
+    (ordered by id, the rowid every index ends with); reports(year): the years reported on;
+    the good reports' (agency, year), the names every catalogue matches, without reading the
+    reports' rows (their data is most of the table; error is a column so the index covers).
+    """
+    db["events"].create_index(["document_id"], if_not_exists=True)
+    db["reports"].create_index(["document_id"], if_not_exists=True)
+    db["documents"].create_index(["parent_id"], if_not_exists=True)
+    db["crawl_runs"].create_index(["source_id"], if_not_exists=True)
+    db["reports"].create_index(["year"], if_not_exists=True)
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_reports_good_names ON reports (agency, year, error) "
+        "WHERE error IS NULL AND agency IS NOT NULL AND year IS NOT NULL"
+    )
+
+
 def _v7(db: sqlite_utils.Database) -> None:
     """Crawls on remote workers (``distributed``): who crawled a run, and the delivery ledger.
 
@@ -288,7 +309,7 @@ def _v7(db: sqlite_utils.Database) -> None:
     db["deliveries"].create_index(["state"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v7]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

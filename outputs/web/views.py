@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, abort, g, render_template, request
 from markupsafe import Markup
 
-from monitor.catalogue import load_catalogue
+from monitor.catalogue import Catalogue, load_catalogue
 from monitor.changes import list_changes, number_changes
 from monitor.glossary import DIGEST_FORMATS, FIGURE_LABELS, STATUS_LABELS
 from monitor.status import compute_status, source_health, status_from, status_regions
-from monitor.yoy import compare, figure_history
+from monitor.yoy import compare_from, figure_history
 from outputs import charts as charts_svg
 from outputs.digest import build_digest, write_digest
 from outputs.web import overview
@@ -154,6 +154,10 @@ def matrix() -> str:
 
 @pages.get("/agency")
 def agency() -> str:
+    """One agency: its status and report of every year, year on year, changes, its trend.
+
+    Reads only this agency's reports, events and data (by index), however big the store.
+    """
     name = arg("name")
     if not name:
         abort(400, "缺少参数 name")
@@ -161,7 +165,7 @@ def agency() -> str:
     with open_store() as store:
         catalogue = load_catalogue(store, config)  # read once: the statuses and the trend share it
         rows = [r for r in status_from(catalogue, config, store, day) if r["agency"] == name]
-        report_ids = reads.report_ids_by_url(store)
+        report_ids = reads.report_ids_for_urls(store, [r["url"] for r in rows if r["url"]])
         by_year: dict[int, dict[str, Any]] = {}
         for r in rows:
             rid = report_ids.get(r["url"]) if r["url"] else None
@@ -173,11 +177,14 @@ def agency() -> str:
                 entry["report"] = full
         if not by_year:
             abort(404, "没有这个机关的记录")
-        yoy = _yoy(store, name, sorted(by_year), day)
-        events = reads.events_by_url(store)
-        for entry in by_year.values():
-            url = entry["status"]["url"] if entry["status"] else (entry["report"] or {}).get("url")
-            entry["change"] = overview.after_publication(events.get(url, [])) if url else None
+        yoy = _yoy(catalogue, store, name, rows, sorted(by_year), day)
+        urls = {
+            year: entry["status"]["url"] if entry["status"] else (entry["report"] or {}).get("url")
+            for year, entry in by_year.items()
+        }
+        events = reads.events_for_urls(store, [u for u in urls.values() if u])
+        for year, entry in by_year.items():
+            entry["change"] = overview.after_publication(events.get(urls[year], [])) if urls[year] else None
         history = figure_history(catalogue, store, [name], sorted(by_year), day)
     years = sorted(by_year, reverse=True)
     trend = None
@@ -189,13 +196,20 @@ def agency() -> str:
     )
 
 
-def _yoy(store: Store, name: str, years: list[int], day: date) -> dict[int, dict[str, Any]]:
-    """Year → ``name``'s figures against the year before, for each year that has one."""
+def _yoy(
+    catalogue: Catalogue, store: Store, name: str, rows: list[dict[str, Any]], years: list[int], day: date
+) -> dict[int, dict[str, Any]]:
+    """Year → ``name``'s figures against the year before, for each year that has one; only this
+    agency's reports are compared (``rows``: its status rows)."""
+    config = site().config
     out = {}
     for year in years:
         if year - 1 not in years:
             continue
-        for row in compare(store, site().config, year, day):
+        status = [r for r in rows if r["year"] == year]
+        if not status:  # a year the statuses do not cover (a report published ahead of it)
+            status = [r for r in status_from(catalogue, config, store, day, [year]) if r["agency"] == name]
+        for row in compare_from(catalogue, config, store, year, day, status=status):
             if row["agency"] == name and (row["present"] or row["previous_present"]):
                 out[year] = dict(row, labels=FIGURE_LABELS)
     return out
@@ -303,10 +317,13 @@ def changes() -> str:
     changed numbers in the template's terms and the changed lines of text."""
     page = int_arg("page") or 1
     with open_store() as store:
-        events = list_changes(store)[::-1]
-        pages_total = max(1, -(-len(events) // CHANGES_PER_PAGE))
+        total = reads.event_count(store)
+        pages_total = max(1, -(-total // CHANGES_PER_PAGE))
         page = min(page, pages_total)
-        shown = events[(page - 1) * CHANGES_PER_PAGE : page * CHANGES_PER_PAGE]
+        # Only the page shown is read (and explained): a national store holds tens of thousands.
+        shown = list_changes(
+            store, newest_first=True, limit=CHANGES_PER_PAGE, offset=(page - 1) * CHANGES_PER_PAGE
+        )
         doc_ids = reads.document_ids(store, [e["url"] for e in shown])
         reports = {url: reads.latest_report_id(store, did) for url, did in doc_ids.items()}
     for e in shown:
@@ -314,9 +331,7 @@ def changes() -> str:
         e["report_id"] = reports.get(e["url"])
         e["numbers"] = e["detail"].get("numbers") or []
         e["text"] = text_diff_rows(e["detail"].get("text_diff") or [])
-    return render_template(
-        "changes.html", events=shown, total=len(events), page=page, pages_total=pages_total
-    )
+    return render_template("changes.html", events=shown, total=total, page=page, pages_total=pages_total)
 
 
 def text_diff_rows(lines: list[str]) -> list[dict[str, str]]:
@@ -343,9 +358,7 @@ def health() -> str:
     failing = int(config.section("monitor").get("failing_runs_before_alert", 3))
     with open_store() as store:
         problems = source_health(store, failing, [s["id"] for s in config.sources])
-        runs: dict[str, list[dict]] = {}
-        for run in store.runs(limit=2000):
-            runs.setdefault(run["source_id"], []).append(run)
+        runs = store.latest_runs(per_source=10)
         documents = reads.document_counts(store)
         events = reads.recent_events(store, limit=30)
     sources = [
