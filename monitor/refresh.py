@@ -33,7 +33,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from config import Config
-from monitor.catalogue import Doc, bulk, catalogue_from, doc_from_row, name_mapping, seen_names
+from monitor.catalogue import Catalogue, Doc, bulk, catalogue_from, doc_from_row, name_mapping, seen_names
 from monitor.expectations import KIND_ORDER, years_from
 from monitor.names import clean, split_prefix
 from monitor.status import FIELDS, Frame, rederive, source_health
@@ -107,6 +107,7 @@ def stored_rows(
     years: list[int] | None = None,
     region: str | None = None,
     status_in: Iterable[str] | None = None,
+    agency: str | None = None,
 ) -> list[dict[str, Any]] | None:
     """``compute_status``'s rows from the materialised table, refreshed to ``as_of`` first (only
     those of exactly ``region`` and with a status in ``status_in`` when given); None when they cannot
@@ -127,6 +128,7 @@ def stored_rows(
             store,
             years=sorted(set(years)) if years else None,
             region=region,
+            agency=agency,
             statuses=status_in,
             columns=FIELDS,
             kind_order=KIND_ORDER,
@@ -134,6 +136,20 @@ def stored_rows(
         if statuses.read_state(store) != state:
             return None
         return rows
+
+
+def stored_catalogue(store: Store, config: Config, as_of: date, agencies: Iterable[str]) -> Catalogue | None:
+    """The catalogue of only ``agencies`` (canonical names), from the stored documents refreshed to
+    ``as_of``: what a page about a few agencies needs, without reading and matching every report
+    name.  None when the stored rows cannot answer for ``as_of`` (see ``stored_rows``)."""
+    if as_of > date.today() + timedelta(days=1):
+        return None
+    if refresh_statuses(store, config, as_of, keep_later=True)["mode"] == "past":
+        return None
+    if not _describes(statuses.read_state(store), config, as_of):
+        return None
+    with bulk():
+        return catalogue_from(_doc(t) for t in statuses.docs_of_agencies(store, agencies))
 
 
 def _later(state: dict[str, Any], as_of: date) -> bool:

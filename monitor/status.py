@@ -201,10 +201,15 @@ def status_from(
 
 
 def compute_status(
-    store: Store, config: Config, as_of: date, years: list[int] | None = None, region: str | None = None
+    store: Store,
+    config: Config,
+    as_of: date,
+    years: list[int] | None = None,
+    region: str | None = None,
+    agency: str | None = None,
 ) -> list[dict[str, Any]]:
     """One row per expected (agency, year) with the fields in ``FIELDS``, as of ``as_of``
-    (only those of ``region`` — exactly that region — when given).
+    (only those of ``region`` — exactly that region — or of ``agency`` when given).
 
     From the materialised rows (``monitor.refresh``), brought up to date first, when ``as_of`` is
     not before the date they were computed for and ``years`` lie within the expected years; else
@@ -212,11 +217,13 @@ def compute_status(
     """
     from monitor.refresh import stored_rows  # here: refresh builds on this module
 
-    rows = stored_rows(store, config, as_of, years, region)
+    rows = stored_rows(store, config, as_of, years, region, agency=agency)
     if rows is None:
         rows = status_from(load_catalogue(store, config), config, store, as_of, years)
         if region is not None:
             rows = [r for r in rows if r["region"] == region]
+        if agency is not None:
+            rows = [r for r in rows if r["agency"] == agency]
     return rows
 
 

@@ -25,6 +25,7 @@ from markupsafe import Markup
 from monitor.catalogue import Catalogue, load_catalogue
 from monitor.changes import list_changes, number_changes
 from monitor.glossary import DIGEST_FORMATS, FIGURE_LABELS, STATUS_LABELS
+from monitor.refresh import stored_catalogue
 from monitor.status import compute_status, source_health, status_from, status_regions
 from monitor.yoy import compare_from, figure_history
 from outputs import charts as charts_svg
@@ -163,8 +164,14 @@ def agency() -> str:
         abort(400, "缺少参数 name")
     config, day = site().config, as_of()
     with open_store() as store:
-        catalogue = load_catalogue(store, config)  # read once: the statuses and the trend share it
-        rows = [r for r in status_from(catalogue, config, store, day) if r["agency"] == name]
+        # Only this agency's stored statuses and documents; the whole catalogue only for a look
+        # into the past, which the stored rows cannot answer.
+        catalogue = stored_catalogue(store, config, day, [name])
+        if catalogue is None:
+            catalogue = load_catalogue(store, config)
+            rows = [r for r in status_from(catalogue, config, store, day) if r["agency"] == name]
+        else:
+            rows = compute_status(store, config, day, agency=name)
         report_ids = reads.report_ids_for_urls(store, [r["url"] for r in rows if r["url"]])
         by_year: dict[int, dict[str, Any]] = {}
         for r in rows:
