@@ -58,7 +58,13 @@ def build_settings(config: Config, *, log_level: str = "WARNING") -> dict[str, A
         },
         "NIANBAO_BROWSER_EXECUTABLE": crawl["browser"]["executable"],
         "NIANBAO_BROWSER_TIMEOUT": int(crawl["browser"]["timeout"]),
-        "EXTENSIONS": {"crawler.progress.Progress": 500, "crawler.timebound.TimeBound": 510},
+        "EXTENSIONS": {
+            "crawler.progress.Progress": 500,
+            "crawler.timebound.TimeBound": 510,
+            # log_count/* per source, not per process (many sources crawl in one process)
+            "scrapy.extensions.logcount.LogCount": None,
+            "crawler.logcount.SourceLogCount": 0,
+        },
         # A crawler is not a service to be remote-controlled: both open local ports by default.
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,

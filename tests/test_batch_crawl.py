@@ -6,6 +6,7 @@ its own correct run record, and none of them stops or holds up the others.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -34,7 +35,7 @@ COUNTIES = [
 FAMILY_MIX = ("trs", "trs", "hanweb", "ucap", "gkmlpt")  # TRS is the commonest (docs/portals.md)
 # (index, site and server options, what its run must say)
 SPECIAL = {
-    7: ({}, "failed"),  # its home page and robots.txt answer 500, always
+    7: ({}, "failed"),  # its home page and robots.txt reset the connection, always
     19: ({"challenge": True}, "blocked"),  # a challenge page only a browser passes (browser off)
     23: ({"robots_txt": "User-agent: *\nDisallow: /\n"}, "blocked"),
     31: ({"latency": 5.0}, "interrupted"),  # far slower than max_minutes_per_source allows
@@ -47,8 +48,8 @@ def _portal(i: int) -> SiteServer:
     family = "ucap" if i == 19 else FAMILY_MIX[i % len(FAMILY_MIX)]
     options, _ = SPECIAL.get(i, ({}, None))
     site_opts, behaviour = split_options(options)
-    if i == 7:
-        behaviour.fail_paths = {p: -1 for p in ("/", "/robots.txt")}
+    if i == 7:  # connections reset: errors logged (with its spider) while the others crawl
+        behaviour.reset_paths = {"/", "/robots.txt"}
     site = FAMILIES[family](region, **site_opts)
     return SiteServer(site, behaviour, host=f"127.0.3.{i + 1}")
 
@@ -132,6 +133,14 @@ def test_the_others_store_every_report_their_portal_serves(batch):
         # redirect to, so they are counted, not compared by address.
         pages = {u for u in want if "downfile.jsp" not in u}
         assert want and pages <= got and len(got) >= len(want), i
+    # Errors are counted per source: the failing portal's (and the slow one's) are not the
+    # others', whose walks stay complete, so their absences stay checkable.
+    stats = {sid: json.loads(js) for sid, js in db.execute("SELECT source_id, stats_json FROM crawl_runs")}
+    assert stats["p07"]["errors"] or stats["p07"]["walk_incomplete"]
+    for i in range(PORTALS):
+        if i not in SPECIAL:
+            assert stats[f"p{i:02d}"]["errors"] == 0, (i, stats[f"p{i:02d}"])
+            assert stats[f"p{i:02d}"]["walk_incomplete"] is None, (i, stats[f"p{i:02d}"])
     # The failing, blocked and robots-refused sources stored nothing.
     for i in (7, 19, 23):
         assert not stored.get(f"p{i:02d}"), i
