@@ -32,6 +32,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -159,21 +160,23 @@ def recipient(province: str, country: Country) -> str:
     return f"gkb{names.index(province):02d}@example.gov.cn"
 
 
-def write_config(path: Path, db: Path, country: Country, smtp_port: int) -> Path:
+def write_config(path: Path, db: Path, country: Country, smtp_port: int, delay: float = 0.5) -> Path:
     lines = [
         "# Written by bench/national.py for its simulated country.",
         "storage:",
         f"  path: {db}",
         "crawl:",
         "  concurrency_per_host: 2",
-        "  delay: 0.5",
+        f"  delay: {delay}",
         "  user_agent: 'nianbao-bench/0.1 (+local simulator)'",
         "alerts:",
         f"  smtp: {{host: 127.0.0.1, port: {smtp_port}, security: none, from: 'nianbao <monitor@example.gov.cn>', timeout: 30}}",
         "  groups:",
     ]
     for prov in sorted({p.province for p in country.portals}):
-        lines.append(f"    - {{name: {prov}政务公开办, emails: [{recipient(prov, country)}], regions: [{prov}]}}")
+        lines.append(
+            f"    - {{name: {prov}政务公开办, emails: [{recipient(prov, country)}], regions: [{prov}]}}"
+        )
     lines.append("sources:")
     for p in country.portals:
         r = p.region
@@ -301,18 +304,25 @@ def status_diffs(rows: list[dict[str, Any]], country: Country, as_of: date) -> l
     return diffs
 
 
-def checks(step: dict[str, Any], db: Path, config: Path, country: Country, as_of: date) -> dict[str, Any]:
-    """Every portal its own finished run; documents stored = served; statuses = ground truth."""
+def checks(db: Path, config: Path, country: Country, as_of: date, keep: Path) -> dict[str, Any]:
+    """Every portal its own finished run; documents stored = served; statuses = ground truth.
+
+    The monitor's rows are kept in ``keep`` (``status-<as_of>.json``) for a test to compare too."""
     runs = runs_after(db, 0)
     latest: dict[str, dict[str, Any]] = {}
     for r in runs:
         if r["id"] > latest.get(r["source_id"], {"id": 0})["id"]:
             latest[r["source_id"]] = r
-    unfinished = sorted(p.source_id for p in country.portals if latest.get(p.source_id, {}).get("status") != "finished")
+    unfinished = sorted(
+        p.source_id for p in country.portals if latest.get(p.source_id, {}).get("status") != "finished"
+    )
     served = country.document_counts()
     stored = stored_documents(db)
     doc_diffs = {sid: [stored.get(sid, 0), n] for sid, n in served.items() if stored.get(sid, 0) != n}
     rows = monitor_rows(config, as_of)
+    (keep / f"status-{as_of.isoformat()}.json").write_text(
+        json.dumps(rows, ensure_ascii=False), encoding="utf-8"
+    )
     diffs = status_diffs(rows, country, as_of)
     out = {
         "as_of": as_of.isoformat(),
@@ -348,9 +358,17 @@ def main(argv: list[str] | None = None) -> int:
         "--old-sample", type=int, default=20, help="sources crawled the old way (extrapolated to all)"
     )
     ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument(
+        "--delay",
+        type=float,
+        default=0.5,
+        help="crawl.delay (the issue's politeness: 0.5; a test may go faster)",
+    )
     ap.add_argument("--keep", type=Path, help="keep the databases, config and logs in this directory")
     ap.add_argument("--json", type=Path, help="write the figures as JSON here (after every step)")
-    ap.add_argument("--render-processes", type=int, default=2, help="processes rendering attachments (not timed)")
+    ap.add_argument(
+        "--render-processes", type=int, default=2, help="processes rendering attachments (not timed)"
+    )
     args = ap.parse_args(argv)
     if args.portals < 1:
         ap.error(f"--portals {args.portals}: at least 1")
@@ -365,15 +383,23 @@ def main(argv: list[str] | None = None) -> int:
         old.unlink()
     log = work / "children.log"
     log.write_text("")
-    result: dict[str, Any] = {"portals": args.portals, "politeness": {"concurrency_per_host": 2, "delay": 0.5}}
+    result: dict[str, Any] = {
+        "portals": args.portals,
+        "seed": args.seed,
+        "departments": departments,
+        "politeness": {"concurrency_per_host": 2, "delay": args.delay},
+    }
 
     def save() -> None:
         if args.json:
-            args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+            args.json.write_text(
+                json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+            )
 
     t = time.perf_counter()
     country = Country(args.portals, args.seed, departments=departments)
     result["families"] = _count(p.family for p in country.portals)
+    result["today"] = country.today.isoformat()
     rendered = country.prerender(args.render_processes)
     served = sum(country.document_counts().values())
     print(
@@ -387,13 +413,13 @@ def main(argv: list[str] | None = None) -> int:
     db = work / "nianbao.db"
     try:
         with country:
-            config = write_config(work / "config.yaml", db, country, smtp.port)
+            config = write_config(work / "config.yaml", db, country, smtp.port, args.delay)
             as_of = country.today
             step = Step("first", country, db)
             cycle(step, config, as_of, log)
             result["first"] = step.finish()
             result["first"]["mails"] = len(inbox.take())
-            result["first"]["check"] = checks(result["first"], db, config, country, as_of)
+            result["first"]["check"] = checks(db, config, country, as_of, work)
             save()
 
             # The old scheduling starts from the same database (copied now, after step 1).
@@ -412,19 +438,19 @@ def main(argv: list[str] | None = None) -> int:
             mails = inbox.take()
             result["daily"]["new_reports"] = len(new)
             result["daily"]["mails"] = mails_summary(mails, country)
-            result["daily"]["check"] = checks(result["daily"], db, config, country, as_of)
+            result["daily"]["check"] = checks(db, config, country, as_of, work)
             save()
 
             step = Step("weekly", country, db)
             cycle(step, config, as_of, log, "--revalidate")
             result["weekly"] = step.finish()
             result["weekly"]["mails"] = len(inbox.take())
-            result["weekly"]["check"] = checks(result["weekly"], db, config, country, as_of)
+            result["weekly"]["check"] = checks(db, config, country, as_of, work)
             save()
 
             sample = [p.source_id for p in country.portals][: max(0, args.old_sample)]
             if sample:
-                old_config = write_config(work / "old-config.yaml", old_db, country, smtp.port)
+                old_config = write_config(work / "old-config.yaml", old_db, country, smtp.port, args.delay)
                 step = Step("old-daily", country, old_db)
                 old_cycle(step, old_config, sample, as_of, log)
                 old = step.finish()
@@ -441,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
                 save()
     finally:
         smtp.stop()
+    # The simulator runs in this process: its peak memory is this process's (renderings included).
+    result["simulator_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print_summary(result)
     save()
     if not args.keep:
@@ -454,11 +482,18 @@ def mails_summary(mails: list[tuple[list[str], str]], country: Country) -> dict[
         for r in rcpts:
             per[r] = per.get(r, 0) + 1
     expected = sorted({recipient(p.province, country) for p in country.portals})
-    return {"messages": len(mails), "per_recipient": per, "recipients": expected, "subjects": [s for _, s in mails]}
+    return {
+        "messages": len(mails),
+        "per_recipient": per,
+        "recipients": expected,
+        "subjects": [s for _, s in mails],
+    }
 
 
 def print_summary(result: dict[str, Any]) -> None:
-    print("\n== national bench: %d portals, 2 per host, 0.5 s delay ==" % result["portals"])
+    print(
+        f"\n== national bench: {result['portals']} portals, 2 per host, {result['politeness']['delay']} s delay =="
+    )
     head = f"{'':14}{'wall':>10}{'CPU':>10}{'requests':>10}{'peak RSS':>10}{'database':>10}{'sim CPU':>9}"
     print(head)
     for name in ("first", "daily", "weekly", "old_daily"):

@@ -322,7 +322,9 @@ def _connection_handler(server: SiteServer) -> Any:
                 lines = head.decode("latin-1").split("\r\n")
                 parts = lines[0].split(" ")
                 if len(parts) != 3:
-                    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    writer.write(
+                        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
                     return
                 method, target, version = parts
                 headers: dict[str, str] = {}
@@ -344,7 +346,11 @@ def _connection_handler(server: SiteServer) -> Any:
                 status, out, payload = answer
                 phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
                 close = lower.get("connection", "").lower() == "close" or version == "HTTP/1.0"
-                head_out = [f"HTTP/1.1 {status} {phrase}", "Server: nginx", f"Date: {formatdate(usegmt=True)}"]
+                head_out = [
+                    f"HTTP/1.1 {status} {phrase}",
+                    "Server: nginx",
+                    f"Date: {formatdate(usegmt=True)}",
+                ]
                 head_out += [f"{k}: {v}" for k, v in out.items()]
                 if close:
                     head_out.append("Connection: close")

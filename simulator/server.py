@@ -97,7 +97,12 @@ class SiteServer:
     """Serves one Site on http://127.0.0.1:<free port>/ from a daemon thread."""
 
     def __init__(
-        self, site: Site, behaviour: Behaviour | None = None, host: str = "127.0.0.1", *, keep_log: bool = True
+        self,
+        site: Site,
+        behaviour: Behaviour | None = None,
+        host: str = "127.0.0.1",
+        *,
+        keep_log: bool = True,
     ) -> None:
         self.site = site
         self.behaviour = behaviour or Behaviour()
