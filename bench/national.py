@@ -1,7 +1,7 @@
 """A simulated country on loopback, crawled the way a national deployment runs nianbao.
 
     .venv/bin/python bench/national.py [--portals 3000] [--docs 40] [--old-sample 20]
-                                       [--keep DIR] [--json PATH]
+                                       [--keep DIR] [--json PATH] [--delay 0.5]
 
 The country (:mod:`simulator.country`) is ``--portals`` county portals, each its own host
 127.x.y.z, of the families real portals have, ~``--docs`` documents each, served by one event
@@ -369,7 +369,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--render-processes", type=int, default=2, help="processes rendering attachments (not timed)"
     )
+    ap.add_argument("--workers", type=int, default=0, help="crawl through N distributed workers (issue #15)")
     args = ap.parse_args(argv)
+    if args.workers:
+        print("--workers: not available yet (distributed crawl workers, issue #15)", file=sys.stderr)
+        return 2
     if args.portals < 1:
         ap.error(f"--portals {args.portals}: at least 1")
     if args.docs < 34:
