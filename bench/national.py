@@ -230,13 +230,15 @@ class Step:
             "db_mb": db_size_mb(self.db),
             "runs": len(runs),
             "run_status": _count(r["status"] for r in runs),
+            # Other work on the machine slows every figure: the 1/5/15-minute load at the end.
+            "load_avg": [round(x, 1) for x in os.getloadavg()],
             "parts": self.parts,
         }
         print(
             f"{self.name}: {out['wall_s']:.1f} s wall, {out['cpu_s']:.1f} s CPU, {out['requests']} requests "
             f"({out['simulator_requests']} served), peak RSS {out['peak_rss_mb']:.0f} MB, "
             f"database {out['db_mb']:.1f} MB, simulator CPU {out['simulator_cpu_s']:.1f} s, "
-            f"runs {out['run_status']}",
+            f"runs {out['run_status']}, load average {out['load_avg']}",
             flush=True,
         )
         return out
