@@ -56,6 +56,28 @@ TARGETS = {"first_crawl_s": 3600, "daily_s": 600, "peak_rss_mb": 2048}
 # -- children --------------------------------------------------------------------------------------
 
 
+class Launcher:
+    """Starts the children from small processes, so their peak RSS is their own.
+
+    Linux keeps a process's peak RSS across exec, and a child forked (or vforked) from this
+    process starts with this process's peak: the simulator, its renderings and all.  Children are
+    started instead by two workers of a fork server begun before the country is built.
+    """
+
+    def __init__(self) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver"))
+        self.pool.submit(int).result(60)  # the fork server and its workers exist from now on
+
+    def run(self, cmd: list[str], log: Path) -> dict[str, Any]:
+        return self.pool.submit(run_child, cmd, log).result()
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
 def run_child(cmd: list[str], log: Path) -> dict[str, Any]:
     """Run one child to its end: wall, CPU (user + sys), peak RSS (MB) and exit code, from wait4."""
     with open(log, "ab") as out:
@@ -200,8 +222,8 @@ def write_config(path: Path, db: Path, country: Country, smtp_port: int, delay: 
 class Step:
     """Children of one step: their figures summed (CPU), maxed (RSS), and the step's wall time."""
 
-    def __init__(self, name: str, country: Country, db: Path) -> None:
-        self.name, self.country, self.db = name, country, db
+    def __init__(self, name: str, country: Country, db: Path, launcher: Launcher) -> None:
+        self.name, self.country, self.db, self.launcher = name, country, db, launcher
         self.parts: dict[str, dict[str, Any]] = {}
         self.first_run = max_run_id(db)
         self.sim_cpu0 = country.cpu_seconds()
@@ -209,7 +231,7 @@ class Step:
         self.t0 = time.perf_counter()
 
     def run(self, part: str, cmd: list[str], log: Path) -> dict[str, Any]:
-        fig = run_child(cmd, log)
+        fig = self.launcher.run(cmd, log)
         self.parts[part] = fig
         print(
             f"  {self.name}/{part}: {fig['wall_s']:.1f} s wall, {fig['cpu_s']:.1f} s CPU, "
@@ -402,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
                 json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
             )
 
+    launcher = Launcher()  # before the country: see Launcher
     t = time.perf_counter()
     country = Country(args.portals, args.seed, departments=departments)
     result["families"] = _count(p.family for p in country.portals)
@@ -421,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         with country:
             config = write_config(work / "config.yaml", db, country, smtp.port, args.delay)
             as_of = country.today
-            step = Step("first", country, db)
+            step = Step("first", country, db, launcher)
             cycle(step, config, as_of, log)
             result["first"] = step.finish()
             result["first"]["mails"] = len(inbox.take())
@@ -438,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
             as_of = country.advance_day()
             new = country.new_reports()
             print(f"advanced to {as_of}: {len(new)} new reports", flush=True)
-            step = Step("daily", country, db)
+            step = Step("daily", country, db, launcher)
             cycle(step, config, as_of, log)
             result["daily"] = step.finish()
             mails = inbox.take()
@@ -447,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             result["daily"]["check"] = checks(db, config, country, as_of, work)
             save()
 
-            step = Step("weekly", country, db)
+            step = Step("weekly", country, db, launcher)
             cycle(step, config, as_of, log, "--revalidate")
             result["weekly"] = step.finish()
             result["weekly"]["mails"] = len(inbox.take())
@@ -457,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
             sample = [p.source_id for p in country.portals][: max(0, args.old_sample)]
             if sample:
                 old_config = write_config(work / "old-config.yaml", old_db, country, smtp.port, args.delay)
-                step = Step("old-daily", country, old_db)
+                step = Step("old-daily", country, old_db, launcher)
                 old_cycle(step, old_config, sample, as_of, log)
                 old = step.finish()
                 old["sample"] = len(sample)
@@ -473,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
                 save()
     finally:
         smtp.stop()
+        launcher.close()
     # The simulator runs in this process: its peak memory is this process's (renderings included).
     result["simulator_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print_summary(result)
