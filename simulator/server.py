@@ -5,6 +5,10 @@ every request goes to ``site.handle(request)``.  The server adds what does not d
 family: latency, 500s, connection resets, robots.txt, user-agent blocking, encoding str bodies in
 the site's charset (GBK sites really send GBK bytes), ETag / Last-Modified with 304 answers to
 conditional GETs, and a request log.
+
+``SiteServer.answer()`` is all of that for one parsed request, without a socket: the threaded
+server here and the country's single event loop (:mod:`simulator.country`, thousands of hosts)
+both send what it returns.
 """
 
 from __future__ import annotations
@@ -92,10 +96,18 @@ def etag_of(body: bytes) -> str:
 class SiteServer:
     """Serves one Site on http://127.0.0.1:<free port>/ from a daemon thread."""
 
-    def __init__(self, site: Site, behaviour: Behaviour | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        site: Site,
+        behaviour: Behaviour | None = None,
+        host: str = "127.0.0.1",
+        *,
+        keep_log: bool = True,
+    ) -> None:
         self.site = site
         self.behaviour = behaviour or Behaviour()
         self.host = host
+        self.keep_log = keep_log  # False: count requests per path only (thousands of sites)
         self.log: list[LogEntry] = []
         self.requests: Counter[str] = Counter()  # path (with query) -> count
         self._lock = threading.Lock()
@@ -103,13 +115,22 @@ class SiteServer:
         self._recent: list[float] = []  # request times, for burst_limit
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port: int | None = None  # set by attach(): served by an outside loop
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
     def port(self) -> int:
+        if self._port is not None:
+            return self._port
         assert self._httpd is not None, "server not started"
         return self._httpd.server_address[1]
+
+    def attach(self, port: int) -> SiteServer:
+        """Serve from someone else's socket on ``host:port`` (it calls ``answer``): no thread here."""
+        self._port = port
+        self.site.bind(self.base_url)
+        return self
 
     @property
     def base_url(self) -> str:
@@ -147,7 +168,8 @@ class SiteServer:
 
     def _record(self, method: str, raw_path: str, status: int, ua: str) -> None:
         with self._lock:
-            self.log.append(LogEntry(method, raw_path, status, ua))
+            if self.keep_log:
+                self.log.append(LogEntry(method, raw_path, status, ua))
             self.requests[raw_path] += 1
 
     def _misbehaviour(self, path: str, ua: str) -> str | Response | None:
@@ -173,6 +195,44 @@ class SiteServer:
                     b.fail_paths[path] = left - 1
                 return _server_error()
         return None
+
+    def answer(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """One request, everything but the socket and the latency: (status, headers, body to
+        send), or None when the connection is to be reset.  ``raw_path`` has the query string."""
+        split = urlsplit(raw_path)
+        path = unquote(split.path) or "/"
+        lower = {k.lower(): v for k, v in headers.items()}
+        ua = lower.get("user-agent", "")
+        req = Request(method, path, parse_qs(split.query, keep_blank_values=True), lower, body)
+        bad = self._misbehaviour(path, ua)
+        if bad == "reset":
+            self._record(method, raw_path, 0, ua)
+            return None
+        resp = bad if isinstance(bad, Response) else self.respond(req)
+        ctype = resp.content_type
+        if isinstance(resp.body, str):
+            charset = getattr(self.site, "charset", "utf-8") if ctype == "text/html" else "utf-8"
+            payload = encode_body(resp.body, charset)
+            ctype += "; charset=" + ("GBK" if charset.lower() in ("gbk", "gb2312", "gb18030") else "UTF-8")
+        else:
+            payload = resp.body
+        status = resp.status
+        out = {"Content-Type": ctype, **resp.headers}
+        if status == 200 and method in ("GET", "HEAD"):
+            tag = etag_of(payload)
+            out["ETag"] = tag
+            if resp.last_modified is not None:
+                out["Last-Modified"] = _http_date(resp.last_modified)
+            if self.behaviour.conditional and _not_modified(req, tag, resp.last_modified):
+                status, payload = 304, b""
+                del out["Content-Type"]
+        self._record(method, raw_path, status, ua)
+        out["Content-Length"] = str(len(payload)) if status != 304 else "0"
+        if method == "HEAD" or status == 304:
+            payload = b""
+        return status, out, payload
 
     def respond(self, req: Request) -> Response:
         if req.path == "/robots.txt":
@@ -212,27 +272,21 @@ def _make_handler(server: SiteServer) -> type[BaseHTTPRequestHandler]:
             self._serve()
 
         def _serve(self) -> None:
-            split = urlsplit(self.path)
-            path = unquote(split.path) or "/"
-            ua = self.headers.get("User-Agent", "")
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            req = Request(
-                self.command,
-                path,
-                parse_qs(split.query, keep_blank_values=True),
-                {k.lower(): v for k, v in self.headers.items()},
-                body,
-            )
             if server.behaviour.latency:
                 time.sleep(server.behaviour.latency)
-            bad = server._misbehaviour(path, ua)
-            if bad == "reset":
-                server._record(self.command, self.path, 0, ua)
+            answer = server.answer(self.command, self.path, dict(self.headers.items()), body)
+            if answer is None:
                 self._reset()
                 return
-            resp = bad if isinstance(bad, Response) else server.respond(req)
-            self._send(req, resp, ua)
+            status, headers, payload = answer
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            if payload:
+                self.wfile.write(payload)
 
         def _reset(self) -> None:
             # SO_LINGER 0 makes close() send a RST: the client sees "connection reset by peer".
@@ -245,35 +299,6 @@ def _make_handler(server: SiteServer) -> type[BaseHTTPRequestHandler]:
             # The connection may have been reset on purpose.
             with contextlib.suppress(OSError, ValueError):
                 super().finish()
-
-        def _send(self, req: Request, resp: Response, ua: str) -> None:
-            ctype = resp.content_type
-            if isinstance(resp.body, str):
-                charset = getattr(server.site, "charset", "utf-8") if ctype == "text/html" else "utf-8"
-                body = encode_body(resp.body, charset)
-                ctype += "; charset=" + (
-                    "GBK" if charset.lower() in ("gbk", "gb2312", "gb18030") else "UTF-8"
-                )
-            else:
-                body = resp.body
-            status = resp.status
-            headers = {"Content-Type": ctype, **resp.headers}
-            if status == 200 and req.method in ("GET", "HEAD"):
-                tag = etag_of(body)
-                headers["ETag"] = tag
-                if resp.last_modified is not None:
-                    headers["Last-Modified"] = _http_date(resp.last_modified)
-                if server.behaviour.conditional and _not_modified(req, tag, resp.last_modified):
-                    status, body = 304, b""
-            server._record(req.method, self.path, status, ua)
-            self.send_response(status)
-            for k, v in headers.items():
-                if not (status == 304 and k == "Content-Type"):
-                    self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)) if status != 304 else "0")
-            self.end_headers()
-            if req.method != "HEAD" and status != 304:
-                self.wfile.write(body)
 
     return Handler
 
