@@ -2,7 +2,7 @@
 the agencies in problems-first order, and the counts per year and per region.
 
 Inputs are the monitor's status rows (``monitor.status.compute_status``) and the stored events by
-document URL (``storage.reads.events_by_url``); nothing here reads the database.
+document URL (``storage.reads.events_for_urls``); nothing here reads the database.
 """
 
 from __future__ import annotations

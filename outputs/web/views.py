@@ -95,6 +95,9 @@ def open_store() -> Store:
 # -- the status matrix and an agency -----------------------------------------------------------
 
 
+WHOLE_TABLE_ABOVE = 20_000  # URLs: past this, reading whole tables beats lookups by index
+
+
 @pages.get("/")
 def matrix() -> str:
     """The overview: one report year in focus (by default the latest whose deadline has passed),
@@ -111,8 +114,13 @@ def matrix() -> str:
         # One region's matrix reads only its rows (filtered in SQL on the stored statuses).
         rows = compute_status(store, config, day, region=region or None)
         regions = status_regions(store, config, day) if region else None
-        report_ids = reads.report_ids_by_url(store)
-        events = reads.events_by_url(store)
+        # The reports and events of the rows shown, by index; the whole tables only when the
+        # rows are most of the country anyway.
+        urls = {r["url"] for r in rows if r["url"]}
+        if len(urls) > WHOLE_TABLE_ABOVE:
+            report_ids, events = reads.report_ids_by_url(store), reads.events_by_url(store)
+        else:
+            report_ids, events = reads.report_ids_for_urls(store, urls), reads.events_for_urls(store, urls)
     regions = regions if regions is not None else sorted({r["region"] for r in rows if r["region"]})
     years = sorted({r["year"] for r in rows}, reverse=True)  # the newest first: it is the one looked at
     year = year_arg if year_arg is not None else overview.focus_year(rows, day)
