@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -177,6 +178,31 @@ def test_matrix_shows_every_expected_pair_with_the_monitors_counts(demo):
     _, _, body = get(demo["url"] + "?kind=township")
     html = body.decode()
     assert html.count("<tr data-agency=") == sum(1 for a in demo["region"].agencies if a.kind == "township")
+
+
+def test_a_long_matrix_comes_a_page_at_a_time_problems_first(demo, monkeypatch):
+    from outputs.web import views
+
+    monkeypatch.setattr(views, "MATRIX_PAGE", 5)  # a province's thousands, in small
+    rows: list[tuple[str, bool]] = []
+    page, total = 1, None
+    while True:
+        status, _, body = get(demo["url"] + f"?page={page}")
+        html = body.decode()
+        assert status == 200 and 'id="matrix-pager"' in html, page
+        total = int(re.search(r"共 (\d+) 个机关", html).group(1))
+        found = re.findall(r'<tr data-agency="([^"]+)" data-kind="[^"]*"( data-problem)?', html)
+        assert 0 < len(found) <= 5
+        rows += [(name, bool(problem)) for name, problem in found]
+        if 'rel="next"' not in html:
+            break
+        page += 1
+    # Every agency exactly once over the pages, and the ones with a problem before the rest.
+    names = [n for n, _ in rows]
+    assert len(names) == len(set(names)) == total > 5
+    flags = [p for _, p in rows]
+    assert flags == sorted(flags, reverse=True) and flags[0]
+    assert get(demo["url"] + f"?page={page + 1}")[0] == 404
 
 
 def test_hostile_text_is_escaped_everywhere(demo):

@@ -96,6 +96,7 @@ def open_store() -> Store:
 
 
 WHOLE_TABLE_ABOVE = 20_000  # URLs: past this, reading whole tables beats lookups by index
+MATRIX_PAGE = 300  # agencies per page of the matrix
 
 
 @pages.get("/")
@@ -131,6 +132,13 @@ def matrix() -> str:
         agencies = [a for a in agencies if (a["cells"].get(year) or {}).get("status") == status]
     if only_problems:
         agencies = [a for a in agencies if a["problem"]]
+    # A province holds thousands of agencies: a page of them at a time, problems first.
+    pages_total = max(1, -(-len(agencies) // MATRIX_PAGE))
+    page = int_arg("page") or 1
+    if page > pages_total:
+        abort(404, f"没有第 {page} 页（共 {pages_total} 页）")
+    agency_total = len(agencies)
+    agencies = agencies[(page - 1) * MATRIX_PAGE : page * MATRIX_PAGE]
     in_year = [r for r in chosen if r["year"] == year]
     several_regions = len({r["region"] for r in chosen}) > 1
     charts = [charts_svg.on_time_by_year(chosen, sorted({r["year"] for r in chosen}))]
@@ -145,6 +153,9 @@ def matrix() -> str:
         years=years,
         year=year,
         agencies=agencies,
+        agency_total=agency_total,
+        page=page,
+        pages_total=pages_total,
         problems=problems,
         counts=overview.status_counts(in_year),
         by_year=overview.counts_by(chosen, "year"),
