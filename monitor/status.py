@@ -49,7 +49,9 @@ def source_health(store: Store, failing_runs: int = 3, configured: Iterable[str]
     never crawled (no finished run, nothing stored).  A crawl running now does not count yet:
     the run before it is the evidence until it ends.
     """
-    history = store.run_history()
+    # Enough runs to see a streak of N failures and the run before it, plus one running now (the
+    # default 20 a source is 66,000 runs read and parsed at national scale, on every page).
+    history = store.run_history(per_source=failing_runs + 2)
     out: dict[str, str] = {}
     for sid, all_runs in history.items():
         recent = [r for r in all_runs if r["status"] != "running"]
