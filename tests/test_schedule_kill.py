@@ -6,6 +6,7 @@ loopback address, and a real SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
 import email
+import os
 import re
 import signal
 import socket
@@ -174,3 +175,66 @@ def test_sigkill_mid_batch_then_restart_resumes_only_the_unfinished_without_loss
         for s in servers:
             s.stop()
         smtp.stop()
+
+
+def test_a_killed_batch_process_has_its_unfinished_sources_crawled_again(tmp_path):
+    """The batch child dies (SIGKILL, as the OOM killer would) while the scheduler lives: its
+    unfinished sources get one more batch at once, the finished ones do not."""
+    servers = []
+    scheduler = None
+    try:
+        for i in range(6):
+            region = generate_region(seed=400 + i, departments=6, townships=1)
+            server = SiteServer(TrsSite(region), Behaviour(latency=0.05), host=f"127.0.6.{i + 1}")
+            servers.append(server.start())
+        sources = "".join(
+            f"  - id: k{i}\n    name: 门户{i}\n    start_url: {s.base_url}/\n" for i, s in enumerate(servers)
+        )
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            "storage:\n  path: nianbao.db\n"
+            "crawl:\n  delay: 0\n  concurrency_per_host: 2\n  retries: 1\n  autothrottle: false\n"
+            "  sources_at_once: 2\n"
+            f"sources:\n{sources}",
+            encoding="utf-8",
+        )
+        db = tmp_path / "nianbao.db"
+        scheduler = Proc(config, "--every", "3600")
+        text = scheduler.wait_for("start: crawl batch:", timeout=60)
+        batch_pid = int(re.search(r"start: crawl batch: .* \(pid (\d+)\)", text).group(1))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            states = run_states(db)
+            if any(r[-1] in CLOSED for r in states.values()) and any(
+                r[-1] == "running" for r in states.values()
+            ):
+                break
+            time.sleep(0.1)
+        os.kill(batch_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _alive(batch_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        at_kill = run_states(db)  # before a new batch process is even started
+        closed = {s for s, runs in at_kill.items() if runs[-1] in CLOSED}
+        text = scheduler.wait_for("the batch died", timeout=60)
+        again = set(
+            re.search(r"the batch died \(exit -9\); crawling again: (.*)$", text, re.M).group(1).split(", ")
+        )
+        assert closed and again == {f"k{i}" for i in range(6)} - closed
+        scheduler.wait_for("cycle finished", timeout=300)
+        assert scheduler.stop() == 0
+        after = run_states(db)
+        for sid in closed:
+            assert after[sid] == at_kill[sid], sid
+        for sid in again:
+            assert after[sid][-1] == "finished" and "running" not in after[sid], (sid, after[sid])
+        urls = {u for u, _ in stored(db)}
+        assert {u for s in servers for u in s.site.report_urls()} <= urls
+        with sqlite3.connect(db) as conn:
+            documents = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        assert len(stored(db)) == documents  # one version each: nothing stored twice
+    finally:
+        if scheduler is not None and scheduler.p.poll() is None:
+            scheduler.stop(signal.SIGKILL)
+        for s in servers:
+            s.stop()
