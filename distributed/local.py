@@ -81,7 +81,31 @@ class RedisServer:
         self.start()
 
 
-class WorkerProcess:
+class LoggedProcess:
+    """A child ``nianbao`` process whose output goes to ``self.log``: read, kill or stop it."""
+
+    log: Path
+    proc: subprocess.Popen
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        """SIGTERM (a Celery worker finishes its current task first); SIGKILL after 30 s."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class WorkerProcess(LoggedProcess):
     """``nianbao --config CONFIG worker --name NAME`` in a child process, its output in a file."""
 
     def __init__(self, config: Path, name: str, env: dict[str, str], *args: str):
@@ -108,23 +132,6 @@ class WorkerProcess:
         _wait(lambda: "ready" in self.text() or self.proc.poll() is not None, 60, f"worker {name} to start")
         if self.proc.poll() is not None:
             raise RuntimeError(f"worker {name} exited: {self.text()[-2000:]}")
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
-
-    def stop(self) -> None:
-        """SIGTERM: Celery finishes the current task first; SIGKILL after 30 s."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def worker_config(folder: Path, section: dict[str, Any]) -> Path:

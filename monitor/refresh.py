@@ -139,13 +139,9 @@ def stored_rows(
 
 
 def stored_catalogue(store: Store, config: Config, as_of: date, agencies: Iterable[str]) -> Catalogue | None:
-    """The catalogue of only ``agencies`` (canonical names), from the stored documents refreshed to
-    ``as_of``: what a page about a few agencies needs, without reading and matching every report
-    name.  None when the stored rows cannot answer for ``as_of`` (see ``stored_rows``)."""
-    if as_of > date.today() + timedelta(days=1):
-        return None
-    if refresh_statuses(store, config, as_of, keep_later=True)["mode"] == "past":
-        return None
+    """The catalogue of only ``agencies`` (canonical names), from the stored documents: what a page
+    about a few agencies needs, without reading and matching every report name.  None unless the
+    stored rows are those of ``as_of`` (refresh first, e.g. by ``compute_status``)."""
     if not _describes(statuses.read_state(store), config, as_of):
         return None
     with bulk():

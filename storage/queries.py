@@ -42,7 +42,7 @@ def report_names(store: Store) -> Iterator[tuple[str, int]]:
 
 # One row per version: the newest parser run of that version, with its document's (and the page
 # it was linked from) dates.
-_CATALOGUE_ROWS = """
+_CATALOGUE_SELECT = """
 SELECT r.id, r.version_id, r.document_id, r.source_id, r.agency, r.year, r.kind, r.issues,
        r.published_at, r.date_source,
        d.url, d.published_at, d.date_source, d.first_seen,
@@ -50,25 +50,24 @@ SELECT r.id, r.version_id, r.document_id, r.source_id, r.agency, r.year, r.kind,
 FROM reports r
 JOIN documents d ON d.id = r.document_id
 LEFT JOIN documents p ON p.id = d.parent_id
-WHERE r.error IS NULL AND r.agency IS NOT NULL AND r.year IS NOT NULL
+"""
+_CATALOGUE_ROWS = (
+    _CATALOGUE_SELECT
+    + """WHERE r.error IS NULL AND r.agency IS NOT NULL AND r.year IS NOT NULL
   AND r.id IN (SELECT MAX(id) FROM reports GROUP BY version_id)
 """
+)
 
 
 # The same rows for a few agency names: each name's reports by index (reports(agency, year)),
 # each version's newest parser run by index (reports(version_id, parser_version)).
-_CATALOGUE_ROWS_OF = """
-SELECT r.id, r.version_id, r.document_id, r.source_id, r.agency, r.year, r.kind, r.issues,
-       r.published_at, r.date_source,
-       d.url, d.published_at, d.date_source, d.first_seen,
-       p.published_at, p.date_source
-FROM reports r
-JOIN documents d ON d.id = r.document_id
-LEFT JOIN documents p ON p.id = d.parent_id
-WHERE r.agency IN ({marks}) AND r.error IS NULL AND r.year IS NOT NULL
+_CATALOGUE_ROWS_OF = (
+    _CATALOGUE_SELECT
+    + """WHERE r.agency IN ({marks}) AND r.error IS NULL AND r.year IS NOT NULL
   AND r.id = (SELECT MAX(id) FROM reports WHERE version_id = r.version_id)
 ORDER BY r.id
 """
+)
 
 
 def catalogue_rows(store: Store, names: Iterable[str] | None = None) -> Iterator[tuple[Any, ...]]:

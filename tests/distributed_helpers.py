@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import simulator.families  # noqa: F401  (registers the non-TRS families)
-from distributed.local import RedisServer, WorkerProcess, worker_config
+from distributed.local import LoggedProcess, RedisServer, WorkerProcess, worker_config
 from simulator.model import generate_region
 from simulator.portal import SimulatedPortal
 
@@ -94,7 +93,7 @@ def nianbao(config: Path, *args: str, timeout: float = 300) -> subprocess.Comple
     )
 
 
-class Proc:
+class Proc(LoggedProcess):
     """A `nianbao` child process with its output in a file."""
 
     def __init__(self, config: Path, *args: str, log: Path, extra_env: dict[str, str] | None = None):
@@ -105,22 +104,6 @@ class Proc:
             stderr=subprocess.STDOUT,
             env={**env(), **(extra_env or {})},
         )
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
     def wait(self, timeout: float) -> int:
         return self.proc.wait(timeout)

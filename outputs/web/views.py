@@ -183,14 +183,13 @@ def agency() -> str:
         abort(400, "缺少参数 name")
     config, day = site().config, as_of()
     with open_store() as store:
-        # Only this agency's stored statuses and documents; the whole catalogue only for a look
-        # into the past, which the stored rows cannot answer.
+        # Only this agency's stored statuses (refreshed once, here) and documents; the whole
+        # catalogue only for a look into the past, which the stored rows cannot answer.
+        rows = compute_status(store, config, day, agency=name)
         catalogue = stored_catalogue(store, config, day, [name])
         if catalogue is None:
             catalogue = load_catalogue(store, config)
             rows = [r for r in status_from(catalogue, config, store, day) if r["agency"] == name]
-        else:
-            rows = compute_status(store, config, day, agency=name)
         report_ids = reads.report_ids_for_urls(store, [r["url"] for r in rows if r["url"]])
         by_year: dict[int, dict[str, Any]] = {}
         for r in rows:
