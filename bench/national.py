@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/national.py [--portals 3000] [--docs 40] [--old-sample 20]
                                        [--keep DIR] [--json PATH] [--delay 0.5]
+                                       [--workers N [--sources-per-task 100]]
 
 The country (:mod:`simulator.country`) is ``--portals`` county portals, each its own host
 127.x.y.z, of the families real portals have, ~``--docs`` documents each, served by one event
@@ -18,6 +19,11 @@ product's own commands in child processes and politeness at the defaults (2 per 
    never overlapping — on a copy of the database after step 1, for ``--old-sample`` sources (all
    when the sample is not smaller than the country); a sample's total is extrapolated to the
    whole country and labelled so.
+
+With ``--workers N`` (issue #15) every step of 1–3 runs twice, on the same country: locally as
+above, then on a second database through a :class:`distributed.local.LocalCluster` on this
+machine (redis-server on loopback, N ``nianbao worker`` processes) with ``crawl --distributed``;
+the workers' CPU (their whole process trees) is added to the step's, their peak RSS is sampled.
 
 Per step: wall time, CPU time (user + system of the children, from wait4), requests (summed over
 the step's crawl runs' stats), peak RSS (the largest child's, from wait4), database size; and the
@@ -182,7 +188,17 @@ def recipient(province: str, country: Country) -> str:
     return f"gkb{names.index(province):02d}@example.gov.cn"
 
 
-def write_config(path: Path, db: Path, country: Country, smtp_port: int, delay: float = 0.5) -> Path:
+def write_config(
+    path: Path,
+    db: Path,
+    country: Country,
+    smtp_port: int,
+    delay: float = 0.5,
+    distributed: dict[str, Any] | None = None,
+) -> Path:
+    """The country's config; with ``distributed`` (a cluster's section), a coordinator's."""
+    import yaml
+
     lines = [
         "# Written by bench/national.py for its simulated country.",
         "storage:",
@@ -212,8 +228,77 @@ def write_config(path: Path, db: Path, country: Country, smtp_port: int, delay: 
             f"      - {{name: {r.government.name}, kind: government}}",
         ]
         lines += [f"      - {{name: {a.name}, kind: {a.kind}}}" for a in r.agencies[1:4]]
+    if distributed:
+        lines.append(yaml.safe_dump({"distributed": distributed}, sort_keys=False).rstrip())
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+# -- distributed workers (issue #15) ----------------------------------------------------------------
+
+
+class Workers:
+    """The CPU and peak RSS of a LocalCluster's processes (redis-server, the workers, the pool
+    processes and their crawl children) over one step.
+
+    CPU: user + system of every live process of the trees, and of the children they reaped
+    (a crawl child is reaped by its pool process).  Peak RSS: the largest single process,
+    sampled every 0.2 s — a crawl child that lives shorter may be missed.
+    """
+
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
+        self._stop = threading.Event()
+        self._sampler: threading.Thread | None = None
+        self.cpu0 = 0.0
+        self.peak = 0.0
+
+    def _processes(self) -> list[Any]:
+        import psutil
+
+        roots = [self.cluster.redis.proc.pid] + [w.proc.pid for w in self.cluster.workers]
+        out = []
+        for pid in roots:
+            try:
+                root = psutil.Process(pid)
+                out += [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+        return out
+
+    def cpu(self) -> float:
+        import psutil
+
+        total = 0.0
+        for proc in self._processes():
+            try:
+                t = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += t.user + t.system + t.children_user + t.children_system
+        return total
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self._stop.wait(0.2):
+            for proc in self._processes():
+                try:
+                    self.peak = max(self.peak, proc.memory_info().rss / 2**20)
+                except psutil.NoSuchProcess:
+                    continue
+
+    def begin(self) -> None:
+        self.cpu0, self.peak = self.cpu(), 0.0
+        self._stop.clear()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def end(self) -> dict[str, Any]:
+        self._stop.set()
+        if self._sampler:
+            self._sampler.join()
+        return {"wall_s": 0.0, "cpu_s": self.cpu() - self.cpu0, "rss_mb": self.peak, "rc": 0}
 
 
 # -- steps -----------------------------------------------------------------------------------------
@@ -222,8 +307,13 @@ def write_config(path: Path, db: Path, country: Country, smtp_port: int, delay: 
 class Step:
     """Children of one step: their figures summed (CPU), maxed (RSS), and the step's wall time."""
 
-    def __init__(self, name: str, country: Country, db: Path, launcher: Launcher) -> None:
+    def __init__(
+        self, name: str, country: Country, db: Path, launcher: Launcher, workers: Workers | None = None
+    ) -> None:
         self.name, self.country, self.db, self.launcher = name, country, db, launcher
+        self.workers = workers
+        if workers:
+            workers.begin()
         self.parts: dict[str, dict[str, Any]] = {}
         self.first_run = max_run_id(db)
         self.sim_cpu0 = country.cpu_seconds()
@@ -241,9 +331,12 @@ class Step:
         return fig
 
     def finish(self) -> dict[str, Any]:
+        wall = time.perf_counter() - self.t0
         runs = runs_after(self.db, self.first_run)
+        if self.workers:
+            self.parts["workers"] = self.workers.end()
         out = {
-            "wall_s": time.perf_counter() - self.t0,
+            "wall_s": wall,
             "cpu_s": sum(p["cpu_s"] for p in self.parts.values()),
             "peak_rss_mb": max((p["rss_mb"] for p in self.parts.values()), default=0),
             "requests": sum(int(r["stats"].get("requests", 0)) for r in runs),
@@ -328,7 +421,9 @@ def status_diffs(rows: list[dict[str, Any]], country: Country, as_of: date) -> l
     return diffs
 
 
-def checks(db: Path, config: Path, country: Country, as_of: date, keep: Path) -> dict[str, Any]:
+def checks(
+    db: Path, config: Path, country: Country, as_of: date, keep: Path, label: str = ""
+) -> dict[str, Any]:
     """Every portal its own finished run; documents stored = served; statuses = ground truth.
 
     The monitor's rows are kept in ``keep`` (``status-<as_of>.json``) for a test to compare too."""
@@ -344,7 +439,7 @@ def checks(db: Path, config: Path, country: Country, as_of: date, keep: Path) ->
     stored = stored_documents(db)
     doc_diffs = {sid: [stored.get(sid, 0), n] for sid, n in served.items() if stored.get(sid, 0) != n}
     rows = monitor_rows(config, as_of)
-    (keep / f"status-{as_of.isoformat()}.json").write_text(
+    (keep / f"status-{label}{as_of.isoformat()}.json").write_text(
         json.dumps(rows, ensure_ascii=False), encoding="utf-8"
     )
     diffs = status_diffs(rows, country, as_of)
@@ -393,11 +488,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--render-processes", type=int, default=2, help="processes rendering attachments (not timed)"
     )
-    ap.add_argument("--workers", type=int, default=0, help="crawl through N distributed workers (issue #15)")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="also run steps 1-3 through N local distributed workers, on a second database",
+    )
+    ap.add_argument(
+        "--sources-per-task",
+        type=int,
+        default=50,
+        help="distributed.sources_per_task with --workers (50: two workers crawl at most 100 "
+        "sources at once, as the local crawl.sources_at_once)",
+    )
     args = ap.parse_args(argv)
-    if args.workers:
-        print("--workers: not available yet (distributed crawl workers, issue #15)", file=sys.stderr)
-        return 2
+    if args.workers < 0:
+        ap.error(f"--workers {args.workers}: 0 or more")
+    if args.sources_per_task < 1:
+        ap.error(f"--sources-per-task {args.sources_per_task}: at least 1")
     if args.portals < 1:
         ap.error(f"--portals {args.portals}: at least 1")
     if args.docs < 34:
@@ -424,7 +532,17 @@ def main(argv: list[str] | None = None) -> int:
                 json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
             )
 
+    cluster, workers = None, None
+    if args.workers:
+        from distributed.local import LocalCluster
+
+        cluster = LocalCluster(work / "cluster", args.workers, sources_per_task=args.sources_per_task)
+        os.environ.update(cluster.env)  # before the Launcher: the children it starts inherit it
+        result["distributed"] = {"workers": args.workers, "sources_per_task": args.sources_per_task}
     launcher = Launcher()  # before the country: see Launcher
+    if cluster:
+        cluster.start()  # small processes, started before the country too
+        workers = Workers(cluster)
     t = time.perf_counter()
     country = Country(args.portals, args.seed, departments=departments)
     result["families"] = _count(p.family for p in country.portals)
@@ -439,17 +557,41 @@ def main(argv: list[str] | None = None) -> int:
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    db = work / "nianbao.db"
+    db, dist_db = work / "nianbao.db", work / "distributed.db"
     try:
         with country:
             config = write_config(work / "config.yaml", db, country, smtp.port, args.delay)
+            if cluster:
+                dist_config = write_config(
+                    work / "coordinator.yaml", dist_db, country, smtp.port, args.delay, cluster.section()
+                )
+
+            def step(name: str, as_of: date, *crawl_args: str, new: int | None = None) -> None:
+                """One step locally, then (``--workers``) through the cluster on its own database."""
+                ways = [(name, db, config, (), None, "")]
+                if cluster:
+                    ways.append(
+                        (f"{name}/{args.workers}w", dist_db, dist_config, ("--distributed",), workers, "w-")
+                    )
+                for label, database, cfg, extra, measured, prefix in ways:
+                    s = Step(label, country, database, launcher, measured)
+                    cycle(s, cfg, as_of, log, *extra, *crawl_args)
+                    figures = s.finish()
+                    mails = inbox.take()
+                    if new is None:
+                        figures["mails"] = len(mails)
+                    else:
+                        figures["new_reports"] = new
+                        figures["mails"] = mails_summary(mails, country)
+                    figures["check"] = checks(database, cfg, country, as_of, work, prefix)
+                    if measured:
+                        result["distributed"][name] = figures
+                    else:
+                        result[name] = figures
+                    save()
+
             as_of = country.today
-            step = Step("first", country, db, launcher)
-            cycle(step, config, as_of, log)
-            result["first"] = step.finish()
-            result["first"]["mails"] = len(inbox.take())
-            result["first"]["check"] = checks(db, config, country, as_of, work)
-            save()
+            step("first", as_of)
 
             # The old scheduling starts from the same database (copied now, after step 1).
             old_db = work / "old.db"
@@ -461,21 +603,8 @@ def main(argv: list[str] | None = None) -> int:
             as_of = country.advance_day()
             new = country.new_reports()
             print(f"advanced to {as_of}: {len(new)} new reports", flush=True)
-            step = Step("daily", country, db, launcher)
-            cycle(step, config, as_of, log)
-            result["daily"] = step.finish()
-            mails = inbox.take()
-            result["daily"]["new_reports"] = len(new)
-            result["daily"]["mails"] = mails_summary(mails, country)
-            result["daily"]["check"] = checks(db, config, country, as_of, work)
-            save()
-
-            step = Step("weekly", country, db, launcher)
-            cycle(step, config, as_of, log, "--revalidate")
-            result["weekly"] = step.finish()
-            result["weekly"]["mails"] = len(inbox.take())
-            result["weekly"]["check"] = checks(db, config, country, as_of, work)
-            save()
+            step("daily", as_of, new=len(new))
+            step("weekly", as_of, "--revalidate")
 
             sample = [p.source_id for p in country.portals][: max(0, args.old_sample)]
             if sample:
@@ -497,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         smtp.stop()
         launcher.close()
+        if cluster:
+            cluster.stop()
     # The simulator runs in this process: its peak memory is this process's (renderings included).
     result["simulator_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print_summary(result)
@@ -526,8 +657,10 @@ def print_summary(result: dict[str, Any]) -> None:
     )
     head = f"{'':14}{'wall':>10}{'CPU':>10}{'requests':>10}{'peak RSS':>10}{'database':>10}{'sim CPU':>9}"
     print(head)
-    for name in ("first", "daily", "weekly", "old_daily"):
-        s = result.get(name)
+    dist = result.get("distributed") or {}
+    rows = [(n, result.get(n)) for n in ("first", "daily", "weekly", "old_daily")]
+    rows += [(f"{n}/{dist.get('workers')}w", dist.get(n)) for n in ("first", "daily", "weekly")]
+    for name, s in rows:
         if not s:
             continue
         label = name if name != "old_daily" else f"old daily ({s['sample']})"
@@ -535,6 +668,14 @@ def print_summary(result: dict[str, Any]) -> None:
             f"{label:14}{_dur(s['wall_s']):>10}{_dur(s['cpu_s']):>10}{s['requests']:>10}"
             f"{s['peak_rss_mb']:>8.0f}MB{s['db_mb']:>8.0f}MB{_dur(s['simulator_cpu_s']):>9}"
         )
+    for name in ("first", "daily", "weekly"):
+        here, there = result.get(name), dist.get(name)
+        if here and there:
+            print(
+                f"{name} through {dist['workers']} workers ({dist['sources_per_task']} sources a task): "
+                f"{there['wall_s'] / here['wall_s']:.2f}× the local wall time (crawl alone "
+                f"{there['parts']['crawl']['wall_s'] / here['parts']['crawl']['wall_s']:.2f}×; target ≤ 1.2×)"
+            )
     old, daily = result.get("old_daily"), result.get("daily")
     if old and daily:
         if "extrapolated" in old:

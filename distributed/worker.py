@@ -1,13 +1,15 @@
-"""The worker's side: the ``crawl_batch`` task crawls a batch into a spool, then delivers it.
+"""The worker's side: the ``crawl_batch`` task crawls a batch into a spool and delivers it.
 
 A spool is a folder per task under ``distributed.spool_dir``, holding a nianbao database seeded
 with the state the task carries (``storage.deliveries.seed_spool``) and a config with the task's
 sources and crawl settings.  The ordinary ``nianbao crawl`` runs there in a child process (the
-Twisted reactor cannot restart), with the same spiders and settings as a local crawl.  Then every
-source's result is added to the result stream (``distributed.delivery``) and the spool is
-emptied.  Markers make a task safe to run again on the same machine: ``crawled`` (the crawl is
-complete, deliver it), ``delivered`` (nothing left to do).  Delivery waits through a Redis
-restart; the task is acknowledged only after it (``acks_late``).
+Twisted reactor cannot restart), with the same spiders and settings as a local crawl.  Each
+source's result is added to the result stream (``distributed.delivery``) as soon as its run ends,
+while the others still crawl, so the coordinator stores it meanwhile; at the end the rest are
+sent and the spool is emptied.  Markers make a task safe to run again on the same machine:
+``crawled`` (the crawl is complete, deliver what is left), ``sent`` (the sources delivered),
+``delivered`` (nothing left to do).  Delivery waits through a Redis restart; the task is
+acknowledged only after it (``acks_late``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +68,20 @@ def run_task(
     r = delivery.client(config)
     reply_to = payload["reply_to"]
     sources = [s["id"] for s in payload["sources"]]
+    sent = _SentMarker(folder / "sent")
+
+    def deliver(spool: Store, after: int, closed_only: bool = False) -> None:
+        """Send every source whose run in the spool has ended (all, after the crawl), once."""
+        for res in spool_results(spool, after, closed_only=closed_only, skip=sent.ids()):
+            blobs = {digest: spool_blob(spool, digest) for digest in res["blobs"]}
+            delivery.send(config, r, reply_to, _header(task_id, worker, res), blobs)
+            sent.add(res["source_id"])
+
     if not (folder / "crawled").exists():
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         try:
-            after = _seed_and_crawl(folder, payload, sources, delivery.broker_clock(r))
+            after = _seed_and_crawl(folder, payload, sources, delivery.broker_clock(r), deliver)
         except Exception as exc:  # a bad seed, a full disk: each source gets a failed run saying so
             log.exception("task %s: could not crawl", task_id)
             (folder / "failed").write_text(f"the worker could not crawl the task: {exc}", encoding="utf-8")
@@ -79,17 +91,15 @@ def run_task(
     if after < 0:
         why = (folder / "failed").read_text(encoding="utf-8")
         for sid in sources:
-            delivery.send(config, r, reply_to, _header(task_id, worker, _failed(sid, why)), {})
+            if sid not in sent.ids():
+                delivery.send(config, r, reply_to, _header(task_id, worker, _failed(sid, why)), {})
     else:
         with Store(folder / "nianbao.db") as spool:
-            results = spool_results(spool, after)
-            done = {res["source_id"] for res in results}
+            deliver(spool, after)
             for sid in sources:
-                if sid not in done:  # the crawl process died before recording a run for it
-                    results.append(_failed(sid, _no_run(folder / "crawl.log")))
-            for res in results:
-                blobs = {digest: spool_blob(spool, digest) for digest in res["blobs"]}
-                delivery.send(config, r, reply_to, _header(task_id, worker, res), blobs)
+                if sid not in sent.ids():  # the crawl process died before recording a run for it
+                    res = _failed(sid, _no_run(folder / "crawl.log"))
+                    delivery.send(config, r, reply_to, _header(task_id, worker, res), {})
     (folder / "delivered").write_text(now_iso(), encoding="utf-8")
     for name in ("nianbao.db", "nianbao.db-wal", "nianbao.db-shm"):
         (folder / name).unlink(missing_ok=True)
@@ -97,15 +107,44 @@ def run_task(
     return {"task": task_id, "sources": len(sources)}
 
 
-def _seed_and_crawl(folder: Path, payload: dict[str, Any], sources: list[str], broker_now: float) -> int:
-    """Seed the spool, crawl into it; returns the last seeded run id (the crawl's come after)."""
+class _SentMarker:
+    """The sources of a task already delivered, one id per line in a file: a task run again on
+    this machine after its crawl does not send them twice (the coordinator would skip them)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def ids(self) -> set[str]:
+        return set(self.path.read_text(encoding="utf-8").split()) if self.path.exists() else set()
+
+    def add(self, source_id: str) -> None:
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(source_id + "\n")
+
+
+def _seed_and_crawl(
+    folder: Path,
+    payload: dict[str, Any],
+    sources: list[str],
+    broker_now: float,
+    deliver: Callable[[Store, int, bool], None],
+) -> int:
+    """Seed the spool, crawl into it, calling ``deliver(spool, after)`` every few seconds while
+    the crawl goes on (so each source is delivered as soon as it ends, and the coordinator stores
+    it while others still crawl); returns the last seeded run id (the crawl's come after)."""
     # Seeded run times onto this machine's clock: a full walk is due by the age of the last.
     shift = time.time() - broker_now
     spool_config = _write_config(folder, payload)
     with Store(folder / "nianbao.db") as spool:
         after = seed_spool(spool, payload["state"], shift)
-    _crawl(spool_config, sources, bool(payload.get("revalidate")), folder / "crawl.log")
-    with Store(folder / "nianbao.db") as spool:
+
+        def while_crawling() -> None:
+            try:
+                deliver(spool, after, True)
+            except Exception:  # noqa: BLE001 - delivered after the crawl instead
+                log.exception("delivering during the crawl failed; the rest is sent after it")
+
+        _crawl(spool_config, sources, bool(payload.get("revalidate")), folder / "crawl.log", while_crawling)
         for sid in sources:  # a crawl process that died left its runs 'running': say so
             spool.close_stale_runs(sid)
     return after
@@ -139,15 +178,27 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _crawl(config_path: Path, sources: list[str], revalidate: bool, log_path: Path) -> int:
+def _crawl(
+    config_path: Path,
+    sources: list[str],
+    revalidate: bool,
+    log_path: Path,
+    meanwhile: Callable[[], None],
+    every: float = 2.0,
+) -> int:
+    """``nianbao crawl`` of ``sources`` in a child process; ``meanwhile()`` every ``every`` s."""
     args = [sys.executable, "-m", "nianbao", "--config", str(config_path), "crawl", "-q"]
     for sid in sources:
         args += ["--source", sid]
     if revalidate:
         args.append("--revalidate")
     with open(log_path, "wb") as out:
-        proc = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-    return proc.returncode
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        while True:
+            try:
+                return proc.wait(every)
+            except subprocess.TimeoutExpired:
+                meanwhile()
 
 
 def _no_run(log_path: Path) -> str:

@@ -27,7 +27,7 @@ run's start comes from the worker, shifted onto the coordinator's clock by the c
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -199,12 +199,17 @@ def _shifted(value: str | None, seconds: float) -> str | None:
 # -- results ------------------------------------------------------------------------------------
 
 
-def spool_results(spool: Store, after_run: int) -> list[dict[str, Any]]:
+def spool_results(
+    spool: Store, after_run: int, *, closed_only: bool = False, skip: Collection[str] = ()
+) -> list[dict[str, Any]]:
     """Per source crawled in the spool since run ``after_run``: its run, the operations to
     replay in order, and the sha256 of every blob the coordinator lacks (read with
-    ``spool_blob``)."""
+    ``spool_blob``).  ``closed_only``: only sources whose run has ended (while the crawl goes
+    on; a run is closed after everything of its source is stored); ``skip``: sources left out.
+    """
     out = []
-    runs = list(spool.db.query("SELECT * FROM crawl_runs WHERE id > ? ORDER BY id", [after_run]))
+    sql = "SELECT * FROM crawl_runs WHERE id > ?" + (" AND status != 'running'" if closed_only else "")
+    runs = [r for r in spool.db.query(sql + " ORDER BY id", [after_run]) if r["source_id"] not in skip]
     for run in runs:
         ops: list[dict[str, Any]] = []
         blobs: list[str] = []

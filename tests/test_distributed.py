@@ -385,6 +385,86 @@ def test_a_task_the_worker_cannot_crawl_comes_back_as_failed_runs_saying_why(tmp
         redis.stop()
 
 
+class SilentServer:
+    """A host that accepts connections and never answers, until ``close()``."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
+        self.held: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.held.append(self.listener.accept()[0])
+            except OSError:  # closed
+                return
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self.held:
+            conn.close()
+
+
+def test_a_worker_delivers_each_source_as_soon_as_its_crawl_ends(tmp_path, monkeypatch):
+    """A task of a quick portal and one that never answers: the quick one's result is on the
+    stream, and stored by the coordinator, while the other is still being crawled."""
+    from config import load_config
+    from distributed.worker import run_task
+
+    quick, silent = portals(1)[0], SilentServer()
+    redis = redis_server(tmp_path / "redis").start()
+    try:
+        cfg = write_configs(tmp_path, [quick.start_url, silent.url], redis.url)
+        for name, value in {"NIANBAO_REDIS_PASSWORD": PASSWORD, "NIANBAO_DELIVERY_SECRET": SECRET}.items():
+            monkeypatch.setenv(name, value)
+        coordinator, worker_config = load_config(cfg["coordinator"]), load_config(cfg["w1"])
+        task = "00000000-0000-4000-8000-000000000006"
+        with Store(coordinator.storage_path) as store:
+            for s in coordinator.sources:
+                store.upsert_source(s["id"], s["name"], s["start_url"], None, s)
+            record_sent(store, task, ["s0", "s1"], "nianbao")
+            state = export_state(store, ["s0", "s1"])
+        payload = {
+            "sources": coordinator.sources,
+            "crawl": coordinator.section("crawl"),
+            "state": state,
+            "reply_to": delivery.stream(coordinator),
+        }
+        r = delivery.client(coordinator)
+        with ThreadPoolExecutor(1) as pool, Store(coordinator.storage_path) as store:
+            running = pool.submit(run_task, worker_config, task, payload, "w1@test")
+            got: list = []
+
+            def take() -> list:
+                for received in delivery.receive(coordinator, r, block_ms=500):
+                    _ingest_one(store, received)
+                    delivery.done(coordinator, r, received.entry_id)
+                    got.append(received.header["source_id"])
+                return got
+
+            wait_for(take, 180, "the quick portal's result")
+            assert got == ["s0"] and not running.done()  # the silent host still holds its crawl
+            (run,) = store.runs("s0")
+            assert run["status"] == "finished" and run["documents"] >= 19, run
+            assert outstanding(store)[task]["sources"] == ["s1"]
+            silent.close()  # now the other source fails, and the task ends
+            assert running.result(180) == {"task": task, "sources": 2}
+            wait_for(lambda: "s1" in take(), 60, "the other source's result")
+        assert got == ["s0", "s1"] and store_runs(coordinator.storage_path, "s1") == ["failed"]
+    finally:
+        silent.close()
+        redis.stop()
+
+
+def store_runs(db: Path, source_id: str) -> list[str]:
+    return [status for (status,) in rows(db, f"SELECT status FROM crawl_runs WHERE source_id = '{source_id}'")]
+
+
 def test_a_task_given_up_on_leaves_failed_runs_and_its_late_result_is_refused(tmp_path):
     from storage.deliveries import expire
 

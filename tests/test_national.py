@@ -117,3 +117,39 @@ def test_national_bench_at_50_portals(tmp_path):
         )
         assert f"新增缺报 {per_province[province]} 份" in subject, subject
     assert weekly["mails"] == 0  # nothing new a day later: nothing sent twice
+
+
+def test_national_bench_through_two_local_workers(tmp_path):
+    """``--workers 2``: every step also runs through a local cluster on its own database, and it
+    stores what the local run stores; the ratio of wall times is printed."""
+    out_json, keep = tmp_path / "result.json", tmp_path / "work"
+    args = ["--portals", "8", "--docs", "34", "--delay", "0", "--old-sample", "0", "--workers", "2"]
+    args += ["--sources-per-task", "3", "--keep", str(keep), "--json", str(out_json)]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "national.py"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out_json.read_text(encoding="utf-8"))
+    dist = result["distributed"]
+    assert dist["workers"] == 2 and dist["sources_per_task"] == 3
+    for name in ("first", "daily", "weekly"):
+        here, there = result[name], dist[name]
+        assert there["run_status"] == {"finished": 8}, name
+        assert there["check"]["document_mismatches"] == {} and there["check"]["status_mismatch_count"] == 0
+        assert there["check"]["documents_stored"] == here["check"]["documents_stored"]
+        assert 0 <= there["requests"] - there["simulator_requests"] <= there["requests"] // 100, there
+        # The workers' processes did the crawling: their CPU is counted in the step's.
+        assert there["parts"]["workers"]["cpu_s"] > 0 and there["parts"]["workers"]["rss_mb"] > 0
+        ratio = there["wall_s"] / here["wall_s"]
+        assert f"{name} through 2 workers (3 sources a task): {ratio:.2f}× the local wall time" in proc.stdout
+    assert dist["daily"]["mails"]["per_recipient"] == result["daily"]["mails"]["per_recipient"]
+    # Both workers took tasks (8 sources, 3 a task: 3 tasks).
+    from storage import Store
+
+    with Store(keep / "distributed.db") as store:
+        names = {r[0] for r in store.db.execute("SELECT DISTINCT worker FROM crawl_runs")}
+    assert names == {"w1@local", "w2@local"}
