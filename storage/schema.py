@@ -309,7 +309,16 @@ def _v7(db: sqlite_utils.Database) -> None:
     db["deliveries"].create_index(["state"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(db: sqlite_utils.Database) -> None:
+    """The runs still 'running', by a small index: with the newest run id, they tell a page
+    whether any source's health can have changed since the statuses were stored
+    (``Store.health_key``), without reading every source's latest runs."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_crawl_runs_running ON crawl_runs (source_id) WHERE status = 'running'"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

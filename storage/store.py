@@ -270,6 +270,20 @@ class Store:
                 runs.append(row)
         return out
 
+    def health_key(self) -> list[Any]:
+        """What every source's health (``monitor.status.source_health``) depends on, cheaply:
+        the newest run, the runs still 'running' and whether their crawl process lives, and how
+        many sources have a document.  Starting, ending or losing a run changes it."""
+        newest = self.db.execute("SELECT MAX(id) FROM crawl_runs").fetchone()[0]
+        running = [
+            [run_id, crawl_lock(self.path, sid).held_by() is not None]
+            for run_id, sid in self.db.execute(
+                "SELECT id, source_id FROM crawl_runs INDEXED BY idx_crawl_runs_running "
+                "WHERE status = 'running' ORDER BY id"
+            )
+        ]
+        return [newest, running, len(self.crawled_sources())]
+
     def crawled_sources(self) -> set[str]:
         """The sources that have at least one stored document."""
         return {

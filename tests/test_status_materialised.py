@@ -292,6 +292,45 @@ def test_each_change_refreshes_incrementally_to_the_full_rows(tmp_path):
     assert statuses.read_state(w.store)["as_of"] == stored
 
 
+def test_a_crawl_that_starts_ends_or_dies_is_seen_by_the_next_look(tmp_path):
+    """Pages skip reading every source's runs while none started, ended or lost its process
+    (``Store.health_key``); each of those is seen by the very next look."""
+    from storage.locks import crawl_lock
+
+    world, config = World(tmp_path), make_config(tmp_path)
+    store, as_of = world.store, date(2024, 6, 1)
+    world.publish_until(as_of)
+    check(world, config, as_of)
+    assert statuses.read_state(store)["health_key"] == store.health_key()
+
+    def checkable(sid: str) -> bool:
+        mine = [r["status"] for r in compute_status(store, config, as_of) if r["source_id"] == sid]
+        assert "missing" in mine or "not_checkable" in mine  # something only a whole walk can show
+        return "not_checkable" not in mine
+
+    # A crawl starts: the health is the same (a run under way is not evidence yet); the newer
+    # key is stored, so the next look does not read the runs again.
+    lock = crawl_lock(store.path, "baishui")
+    lock.acquire()
+    run_id = store.start_run("baishui")
+    assert refresh_statuses(store, config, as_of)["mode"] == "unchanged"
+    assert statuses.read_state(store)["health_key"] == store.health_key() and checkable("baishui")
+    # Its process dies: the run counts as interrupted, the source is no longer checkable.
+    lock.release()
+    assert not checkable("baishui")
+    check(world, config, as_of)
+    # The next crawl ends: checkable again.
+    with crawl_lock(store.path, "baishui"):
+        store.close_stale_runs("baishui")
+        store.finish_run(store.start_run("baishui"), "finished", {"listed": 5})
+    assert checkable("baishui") and store.runs("baishui")[1]["id"] == run_id
+    check(world, config, as_of)
+    # A run ending blocked, written by another process between two looks: seen.
+    world.finish("qingshan", "blocked", "403 WAF challenge")
+    assert not checkable("qingshan")
+    check(world, config, as_of)
+
+
 def test_a_report_year_outside_the_stored_years_is_computed(tmp_path):
     w = World(tmp_path)
     config = make_config(tmp_path)

@@ -70,30 +70,48 @@ def problem_rank(problem: str | None) -> int:
 
 
 def agencies_by_problem(
-    rows: list[dict[str, Any]],
-    year: int | None,
-    report_ids: dict[str, int],
-    events: dict[str, list[dict[str, Any]]],
+    rows: list[dict[str, Any]], year: int | None, events: dict[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
     """One entry per agency (in the rows' order) with its ``cells`` by year, each cell a status
-    row plus ``report_id`` and ``change``; the agencies with a problem in ``year`` come first
-    (worst first), each entry's ``problem`` naming it."""
+    row plus ``change`` (from ``events``, which must hold at least ``year``'s URLs); the agencies
+    with a problem in ``year`` come first (worst first), each entry's ``problem`` naming it.
+    ``with_details`` completes the cells of the agencies shown."""
     agencies: dict[str, dict[str, Any]] = {}
     for r in rows:
         a = agencies.setdefault(
             r["agency"], {"name": r["agency"], "kind": r["kind"], "region": r["region"], "cells": {}}
         )
-        url = r["url"]
-        a["cells"][r["year"]] = dict(
-            r,
-            report_id=report_ids.get(url) if url else None,
-            change=after_publication(events.get(url, [])) if url else None,
-        )
+        a["cells"][r["year"]] = _cell(r, {}, events)
     out = list(agencies.values())
     for a in out:
         a["problem"] = problem_of(a["cells"].get(year))
     out.sort(key=lambda a: problem_rank(a["problem"]))  # stable: the monitor's order within a rank
     return out
+
+
+def cell_urls(agencies: list[dict[str, Any]]) -> set[str]:
+    """The report URLs of these agencies' cells."""
+    return {c["url"] for a in agencies for c in a["cells"].values() if c["url"]}
+
+
+def with_details(
+    agencies: list[dict[str, Any]], report_ids: dict[str, int], events: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The agencies with every cell's ``report_id`` and ``change`` (of every year) filled in."""
+    for a in agencies:
+        a["cells"] = {y: _cell(c, report_ids, events) for y, c in a["cells"].items()}
+    return agencies
+
+
+def _cell(
+    row: dict[str, Any], report_ids: dict[str, int], events: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    url = row["url"]
+    return dict(
+        row,
+        report_id=report_ids.get(url) if url else None,
+        change=after_publication(events.get(url, [])) if url else None,
+    )
 
 
 def status_counts(rows: list[dict[str, Any]]) -> dict[str, int]:

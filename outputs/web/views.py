@@ -115,30 +115,32 @@ def matrix() -> str:
         # One region's matrix reads only its rows (filtered in SQL on the stored statuses).
         rows = compute_status(store, config, day, region=region or None)
         regions = status_regions(store, config, day) if region else None
-        # The reports and events of the rows shown, by index; the whole tables only when the
-        # rows are most of the country anyway.
-        urls = {r["url"] for r in rows if r["url"]}
-        if len(urls) > WHOLE_TABLE_ABOVE:
-            report_ids, events = reads.report_ids_by_url(store), reads.events_by_url(store)
-        else:
-            report_ids, events = reads.report_ids_for_urls(store, urls), reads.events_for_urls(store, urls)
-    regions = regions if regions is not None else sorted({r["region"] for r in rows if r["region"]})
-    years = sorted({r["year"] for r in rows}, reverse=True)  # the newest first: it is the one looked at
-    year = year_arg if year_arg is not None else overview.focus_year(rows, day)
-    chosen = [r for r in rows if (not region or r["region"] == region) and (not kind or r["kind"] == kind)]
-    agencies = overview.agencies_by_problem(chosen, year, report_ids, events)
-    problems = sum(1 for a in agencies if a["problem"])
-    if status:
-        agencies = [a for a in agencies if (a["cells"].get(year) or {}).get("status") == status]
-    if only_problems:
-        agencies = [a for a in agencies if a["problem"]]
-    # A province holds thousands of agencies: a page of them at a time, problems first.
-    pages_total = max(1, -(-len(agencies) // MATRIX_PAGE))
-    page = int_arg("page") or 1
-    if page > pages_total:
-        abort(404, f"没有第 {page} 页（共 {pages_total} 页）")
-    agency_total = len(agencies)
-    agencies = agencies[(page - 1) * MATRIX_PAGE : page * MATRIX_PAGE]
+        regions = regions if regions is not None else sorted({r["region"] for r in rows if r["region"]})
+        years = sorted({r["year"] for r in rows}, reverse=True)  # the newest first: it is looked at
+        year = year_arg if year_arg is not None else overview.focus_year(rows, day)
+        chosen = [
+            r for r in rows if (not region or r["region"] == region) and (not kind or r["kind"] == kind)
+        ]
+        # Ranking needs the changes of the year in focus; the page shown, its cells' reports and
+        # changes of every year.  Both by index; whole tables only for most of the country.
+        focus = {r["url"] for r in chosen if r["year"] == year and r["url"]}
+        events = _events(store, focus)
+        agencies = overview.agencies_by_problem(chosen, year, events)
+        problems = sum(1 for a in agencies if a["problem"])
+        if status:
+            agencies = [a for a in agencies if (a["cells"].get(year) or {}).get("status") == status]
+        if only_problems:
+            agencies = [a for a in agencies if a["problem"]]
+        # A province holds thousands of agencies: a page of them at a time, problems first.
+        pages_total = max(1, -(-len(agencies) // MATRIX_PAGE))
+        page = int_arg("page") or 1
+        if page > pages_total:
+            abort(404, f"没有第 {page} 页（共 {pages_total} 页）")
+        agency_total = len(agencies)
+        shown = agencies[(page - 1) * MATRIX_PAGE : page * MATRIX_PAGE]
+        urls = overview.cell_urls(shown)
+        events.update(_events(store, urls - focus))
+        agencies = overview.with_details(shown, _report_ids(store, urls), events)
     in_year = [r for r in chosen if r["year"] == year]
     several_regions = len({r["region"] for r in chosen}) > 1
     charts = [charts_svg.on_time_by_year(chosen, sorted({r["year"] for r in chosen}))]
@@ -170,6 +172,20 @@ def matrix() -> str:
         year_arg=year_arg,
         as_of_arg=arg("as_of"),
     )
+
+
+def _events(store: Store, urls: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The change events of ``urls``: by index, or from the whole table for most of a country."""
+    if len(urls) > WHOLE_TABLE_ABOVE:
+        return {u: e for u, e in reads.events_by_url(store).items() if u in urls}
+    return reads.events_for_urls(store, urls)
+
+
+def _report_ids(store: Store, urls: set[str]) -> dict[str, int]:
+    """The report id of each of ``urls``, as ``_events`` reads."""
+    if len(urls) > WHOLE_TABLE_ABOVE:
+        return {u: r for u, r in reads.report_ids_by_url(store).items() if u in urls}
+    return reads.report_ids_for_urls(store, urls)
 
 
 @pages.get("/agency")
