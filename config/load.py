@@ -397,7 +397,7 @@ DISTRIBUTED_DEFAULTS: dict[str, Any] = {
     "default_queue": "nianbao",
     "visibility_timeout": 12 * 3600,
     "task_timeout": 24 * 3600,
-    "sources_per_task": 50,
+    "sources_per_task": 100,  # one crawl window (crawl.sources_at_once) per task
     "spool_dir": "spool",
 }
 

@@ -147,7 +147,7 @@ class LocalCluster:
     """Redis and ``workers`` workers under ``folder``, with fresh random secrets."""
 
     def __init__(
-        self, folder: Path, workers: int = 2, *, sources_per_task: int = 50, visibility_timeout: int = 3600
+        self, folder: Path, workers: int = 2, *, sources_per_task: int = 100, visibility_timeout: int = 3600
     ):
         self.folder = folder
         self.count = workers
