@@ -95,6 +95,7 @@ BOUNDS: dict[str, Range] = {
     "distributed.visibility_timeout": Range(10, 7 * 86400),
     "distributed.task_timeout": Range(10, 7 * 86400),
     "distributed.sources_per_task": Range(1, 10000),
+    "parse.processes": Range(1, 64),
     "parse.max_file_mb": Range(0, 2048, open_low=True),
     "crawl.max_column_depth": Range(0, 20),
     "crawl.max_department_columns": Range(0, 10000),
@@ -209,6 +210,7 @@ SCHEMA = {
     "alerts?": {"smtp?": SMTP, "groups?": ("list", ALERT_GROUP)},
     "serve?": {"host?": str, "port?": int, "token_env?": str},
     "parse?": {
+        "processes?": int,
         "max_file_mb?": (int, float),
         "ocr?": bool,
         # Bounds on reading one document (reports.limits.Limits, where the defaults are explained).
@@ -278,6 +280,7 @@ DEFAULTS: dict[str, Any] = {
     "alerts": {"groups": []},
     "serve": {"host": "127.0.0.1", "port": 8080, "token_env": "NIANBAO_TOKEN"},
     "parse": {
+        "processes": 2,  # documents parsed at once (a child process each): one per core
         "max_file_mb": 50,
         "ocr": True,
         "max_xml_mb": 40,

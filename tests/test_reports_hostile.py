@@ -281,6 +281,48 @@ def test_parse_stored_saves_an_over_budget_document_as_an_error_and_parses_the_r
     assert rows["http://127.0.0.1:9/report.html"]["agency"] == "青山县教育局"
 
 
+def test_parse_stored_in_two_processes_saves_what_one_process_saves(tmp_path):
+    """``parse.processes: 2`` parses two documents at once and saves the same rows, in the same
+    order (report ids), as one process: reports, a document that is no report, an error."""
+    from config import parse_config
+    from reports.stored import parse_stored
+    from storage import Fetched, Store
+
+    seeds = sorted((Path(__file__).parents[1] / "tests" / "fixtures" / "seeds").glob("*.txt"))
+    bodies = [(f"http://127.0.0.1:9/{i}.txt", s.read_bytes(), "text/plain") for i, s in enumerate(seeds)]
+    bodies += [
+        ("http://127.0.0.1:9/report.html", make.p_lines_html(), "text/html"),
+        ("http://127.0.0.1:9/empty.html", b"", "text/html"),
+        ("http://127.0.0.1:9/bomb.docx", make.docx_xml_bomb(48 * 2**20), "application/octet-stream"),
+    ]
+    saved = {}
+    for processes in (1, 2):
+        folder = tmp_path / str(processes)
+        config = parse_config(
+            f"storage:\n  path: n.db\nparse:\n  processes: {processes}\nsources:\n"
+            "  - id: src\n    name: 青山县人民政府\n    start_url: http://127.0.0.1:9/\n",
+            folder / "config.yaml",
+        )
+        with Store(folder / "n.db") as store:
+            store.upsert_source("src", "青山县人民政府", "http://127.0.0.1:9/", "trs", {})
+            for url, body, ctype in bodies:
+                store.record_fetch(Fetched(source_id="src", url=url, body=body, content_type=ctype))
+            stats = parse_stored(store, config)
+            saved[processes] = (
+                vars(stats),
+                list(
+                    store.db.execute(
+                        "SELECT r.id, d.url, r.agency, r.year, r.error, r.data_json FROM reports r "
+                        "JOIN documents d ON d.id = r.document_id ORDER BY r.id"
+                    )
+                ),
+            )
+    assert saved[1] == saved[2]
+    stats, rows = saved[2]
+    assert stats["parsed"] == len(bodies) and stats["reports"] >= len(seeds) + 1 and stats["not_reports"] == 2
+    assert [r[1] for r in rows] == [url for url, _b, _c in bodies]  # saved in the order read
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
 def test_utf16_text_with_a_bom(text_report, encoding):
     data = ("\ufeff" if encoding == "utf-16-be" else "") + text_report
