@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
+from distributed.local import free_port  # noqa: E402
 from simulator.country import Country  # noqa: E402
 
 TARGETS = {"first_crawl_s": 3600, "daily_s": 600, "peak_rss_mb": 2048}
@@ -170,14 +171,6 @@ class Inbox:
         with self._lock:
             out, self.messages = self.messages, []
         return out
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- the configuration -----------------------------------------------------------------------------

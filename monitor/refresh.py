@@ -190,10 +190,10 @@ def _up_to_date(store: Store, config: Config, as_of: date, state: dict[str, Any]
         and not statuses.anything_changed(store)
     ):
         return False
-    if state.get("health_key") == store.health_key():
+    key = store.health_key()  # read first: see _health
+    if state.get("health_key") == key:
         return True
-    key, unreachable = _health(store, config)
-    if state.get("unreachable") != unreachable:
+    if state.get("unreachable") != unreachable_sources(store, config):
         return False
     with store.transaction():
         if statuses.read_state(store) == state:  # not refreshed by another process meanwhile
@@ -251,7 +251,7 @@ def _doc(t: tuple[Any, ...]) -> tuple[str, int, Doc]:
 
 
 def _state(
-    store: Store, config: Config, as_of: date, wanted: list[int], health: tuple[list[Any], dict]
+    store: Store, config: Config, as_of: date, wanted: list[int], unreachable: dict, health_key: list[Any]
 ) -> None:
     statuses.write_state(
         store,
@@ -260,8 +260,8 @@ def _state(
             "config": config_fingerprint(config),
             "as_of": as_of.isoformat(),
             "wanted": wanted,
-            "unreachable": health[1],
-            "health_key": health[0],
+            "unreachable": unreachable,
+            "health_key": health_key,
         },
     )
 
@@ -282,8 +282,7 @@ def _full(store: Store, config: Config, as_of: date, reason: str, t: float) -> d
             triples.append(_doc(doc))
     catalogue = catalogue_from(triples)
     del triples
-    health = _health(store, config)
-    unreachable = health[1]
+    key, unreachable = _health(store, config)
     wanted = years_from(catalogue.first_year, as_of)
     frame = Frame(config, as_of, wanted, unreachable)
     by_agency: dict[str, dict[int, Any]] = {}
@@ -298,7 +297,7 @@ def _full(store: Store, config: Config, as_of: date, reason: str, t: float) -> d
     statuses.put_docs(store, doc_rows)
     statuses.put_names(store, ((n, _prefix(n), mapping[n], ys) for n, ys in seen.items()))
     statuses.insert_rows(store, rows)
-    _state(store, config, as_of, wanted, health)
+    _state(store, config, as_of, wanted, unreachable, key)
     result = _result("full", t, reason=reason, agencies=len(names), rows_recomputed=len(rows), rows=len(rows))
     log.info("statuses: full recomputation (%s): %s", reason, result)
     return result
@@ -325,9 +324,9 @@ def _incremental(
     wanted = years_from(statuses.first_year(store), as_of)
     if wanted != state["wanted"]:
         return {"reason": f"预期年度由 {_span(state['wanted'])} 变为 {_span(wanted)}"}
-    health = _health(store, config)
-    unreachable, before = health[1], state["unreachable"]
-    changed_health = {s for s in set(before) | set(unreachable) if before.get(s) != unreachable.get(s)}
+    key, unreachable = _health(store, config)
+    before = state["unreachable"]
+    health = {s for s in set(before) | set(unreachable) if before.get(s) != unreachable.get(s)}
     stored_as_of = date.fromisoformat(state["as_of"])
     if as_of > stored_as_of:
         touched |= statuses.agencies_published_between(store, stored_as_of.isoformat(), as_of.isoformat())
@@ -336,7 +335,7 @@ def _incremental(
     # Unfound rows whose status or evidence follows as_of or a source's health: from the row alone.
     rederived, transitions = [], 0
     candidates = statuses.unfound_rows(
-        store, ("pending", "missing") if as_of != stored_as_of else (), sorted(changed_health)
+        store, ("pending", "missing") if as_of != stored_as_of else (), sorted(health)
     )
     for row in candidates:
         if row["agency"] in touched:
@@ -347,7 +346,7 @@ def _incremental(
             rederived.append(row)
             transitions += row["status"] != status
     statuses.update_rows(store, rederived)
-    _state(store, config, as_of, wanted, health)
+    _state(store, config, as_of, wanted, unreachable, key)
     result = _result(
         "incremental",
         t,
@@ -355,7 +354,7 @@ def _incremental(
         rows_recomputed=recomputed,
         rows_rederived=len(rederived),
         transitions=transitions,
-        sources=sorted(changed_health),
+        sources=sorted(health),
     )
     log.info("statuses: incremental refresh: %s", result)
     return result

@@ -121,8 +121,8 @@ def matrix() -> str:
         chosen = [
             r for r in rows if (not region or r["region"] == region) and (not kind or r["kind"] == kind)
         ]
-        # Ranking needs the changes of the year in focus; the page shown, its cells' reports and
-        # changes of every year.  Both by index; whole tables only for most of the country.
+        # Ranking needs the changes of the year in focus (by index; the whole table only for most
+        # of the country); the page shown, its cells' reports and changes of every year.
         focus = {r["url"] for r in chosen if r["year"] == year and r["url"]}
         events = _events(store, focus)
         agencies = overview.agencies_by_problem(chosen, year, events)
@@ -140,7 +140,7 @@ def matrix() -> str:
         shown = agencies[(page - 1) * MATRIX_PAGE : page * MATRIX_PAGE]
         urls = overview.cell_urls(shown)
         events.update(_events(store, urls - focus))
-        agencies = overview.with_details(shown, _report_ids(store, urls), events)
+        agencies = overview.with_details(shown, reads.report_ids_for_urls(store, urls), events)
     in_year = [r for r in chosen if r["year"] == year]
     several_regions = len({r["region"] for r in chosen}) > 1
     charts = [charts_svg.on_time_by_year(chosen, sorted({r["year"] for r in chosen}))]
@@ -179,13 +179,6 @@ def _events(store: Store, urls: set[str]) -> dict[str, list[dict[str, Any]]]:
     if len(urls) > WHOLE_TABLE_ABOVE:
         return {u: e for u, e in reads.events_by_url(store).items() if u in urls}
     return reads.events_for_urls(store, urls)
-
-
-def _report_ids(store: Store, urls: set[str]) -> dict[str, int]:
-    """The report id of each of ``urls``, as ``_events`` reads."""
-    if len(urls) > WHOLE_TABLE_ABOVE:
-        return {u: r for u, r in reads.report_ids_by_url(store).items() if u in urls}
-    return reads.report_ids_for_urls(store, urls)
 
 
 @pages.get("/agency")
